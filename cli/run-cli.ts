@@ -1,0 +1,176 @@
+/**
+ * The CLI: flags in, one export, a summary (or the manifest as JSON) out.
+ *
+ * Exit status: 0 only when a complete snapshot was published; 2 for a usage, settings or
+ * credentials problem (nothing was requested); 1 for a failed export (nothing was published);
+ * 130 when interrupted. A failure prints one line saying what failed and what to do;
+ * --debug adds the stack trace.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readSecretString } from '../lambda/core/aws';
+import { credentialsFromEnvironment, credentialsFromSecret } from '../lambda/core/credentials';
+import { type Destination, openDestination } from '../lambda/core/destinations';
+import { asExportError, ExportAbortedError, ExportError } from '../lambda/core/errors';
+import { type Manifest, runExport, type Tuning } from '../lambda/core/export';
+import {
+  DEFAULT_API_BASE_URL,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_PAGE_SIZE,
+  dateIn,
+  defaultSettings,
+  type ExportSettings,
+  MAX_CONCURRENCY,
+  MAX_PAGE_SIZE,
+  parseApiUrl,
+  parseCompression,
+  parseDate,
+  parseFormats,
+  parseId,
+  parseInteger,
+  parseTimezone,
+} from '../lambda/core/settings';
+import { ProgressLine } from './progress';
+
+export interface CliIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Aborts the export (Ctrl-C). */
+  readonly signal?: AbortSignal;
+  /** Retry and timeout knobs; tests shorten them. */
+  readonly tuning?: Partial<Tuning>;
+}
+
+interface Flags {
+  apiUrl: string;
+  out: string;
+  formats: string;
+  company?: string;
+  inventory?: string;
+  pageSize: string;
+  concurrency: string;
+  date?: string;
+  timezone: string;
+  compression: string;
+  secretId?: string;
+  json?: boolean;
+  debug?: boolean;
+}
+
+function program(io: CliIo): Command {
+  return new Command('esim-export')
+    .description('Export every eSIM of a Betatel account into dated NDJSON and CSV snapshots (a folder or S3).')
+    .option('--api-url <url>', 'API base URL; /esim/sim-registries is appended', DEFAULT_API_BASE_URL)
+    .option('--out <dest>', 'a folder, or s3://bucket/prefix', './exports')
+    .option('--formats <list>', 'comma list of ndjson, csv', 'ndjson,csv')
+    .option('--company <id>', "the API's company filter")
+    .option('--inventory <id>', "the API's inventory filter")
+    .option('--page-size <n>', `eSIMs per request (the API's count), 1-${MAX_PAGE_SIZE}`, String(DEFAULT_PAGE_SIZE))
+    .option('--concurrency <n>', `requests in flight at most, 1-${MAX_CONCURRENCY}`, String(DEFAULT_CONCURRENCY))
+    .option('--date <YYYY-MM-DD>', "the snapshot's date (default: today in --timezone)")
+    .option('--timezone <tz>', 'time zone that decides "today"', 'UTC')
+    .addOption(new Option('--compression <kind>', 'compression of the data files').choices(['gzip', 'none']).default('gzip'))
+    .option('--secret-id <id>', 'read {"apiKey","userId"} from this Secrets Manager secret instead of the environment')
+    .option('--json', 'print the manifest as one JSON line on stdout')
+    .option('--debug', 'on failure, print the stack trace too')
+    .addHelpText(
+      'after',
+      '\nCredentials come from BETATEL_API_KEY and BETATEL_USER_ID, or from --secret-id; never from a flag.\n' +
+        'S3 honours the AWS SDK environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_S3, ...).',
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .allowExcessArguments(false);
+}
+
+/** Turns flags into validated settings; every error names its flag. No I/O. */
+export function settingsFromFlags(flags: Flags, now: Date = new Date()): ExportSettings {
+  const timezone = parseTimezone('--timezone', flags.timezone);
+  const filters = {
+    ...(flags.company !== undefined && { company: parseId('--company', flags.company) }),
+    ...(flags.inventory !== undefined && { inventory: parseId('--inventory', flags.inventory) }),
+  };
+  return {
+    ...defaultSettings(dateIn(timezone, now)),
+    apiBaseUrl: parseApiUrl('--api-url', flags.apiUrl),
+    formats: parseFormats('--formats', flags.formats),
+    compression: parseCompression('--compression', flags.compression),
+    filters,
+    pageSize: parseInteger('--page-size', flags.pageSize, 1, MAX_PAGE_SIZE),
+    concurrency: parseInteger('--concurrency', flags.concurrency, 1, MAX_CONCURRENCY),
+    ...(flags.date !== undefined && { snapshotDate: parseDate('--date', flags.date) }),
+  };
+}
+
+/** Runs the CLI; resolves to the exit status. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const command = program(io);
+  let flags: Flags;
+  try {
+    flags = command.parse([...argv], { from: 'user' }).opts<Flags>();
+  } catch (error) {
+    // Commander has already printed its one line (or the help text).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+
+  let destination: Destination | undefined;
+  let progress: ProgressLine | undefined;
+  try {
+    const settings = settingsFromFlags(flags);
+    destination = openDestination(flags.out, '--out', io.env);
+    const credentials = flags.secretId
+      ? credentialsFromSecret(await readSecretString(flags.secretId), flags.secretId)
+      : credentialsFromEnvironment(io.env);
+    progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : undefined;
+    const manifest = await runExport({
+      settings,
+      destination,
+      credentials,
+      credentialsSource: flags.secretId ? `the secret ${flags.secretId}` : 'BETATEL_API_KEY / BETATEL_USER_ID',
+      signal: io.signal,
+      tuning: io.tuning,
+      observer: { onProgress: (p) => progress?.update(p) },
+    });
+    progress?.clear();
+    io.stdout.write(flags.json ? `${JSON.stringify(manifest)}\n` : summary(manifest, destination));
+    return 0;
+  } catch (caught) {
+    progress?.clear();
+    const error = asExportError(caught);
+    io.stderr.write(`esim-export: ${error.message}\n`);
+    if (flags.debug && caught instanceof Error && caught.stack) io.stderr.write(`${caught.stack}\n`);
+    if (error instanceof ExportAbortedError) return 130;
+    return isUsageError(error) ? 2 : 1;
+  }
+}
+
+function isUsageError(error: ExportError): boolean {
+  return error.code === 'CONFIG' || error.code === 'CREDENTIALS';
+}
+
+const number = (n: number): string => n.toLocaleString('en-US');
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** The human summary: what was written, where, and whether anything needs a look. */
+export function summary(manifest: Manifest, destination: Destination): string {
+  const seconds = (Date.parse(manifest.finished_at) - Date.parse(manifest.started_at)) / 1000;
+  const lines = [
+    `Exported ${number(manifest.records)} eSIMs (API total ${number(manifest.api_total)}) as the ${manifest.snapshot_date} snapshot` +
+      `${manifest.scope === 'full' ? '' : ` (scope ${manifest.scope})`} into ${destination.description}`,
+  ];
+  const width = Math.max(...manifest.files.map((file) => file.key.length));
+  for (const file of manifest.files) {
+    lines.push(`  ${file.format.padEnd(6)}  ${file.key.padEnd(width)}  ${size(file.bytes).padStart(10)}  sha256 ${file.sha256.slice(0, 12)}…`);
+  }
+  const statuses = Object.entries(manifest.by_status).map(([status, count]) => `${status} ${number(count)}`);
+  lines.push(`  by status: ${statuses.join(', ') || 'none'}`);
+  lines.push(`  ${number(manifest.requests)} requests, ${number(manifest.retries)} retries, ${seconds.toFixed(1)} s`);
+  for (const warning of manifest.warnings) lines.push(`  warning: ${warning}`);
+  return `${lines.join('\n')}\n`;
+}

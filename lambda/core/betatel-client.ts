@@ -1,0 +1,212 @@
+/**
+ * The Betatel list endpoint, one page at a time: `GET {base}/esim/sim-registries`.
+ *
+ * Each page request is paced (pacer.ts), timed out, retried when the failure is transient
+ * (retry.ts), and its body parsed and validated (records.ts). Failures that retrying cannot
+ * fix (400, 401, 404, a body that is not the documented JSON) fail at once with a message
+ * that names the page and what to do. Nothing the API sends back is quoted before the
+ * credentials are redacted from it.
+ */
+import { Agent, errors as undiciErrors, request } from 'undici';
+import {
+  ApiBadRequestError,
+  ApiBadResponseError,
+  ApiNotFoundError,
+  ApiUnauthorizedError,
+  ApiUnavailableError,
+  ExportAbortedError,
+  oneLine,
+  redact,
+} from './errors';
+import type { Pacer, Outcome } from './pacer';
+import { type ApiPage, parsePage } from './records';
+import { GaveUp, parseRetryAfter, type RetryEvent, type RetryPolicy, TransientError, withRetries } from './retry';
+import type { Filters } from './settings';
+
+export const LIST_PATH = '/esim/sim-registries';
+
+export interface Credentials {
+  readonly apiKey: string;
+  readonly userId: string;
+}
+
+export interface PageRange {
+  readonly offset: number;
+  readonly count: number;
+}
+
+export interface BetatelClientOptions {
+  readonly apiBaseUrl: string;
+  readonly credentials: Credentials;
+  /** Where the credentials came from, for the 401 message ("the secret X", "BETATEL_API_KEY"). */
+  readonly credentialsSource: string;
+  readonly filters: Filters;
+  readonly pacer: Pacer;
+  readonly retryPolicy: RetryPolicy;
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly onRetry?: (event: RetryEvent & { offset: number }) => void;
+}
+
+export class BetatelClient {
+  /** HTTP requests sent, retries included. */
+  public requests = 0;
+  /** Requests that were retries of an earlier attempt. */
+  public retries = 0;
+  private lastSuccessAt = Date.now();
+  private readonly agent: Agent;
+  private readonly secrets: string[];
+
+  constructor(private readonly options: BetatelClientOptions) {
+    this.agent = new Agent({
+      connections: options.maxConnections,
+      connect: { timeout: options.requestTimeoutMs },
+      headersTimeout: options.requestTimeoutMs,
+      bodyTimeout: options.requestTimeoutMs,
+    });
+    this.secrets = [options.credentials.apiKey, options.credentials.userId];
+  }
+
+  /** The full URL of the list endpoint with the run's filters (no credentials: they travel as headers). */
+  get endpoint(): string {
+    return `${this.options.apiBaseUrl}${LIST_PATH}`;
+  }
+
+  /** Fetches one page, retrying transient failures. `signal` aborts everything at once. */
+  async fetchPage(range: PageRange, signal: AbortSignal): Promise<ApiPage> {
+    try {
+      return await withRetries((attempt) => this.attempt(range, attempt, signal), {
+        policy: this.options.retryPolicy,
+        signal,
+        lastSuccessAt: () => this.lastSuccessAt,
+        onRetry: (event) => this.options.onRetry?.({ ...event, offset: range.offset }),
+      });
+    } catch (error) {
+      if (signal.aborted) throw abortedError(signal, error);
+      if (error instanceof GaveUp) {
+        throw new ApiUnavailableError(
+          `the API did not answer the page at offset ${range.offset} after ${error.attempts} attempts ` +
+            `(no successful answer for ${Math.round(error.quietMs / 1000)} s; last: ${error.last.message}). ` +
+            'Check the API URL and the API status, then run again.',
+          { cause: error.last },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private url(range: PageRange): string {
+    const params = new URLSearchParams({ count: String(range.count), offset: String(range.offset) });
+    const { company, inventory } = this.options.filters;
+    if (company !== undefined) params.set('company', String(company));
+    if (inventory !== undefined) params.set('inventory', String(inventory));
+    return `${this.endpoint}?${params}`;
+  }
+
+  private async attempt(range: PageRange, attempt: number, signal: AbortSignal): Promise<ApiPage> {
+    const ticket = await this.options.pacer.acquire(signal);
+    let outcome: Outcome = { kind: 'failed' };
+    this.requests++;
+    if (attempt > 1) this.retries++;
+    try {
+      const page = await this.send(range, signal);
+      outcome = { kind: 'ok' };
+      this.lastSuccessAt = Date.now();
+      return page;
+    } catch (error) {
+      if (error instanceof TransientError && error.throttled) {
+        outcome = { kind: 'throttled', retryAfterMs: error.retryAfterMs };
+      }
+      throw error;
+    } finally {
+      this.options.pacer.release(ticket, outcome);
+    }
+  }
+
+  private async send(range: PageRange, runSignal: AbortSignal): Promise<ApiPage> {
+    const where = `the page at offset ${range.offset}`;
+    let status: number;
+    let body: string;
+    let retryAfter: string | string[] | undefined;
+    try {
+      const response = await request(this.url(range), {
+        method: 'GET',
+        dispatcher: this.agent,
+        headers: {
+          accept: 'application/json',
+          'content-type': 'application/json',
+          'x-api-key': this.options.credentials.apiKey,
+          'x-user-id': this.options.credentials.userId,
+        },
+        // The run's signal (deadline, a fatal error elsewhere) or this request's own timeout.
+        signal: AbortSignal.any([runSignal, AbortSignal.timeout(this.options.requestTimeoutMs)]),
+      });
+      status = response.statusCode;
+      retryAfter = response.headers['retry-after'];
+      body = await response.body.text();
+    } catch (error) {
+      if (runSignal.aborted) throw abortedError(runSignal, error);
+      throw new TransientError(describeNetworkError(error, this.options.requestTimeoutMs));
+    }
+
+    if (status === 200) {
+      try {
+        return parsePage(body);
+      } catch (error) {
+        throw new ApiBadResponseError(`${where}: ${this.quote((error as Error).message)}. The API URL may not point at the Betatel list endpoint.`);
+      }
+    }
+    const detail = this.detail(body);
+    if (status === 429) throw new TransientError(`HTTP 429 Too Many Requests${detail}`, parseRetryAfter(retryAfter), true);
+    if (status >= 500 || status === 408) throw new TransientError(`HTTP ${status}${detail}`, parseRetryAfter(retryAfter));
+    if (status === 401) {
+      throw new ApiUnauthorizedError(
+        `the API rejected the credentials (HTTP 401${detail}): the API key or user id in ${this.options.credentialsSource} was not accepted. Put a valid key and user id there.`,
+      );
+    }
+    if (status === 400) throw new ApiBadRequestError(`the API rejected the request for ${where} (HTTP 400${detail}). Check the filters and --page-size.`);
+    if (status === 404) throw new ApiNotFoundError(`the API answered 404 for ${this.endpoint}: check the API base URL (it must end before /esim/sim-registries).`);
+    throw new ApiBadResponseError(`the API answered HTTP ${status} for ${where}${detail}.`);
+  }
+
+  /** A short, credential-free excerpt of an error body: JSON `message`, plain text or HTML alike. */
+  private detail(body: string): string {
+    let text = body;
+    try {
+      const parsed = JSON.parse(body) as { message?: unknown };
+      if (typeof parsed?.message === 'string') text = parsed.message;
+    } catch {
+      text = body.replace(/<[^>]*>/g, ' ');
+    }
+    const excerpt = oneLine(this.quote(text), 120);
+    return excerpt ? `: ${excerpt}` : '';
+  }
+
+  private quote(text: string): string {
+    return redact(text, this.secrets);
+  }
+}
+
+function abortedError(signal: AbortSignal, cause: unknown): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError' && reason.name !== 'TimeoutError') return reason;
+  return new ExportAbortedError('the export was stopped before it finished; nothing was published.', { cause });
+}
+
+function describeNetworkError(error: unknown, timeoutMs: number): string {
+  if (
+    error instanceof undiciErrors.HeadersTimeoutError ||
+    error instanceof undiciErrors.BodyTimeoutError ||
+    error instanceof undiciErrors.ConnectTimeoutError ||
+    (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
+  ) {
+    return `no answer within ${timeoutMs / 1000} s`;
+  }
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return `connection failed (${code ?? message})`;
+}

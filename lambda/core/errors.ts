@@ -1,0 +1,139 @@
+/**
+ * Every way an export can fail, one class each, in one place.
+ *
+ * Each error carries a stable `code` (callers branch on it: the CLI maps it to an exit status,
+ * the Lambda to a metric) and a message that is one line saying what failed and what to do.
+ * Messages never contain a credential: anything the API sends back is passed through `redact`
+ * before it is quoted.
+ */
+
+export type ExportErrorCode =
+  | 'CONFIG'
+  | 'CREDENTIALS'
+  | 'API_UNAUTHORIZED'
+  | 'API_BAD_REQUEST'
+  | 'API_NOT_FOUND'
+  | 'API_BAD_RESPONSE'
+  | 'API_UNAVAILABLE'
+  | 'DESTINATION'
+  | 'ABORTED'
+  | 'INTERNAL';
+
+export class ExportError extends Error {
+  public readonly code: ExportErrorCode;
+
+  constructor(code: ExportErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ExportError';
+    this.code = code;
+  }
+}
+
+/** A setting, flag, environment variable or event field is invalid. The message names it. */
+export class ConfigError extends ExportError {
+  constructor(message: string) {
+    super('CONFIG', message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Credentials are missing, malformed, or still the placeholder. */
+export class CredentialsError extends ExportError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CREDENTIALS', message, options);
+    this.name = 'CredentialsError';
+  }
+}
+
+/** The API answered 401: the key or user id was rejected. */
+export class ApiUnauthorizedError extends ExportError {
+  constructor(message: string) {
+    super('API_UNAUTHORIZED', message);
+    this.name = 'ApiUnauthorizedError';
+  }
+}
+
+/** The API answered 400: it rejected the parameters we sent. */
+export class ApiBadRequestError extends ExportError {
+  constructor(message: string) {
+    super('API_BAD_REQUEST', message);
+    this.name = 'ApiBadRequestError';
+  }
+}
+
+/** The API answered 404: the URL does not point at the list endpoint. */
+export class ApiNotFoundError extends ExportError {
+  constructor(message: string) {
+    super('API_NOT_FOUND', message);
+    this.name = 'ApiNotFoundError';
+  }
+}
+
+/** The API answered 200 with a body that is not the documented JSON. */
+export class ApiBadResponseError extends ExportError {
+  constructor(message: string) {
+    super('API_BAD_RESPONSE', message);
+    this.name = 'ApiBadResponseError';
+  }
+}
+
+/** The API kept failing (5xx, 429, timeouts, dropped connections) past the retry budget. */
+export class ApiUnavailableError extends ExportError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('API_UNAVAILABLE', message, options);
+    this.name = 'ApiUnavailableError';
+  }
+}
+
+/** Writing to the destination (folder or S3) failed. */
+export class DestinationError extends ExportError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DESTINATION', message, options);
+    this.name = 'DestinationError';
+  }
+}
+
+/** The run was stopped (a deadline such as the Lambda's time limit, or a signal). */
+export class ExportAbortedError extends ExportError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ABORTED', message, options);
+    this.name = 'ExportAbortedError';
+  }
+}
+
+/** Anything we did not foresee: a bug to report, with the original error kept as `cause`. */
+export class InternalError extends ExportError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INTERNAL', `unexpected error: ${message}`, options);
+    this.name = 'InternalError';
+  }
+}
+
+/** Replaces every occurrence of each secret in `text`; used on anything a server sends back. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length > 0) result = result.split(secret).join('[redacted]');
+  }
+  return result;
+}
+
+/** One line, at most `max` characters: server bodies can be whole HTML pages. */
+export function oneLine(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/**
+ * Wraps anything that is not already an ExportError once, at the boundary, so callers always
+ * get a code and a one-line message. File-system errors (they carry a `path`) are the
+ * destination's; anything else is unexpected.
+ */
+export function asExportError(error: unknown): ExportError {
+  if (error instanceof ExportError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof (error as { path?: unknown })?.path === 'string') {
+    return new DestinationError(`could not write the output: ${message}`, { cause: error });
+  }
+  return new InternalError(message, { cause: error });
+}

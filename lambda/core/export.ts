@@ -1,0 +1,216 @@
+/**
+ * The export core: one function that the CLI, the Lambda handler and the tests all call.
+ *
+ *   harvest pages ──► new records ──► NDJSON / CSV files (staged) ──► publish files
+ *                                                                   ──► manifest ──► latest.json
+ *
+ * The manifest is the commit point: it is written only after every data file is complete and
+ * published, and a failed run discards its staged files, so it publishes nothing at all.
+ */
+import { setMaxListeners } from 'node:events';
+import { version } from '../../package.json';
+import { BetatelClient, type Credentials } from './betatel-client';
+import type { Destination, StagedObject } from './destinations';
+import { asExportError, ExportAbortedError, ExportError } from './errors';
+import { Harvest } from './harvest';
+import { snapshotLayout } from './layout';
+import { Pacer } from './pacer';
+import { statusOf } from './records';
+import { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './retry';
+import type { Compression, ExportSettings } from './settings';
+import { CONTENT_TYPES, type FileSummary, SnapshotFile } from './snapshot-file';
+
+/** Knobs that are not user settings: the defaults suit production; tests shorten them. */
+export interface Tuning {
+  /** Per request: connect, headers and body each must arrive within this. */
+  readonly requestTimeoutMs: number;
+  readonly retryPolicy: RetryPolicy;
+  /** Passes over the inventory when it moves while we read it. */
+  readonly maxPasses: number;
+}
+
+export const DEFAULT_TUNING: Tuning = {
+  requestTimeoutMs: 30_000,
+  retryPolicy: DEFAULT_RETRY_POLICY,
+  maxPasses: 3,
+};
+
+export interface ExportProgress {
+  readonly pass: number;
+  readonly records: number;
+  readonly total: number | undefined;
+  readonly requests: number;
+  readonly retries: number;
+}
+
+/** What the caller hears while the export runs. All optional. */
+export interface ExportObserver {
+  onProgress?(progress: ExportProgress): void;
+  onRetry?(event: RetryEvent & { offset: number }): void;
+}
+
+export interface ExportRun {
+  readonly settings: ExportSettings;
+  readonly destination: Destination;
+  readonly credentials: Credentials;
+  /** Where the credentials came from, named in a 401 message (never their values). */
+  readonly credentialsSource: string;
+  /** Aborting stops the run at once; nothing is published. A reason that is an Error is rethrown. */
+  readonly signal?: AbortSignal;
+  readonly tuning?: Partial<Tuning>;
+  readonly observer?: ExportObserver;
+}
+
+export interface ManifestFile extends FileSummary {
+  readonly content_type: string;
+}
+
+export interface Manifest {
+  readonly schema_version: 1;
+  readonly snapshot_date: string;
+  /** 'full' for the deployment's own scope, else the `filtered/…` path it was written under. */
+  readonly scope: string;
+  readonly records: number;
+  readonly api_total: number;
+  readonly files: readonly ManifestFile[];
+  readonly by_status: Readonly<Record<string, number>>;
+  readonly warnings: readonly string[];
+  readonly source: {
+    readonly api_url: string;
+    readonly company: number | null;
+    readonly inventory: number | null;
+    readonly page_size: number;
+  };
+  readonly started_at: string;
+  readonly finished_at: string;
+  readonly requests: number;
+  readonly retries: number;
+  readonly passes: number;
+  readonly tool: { readonly name: 'esim-export'; readonly version: string };
+}
+
+/** `latest.json`: the newest snapshot's manifest and where that manifest is. */
+export interface Latest extends Manifest {
+  readonly manifest_key: string;
+}
+
+export function contentType(format: keyof typeof CONTENT_TYPES, compression: Compression): string {
+  return compression === 'gzip' ? 'application/gzip' : CONTENT_TYPES[format];
+}
+
+export async function runExport(run: ExportRun): Promise<Manifest> {
+  const { settings, destination, observer } = run;
+  const tuning: Tuning = { ...DEFAULT_TUNING, ...run.tuning };
+  const startedAt = new Date();
+  const layout = snapshotLayout(settings);
+  const controller = new AbortController();
+  const signal = run.signal ? AbortSignal.any([run.signal, controller.signal]) : controller.signal;
+  setMaxListeners(0, signal);
+  const client = new BetatelClient({
+    apiBaseUrl: settings.apiBaseUrl,
+    credentials: run.credentials,
+    credentialsSource: run.credentialsSource,
+    filters: settings.filters,
+    pacer: new Pacer({ maxConcurrency: settings.concurrency }),
+    retryPolicy: tuning.retryPolicy,
+    requestTimeoutMs: tuning.requestTimeoutMs,
+    maxConnections: settings.concurrency,
+    onRetry: (event) => observer?.onRetry?.(event),
+  });
+  const staged: StagedObject[] = [];
+  let published = false;
+  // An abort (deadline, Ctrl-C) must also unblock a write stalled on the destination.
+  const discardAll = (): Promise<unknown> => Promise.all(staged.map((object) => object.discard()));
+  const onAbort = (): void => void discardAll();
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  try {
+    const files: SnapshotFile[] = [];
+    for (const format of settings.formats) {
+      const object = await destination.stage(layout.data[format], contentType(format, settings.compression));
+      staged.push(object);
+      files.push(new SnapshotFile(format, destination.keyFor(layout.data[format]), settings.compression, object));
+    }
+
+    const harvest = new Harvest(client, {
+      pageSize: settings.pageSize,
+      concurrency: settings.concurrency,
+      maxPasses: tuning.maxPasses,
+      signal,
+      onProgress: (progress) =>
+        observer?.onProgress?.({ ...progress, requests: client.requests, retries: client.retries }),
+    });
+    const byStatus = new Map<string, number>();
+    for await (const batch of harvest.batches()) {
+      for (const record of batch.records) {
+        const status = statusOf(record);
+        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+      }
+      await Promise.all(files.map((file) => file.write(batch)));
+    }
+    const summaries = await Promise.all(files.map((file) => file.finish()));
+    signal.throwIfAborted();
+
+    // Publish: data files first, then the manifest, then latest.json.
+    published = true;
+    await Promise.all(staged.map((object) => object.publish()));
+    const { summary } = harvest;
+    const manifest: Manifest = {
+      schema_version: 1,
+      snapshot_date: settings.snapshotDate,
+      scope: layout.scope || 'full',
+      records: summary.records,
+      api_total: summary.apiTotal,
+      files: summaries.map((file) => ({ ...file, content_type: contentType(file.format, file.compression) })),
+      by_status: Object.fromEntries([...byStatus].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+      warnings: summary.warnings,
+      source: {
+        api_url: client.endpoint,
+        company: settings.filters.company ?? null,
+        inventory: settings.filters.inventory ?? null,
+        page_size: settings.pageSize,
+      },
+      started_at: startedAt.toISOString(),
+      finished_at: new Date().toISOString(),
+      requests: client.requests,
+      retries: client.retries,
+      passes: summary.passes,
+      tool: { name: 'esim-export', version },
+    };
+    await destination.putDocument(layout.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+    await updateLatest(destination, layout.latest, { ...manifest, manifest_key: destination.keyFor(layout.manifest) });
+    return manifest;
+  } catch (error) {
+    const failure = run.signal?.aborted ? abortReason(run.signal) : asExportError(error);
+    controller.abort();
+    if (!published) await discardAll();
+    throw failure;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await client.close();
+    await destination.close();
+  }
+}
+
+/** The caller's reason for stopping us, if it gave one we can show, else a generic one. */
+function abortReason(signal: AbortSignal): ExportError {
+  const reason: unknown = signal.reason;
+  return reason instanceof ExportError
+    ? reason
+    : new ExportAbortedError('the export was stopped before it finished; nothing was published.', { cause: reason });
+}
+
+/** Points latest.json at this snapshot, unless it already points at a later day (a backfill). */
+async function updateLatest(destination: Destination, key: string, latest: Latest): Promise<void> {
+  const current = await destination.getDocument(key);
+  if (current !== undefined) {
+    let currentDate: unknown;
+    try {
+      currentDate = (JSON.parse(current) as { snapshot_date?: unknown }).snapshot_date;
+    } catch {
+      currentDate = undefined; // unreadable: replace it
+    }
+    if (typeof currentDate === 'string' && currentDate > latest.snapshot_date) return;
+  }
+  await destination.putDocument(key, `${JSON.stringify(latest, null, 2)}\n`);
+}

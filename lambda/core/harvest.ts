@@ -1,0 +1,177 @@
+/**
+ * Reads every eSIM of the inventory exactly once, as batches of new records in a stable order.
+ *
+ * One pass fetches every page (page-plan.ts decides which, the client fetches them
+ * concurrently). The pass is consistent when the API reported one `total` throughout and we
+ * saw exactly that many distinct ICCIDs. If the inventory moved while we read it, we read it
+ * again (up to `maxPasses`), handing on only ICCIDs not seen before, until a pass is
+ * consistent. Whatever could not be reconciled is reported as a warning.
+ */
+import { setMaxListeners } from 'node:events';
+import type { BetatelClient, PageRange } from './betatel-client';
+import { IccidSet } from './iccid-set';
+import { PagePlan } from './page-plan';
+import type { ApiPage, ApiRecord } from './records';
+
+/** New records from one page, with the serializer that keeps their numbers exact. */
+export interface Batch {
+  readonly records: readonly ApiRecord[];
+  readonly stringify: (value: unknown) => string;
+}
+
+export interface HarvestOptions {
+  readonly pageSize: number;
+  readonly concurrency: number;
+  readonly maxPasses: number;
+  readonly signal: AbortSignal;
+  readonly onProgress?: (progress: HarvestProgress) => void;
+}
+
+export interface HarvestProgress {
+  readonly pass: number;
+  /** Distinct eSIMs handed on so far. */
+  readonly records: number;
+  /** The API's latest total. */
+  readonly total: number | undefined;
+}
+
+export interface HarvestSummary {
+  readonly records: number;
+  readonly apiTotal: number;
+  readonly passes: number;
+  readonly warnings: readonly string[];
+}
+
+interface PassResult {
+  readonly consistent: boolean;
+  readonly total: number;
+  readonly totalsSeen: readonly number[];
+  readonly distinct: number;
+  readonly repeats: number;
+}
+
+type Settled = { range: PageRange; page: ApiPage } | { range: PageRange; error: unknown };
+
+export class Harvest {
+  private readonly seen = new IccidSet();
+  private records = 0;
+  private summaryValue: HarvestSummary | undefined;
+
+  constructor(
+    private readonly client: BetatelClient,
+    private readonly options: HarvestOptions,
+  ) {}
+
+  /** Available once iteration has finished. */
+  get summary(): HarvestSummary {
+    if (!this.summaryValue) throw new Error('the harvest has not finished');
+    return this.summaryValue;
+  }
+
+  async *batches(): AsyncGenerator<Batch> {
+    const warnings: string[] = [];
+    let result: PassResult | undefined;
+    let pass = 0;
+    while (pass < this.options.maxPasses) {
+      pass++;
+      const current: { result?: PassResult } = {};
+      yield* this.pass(pass, current);
+      result = current.result!;
+      if (result.consistent) break;
+    }
+    result = result!;
+    if (result.repeats > 0 && pass === 1) {
+      warnings.push(`the API listed ${result.repeats} eSIM(s) more than once while paging; each was written once.`);
+    }
+    if (!result.consistent) {
+      warnings.push(
+        `the inventory kept changing during the export: after ${pass} passes the API reported totals ` +
+          `${result.totalsSeen.join(', ')} in the last pass, which listed ${result.distinct} distinct eSIMs; ` +
+          'eSIMs added or moved during the run may be missing. Run again when the inventory is quieter.',
+      );
+    }
+    const gone = this.records - result.distinct;
+    if (pass > 1 && gone > 0) {
+      warnings.push(
+        `${gone} eSIM(s) in this snapshot were no longer listed by the API at the end of the run ` +
+          '(removed or moved out of scope while it ran).',
+      );
+    }
+    this.summaryValue = { records: this.records, apiTotal: result.total, passes: pass, warnings };
+  }
+
+  private async *pass(pass: number, out: { result?: PassResult }): AsyncGenerator<Batch> {
+    const { pageSize, concurrency } = this.options;
+    // Look ahead by a few rounds of requests: enough to keep every slot busy, bounded for memory.
+    const plan = new PagePlan<ApiRecord>(pageSize, pageSize * concurrency * 4);
+    const controller = new AbortController();
+    const signal = AbortSignal.any([this.options.signal, controller.signal]);
+    // Every request and pacer wait listens on this signal: many listeners is expected, not a leak.
+    setMaxListeners(0, signal);
+    const settled: Settled[] = [];
+    let inFlight = 0;
+    let wake: (() => void) | undefined;
+    const stringifyByOffset = new Map<number, ApiPage['stringify']>();
+    let distinct = 0;
+    let repeats = 0;
+
+    const start = (range: PageRange): void => {
+      inFlight++;
+      this.client.fetchPage(range, signal).then(
+        (page) => settled.push({ range, page }),
+        (error: unknown) => settled.push({ range, error }),
+      ).finally(() => {
+        inFlight--;
+        wake?.();
+      });
+    };
+
+    try {
+      for (;;) {
+        for (let range = plan.next(); range; range = plan.next()) start(range);
+        if (plan.done) break;
+        if (settled.length === 0) {
+          if (inFlight === 0) throw new Error(`internal error: paging stalled at pass ${pass}`);
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+        wake = undefined;
+        for (const answer of settled.splice(0)) {
+          if ('error' in answer) throw answer.error;
+          plan.arrive(answer.range, answer.page.sims, answer.page.total);
+          stringifyByOffset.set(answer.range.offset, answer.page.stringify);
+        }
+        for (const page of plan.ready()) {
+          const stringify = stringifyByOffset.get(page.range.offset)!;
+          stringifyByOffset.delete(page.range.offset);
+          const fresh: ApiRecord[] = [];
+          for (const record of page.items) {
+            const sighting = this.seen.mark(record.iccid, pass);
+            if (sighting === 'repeat-in-pass') {
+              repeats++;
+              continue;
+            }
+            distinct++;
+            if (sighting === 'new') fresh.push(record);
+          }
+          if (fresh.length > 0) {
+            this.records += fresh.length;
+            yield { records: fresh, stringify };
+          }
+          this.options.onProgress?.({ pass, records: this.records, total: plan.latestTotal });
+        }
+      }
+    } finally {
+      // On failure, stop the other requests and wait for them: nothing keeps running behind us.
+      controller.abort();
+      while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
+    }
+    const total = plan.latestTotal ?? 0;
+    out.result = {
+      consistent: plan.totalsSeen.size === 1 && distinct === total,
+      total,
+      totalsSeen: [...plan.totalsSeen],
+      distinct,
+      repeats,
+    };
+  }
+}

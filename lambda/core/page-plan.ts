@@ -1,0 +1,103 @@
+/**
+ * Which pages to ask for, and in what order to hand their records on, during one pass over
+ * the inventory. Pure: no I/O, no timers, so every paging rule is testable on its own.
+ *
+ * - The first page tells the total; the rest are planned from it and fetched concurrently,
+ *   never more than `window` items ahead of what has been handed on (memory stays flat).
+ * - A short page (fewer items than asked while more remain) leaves a gap that is asked for
+ *   again from where it stopped: we advance by what was received.
+ * - Pages are handed on in offset order whatever order they arrive in, so the same inventory
+ *   always gives the same bytes.
+ * - If `total` moves, planning follows it; an empty page before the end marks the end.
+ */
+import type { PageRange } from './betatel-client';
+
+export interface PlannedPage<T> {
+  readonly range: PageRange;
+  readonly items: readonly T[];
+}
+
+export class PagePlan<T> {
+  private total: number | undefined;
+  private nextOffset = 0;
+  private end = Number.POSITIVE_INFINITY;
+  private readonly gaps: PageRange[] = [];
+  private readonly inFlight = new Set<number>();
+  private readonly arrived = new Map<number, { range: PageRange; items: readonly T[]; advance: number }>();
+  private handedOnTo = 0;
+  /** Every `total` the API reported during the pass. */
+  public readonly totalsSeen = new Set<number>();
+
+  constructor(
+    private readonly pageSize: number,
+    private readonly window: number,
+  ) {}
+
+  /** The latest total the API reported, or undefined before the first answer. */
+  get latestTotal(): number | undefined {
+    return this.total;
+  }
+
+  /** The next range to fetch now, or undefined if none should start yet. */
+  next(): PageRange | undefined {
+    const gap = this.gaps.shift();
+    if (gap) return this.start(gap);
+    if (this.total === undefined) {
+      // Only the first page until the API has told us how many there are.
+      return this.nextOffset === 0 && this.inFlight.size === 0 ? this.start(this.claim()) : undefined;
+    }
+    if (this.nextOffset >= Math.min(this.total, this.end)) return undefined;
+    if (this.nextOffset >= this.handedOnTo + this.window) return undefined;
+    return this.start(this.claim());
+  }
+
+  /** Records an answer for `range`: its items and the total it reported. */
+  arrive(range: PageRange, items: readonly T[], total: number): void {
+    this.inFlight.delete(range.offset);
+    this.total = total;
+    this.totalsSeen.add(total);
+    const received = items.length;
+    let advance = range.count;
+    if (received === 0) {
+      // Nothing here: the inventory ends at or before this offset.
+      this.end = Math.min(this.end, range.offset);
+    } else if (received < range.count && range.offset + received < total) {
+      // A short page: ask for the rest of the range from where it stopped.
+      advance = received;
+      this.gaps.push({ offset: range.offset + received, count: range.count - received });
+      this.gaps.sort((a, b) => a.offset - b.offset);
+    }
+    this.arrived.set(range.offset, { range, items, advance });
+  }
+
+  /** The pages that can be handed on now, in offset order. */
+  *ready(): Generator<PlannedPage<T>> {
+    for (let page = this.arrived.get(this.handedOnTo); page; page = this.arrived.get(this.handedOnTo)) {
+      this.arrived.delete(this.handedOnTo);
+      this.handedOnTo += page.advance;
+      yield { range: page.range, items: page.items };
+    }
+  }
+
+  /** True when every page of the pass has arrived and been handed on. */
+  get done(): boolean {
+    return (
+      this.total !== undefined &&
+      this.inFlight.size === 0 &&
+      this.gaps.length === 0 &&
+      this.arrived.size === 0 &&
+      this.nextOffset >= Math.min(this.total, this.end)
+    );
+  }
+
+  private claim(): PageRange {
+    const range = { offset: this.nextOffset, count: this.pageSize };
+    this.nextOffset += this.pageSize;
+    return range;
+  }
+
+  private start(range: PageRange): PageRange {
+    this.inFlight.add(range.offset);
+    return range;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * One data file of a snapshot: records in, encoded (NDJSON or CSV), compressed, measured
+ * (bytes and SHA-256 of exactly what is stored) and streamed to a staged object that becomes
+ * visible only when the whole snapshot is published.
+ *
+ * Compression runs in zlib's thread pool, off the main thread; a page is encoded as one
+ * string, so the per-record work is the encoding itself.
+ */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { type Duplex, PassThrough, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { stringify as csvStringify } from 'csv-stringify/sync';
+import type { Batch } from './harvest';
+import { CSV_COLUMNS, toCsvRow } from './records';
+import type { Compression, Format } from './settings';
+
+export interface FileSummary {
+  readonly format: Format;
+  /** The S3 key, or the path relative to the output folder. */
+  readonly key: string;
+  readonly records: number;
+  /** Bytes as stored (after compression). */
+  readonly bytes: number;
+  /** SHA-256 of the bytes as stored, hex. */
+  readonly sha256: string;
+  readonly compression: Compression;
+}
+
+/** The part of a destination a data file needs: somewhere to stream bytes to. */
+export interface ByteSink {
+  readonly stream: Writable;
+}
+
+// RFC 4180: CRLF line breaks; fields with a comma, quote or line break are quoted.
+const CSV_OPTIONS = { record_delimiter: 'windows' } as const;
+
+/** Encodes a batch of records as the bytes of one format. */
+const ENCODERS: Record<Format, { header: string; encode: (batch: Batch) => string }> = {
+  ndjson: {
+    header: '',
+    encode: (batch) => {
+      let text = '';
+      for (const record of batch.records) text += `${batch.stringify(record)}\n`;
+      return text;
+    },
+  },
+  csv: {
+    header: csvStringify([CSV_COLUMNS as unknown as string[]], CSV_OPTIONS),
+    encode: (batch) => csvStringify(batch.records.map((record) => toCsvRow(record, batch.stringify)), CSV_OPTIONS),
+  },
+};
+
+export const FILE_EXTENSIONS: Record<Format, string> = { ndjson: 'ndjson', csv: 'csv' };
+export const CONTENT_TYPES: Record<Format, string> = {
+  ndjson: 'application/x-ndjson',
+  csv: 'text/csv; charset=utf-8',
+};
+
+/** Counts and hashes the bytes passing through. */
+class Meter extends Transform {
+  public bytes = 0;
+  private readonly hash = createHash('sha256');
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+export class SnapshotFile {
+  private readonly input: Duplex;
+  private readonly meter = new Meter();
+  private readonly flowing: Promise<void>;
+  private records = 0;
+
+  constructor(
+    public readonly format: Format,
+    public readonly key: string,
+    private readonly compression: Compression,
+    sink: ByteSink,
+  ) {
+    this.input = compression === 'gzip' ? createGzip({ level: 6 }) : new PassThrough();
+    this.flowing = pipeline(this.input, this.meter, sink.stream);
+    // Failures surface through write() and finish(); this only keeps Node from calling them unhandled.
+    this.flowing.catch(() => undefined);
+    const { header } = ENCODERS[format];
+    if (header) this.input.write(header);
+  }
+
+  /** Appends a batch; waits when the compressor or the destination is behind (backpressure). */
+  async write(batch: Batch): Promise<void> {
+    this.records += batch.records.length;
+    if (!this.input.write(ENCODERS[this.format].encode(batch))) {
+      await Promise.race([once(this.input, 'drain'), this.flowing]);
+    }
+  }
+
+  /** Flushes everything to the staged object and says what was written. */
+  async finish(): Promise<FileSummary> {
+    this.input.end();
+    await this.flowing;
+    return {
+      format: this.format,
+      key: this.key,
+      records: this.records,
+      bytes: this.meter.bytes,
+      sha256: this.meter.digest(),
+      compression: this.compression,
+    };
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * The sandbox: a faithful simulator of `GET /api/v1/esim/sim-registries`.
+ *
+ * It honours the vendor's page: the two headers (401 as plain text otherwise), `count`,
+ * `offset`, `company`, `inventory` (400 with `{message, statusCode}` on invalid values) and the
+ * response `{total, offset, count, sims}`. On request it also misbehaves the ways a real API
+ * does: latency, short pages, a rate limit with 429 + Retry-After, 5xx with HTML bodies,
+ * dropped connections, hung requests, truncated bodies, and an inventory that changes while
+ * it is being read. Everything is deterministic for a given seed.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type Filter, type InventoryOptions, type ItemShape, itemJson, seededRandom, type View, viewOf } from './inventory';
+
+export interface FaultOptions {
+  /** Probability per request of each failure. */
+  readonly throttle?: number;
+  readonly serverError?: number;
+  readonly drop?: number;
+  readonly hang?: number;
+  readonly truncate?: number;
+  /** Failures in a row for one page before it is answered properly. @default 2 */
+  readonly maxPerPage?: number;
+  /** Retry-After sent with injected 429s, in seconds. @default 1 */
+  readonly retryAfterSeconds?: number;
+}
+
+export interface DriftOptions {
+  /** A change happens after every this many list requests. */
+  readonly everyRequests: number;
+  /** eSIMs added at the front of the list per change (shifting every offset). */
+  readonly add: number;
+  /** eSIMs removed per change. */
+  readonly remove: number;
+  /** Changes in all; after that the inventory holds still. */
+  readonly steps: number;
+}
+
+export interface SandboxOptions {
+  readonly port?: number;
+  readonly host?: string;
+  readonly size?: number;
+  readonly seed?: number;
+  readonly shape?: ItemShape;
+  readonly bigNumbers?: boolean;
+  readonly apiKey?: string;
+  readonly userId?: string;
+  /** Delay before each answer. */
+  readonly latencyMs?: number;
+  /** Answer at most this many items per page, whatever `count` asked (short pages). */
+  readonly maxPageSize?: number;
+  /** Requests per second allowed; beyond it, 429 with Retry-After. */
+  readonly rateLimit?: number;
+  readonly faults?: FaultOptions;
+  readonly drift?: DriftOptions;
+  /** Answer every request 503 (a server down for good). */
+  readonly down?: boolean;
+}
+
+export interface SandboxStats {
+  requests: number;
+  byStatus: Record<number, number>;
+  dropped: number;
+  hung: number;
+  maxInFlight: number;
+}
+
+export interface Sandbox {
+  /** The API base URL to give the exporter, e.g. http://127.0.0.1:4010/api/v1. */
+  readonly apiBaseUrl: string;
+  readonly stats: SandboxStats;
+  /** The eSIM JSON texts currently listed under `filter`, in order (for tests: small inventories only). */
+  listing(filter?: Filter): string[];
+  close(): Promise<void>;
+}
+
+export const SANDBOX_API_KEY = 'sandbox-api-key';
+export const SANDBOX_USER_ID = 'sandbox-user';
+export const MAX_COUNT = 1000;
+const BASE_PATH = '/api/v1';
+const LIST_PATH = `${BASE_PATH}/esim/sim-registries`;
+const HTML_ERROR = (status: number, text: string): string =>
+  `<!DOCTYPE html><html><head><title>${status} ${text}</title></head><body><center><h1>${status} ${text}</h1></center><hr><center>nginx</center></body></html>`;
+
+/** The list as it stands after the drift so far: added items in front, some items removed. */
+class DriftingList {
+  private added = 0;
+  private readonly removed: number[] = []; // positions in the base view, ascending
+  private requests = 0;
+  private steps = 0;
+
+  constructor(
+    private readonly view: View,
+    private readonly drift: DriftOptions | undefined,
+    private readonly random: () => number,
+  ) {}
+
+  get size(): number {
+    return this.view.size + this.added - this.removed.length;
+  }
+
+  /** The inventory index at position `p` of the current list. */
+  indexAt(position: number): number {
+    const { stride, start, size } = this.view;
+    // Added items extend the same progression past the base inventory, newest first.
+    if (position < this.added) return stride * (size + this.added - 1 - position) + start;
+    let k = position - this.added;
+    for (const gone of this.removed) {
+      if (gone <= k) k++;
+      else break;
+    }
+    return stride * k + start;
+  }
+
+  /** Counts a list request, and changes the list when the drift says so. */
+  tick(): void {
+    if (!this.drift || this.steps >= this.drift.steps) return;
+    if (++this.requests % this.drift.everyRequests !== 0) return;
+    this.steps++;
+    this.added += this.drift.add;
+    for (let i = 0; i < this.drift.remove && this.removed.length < this.view.size; i++) {
+      let position: number;
+      do position = Math.floor(this.random() * this.view.size);
+      while (this.removed.includes(position));
+      this.removed.push(position);
+    }
+    this.removed.sort((a, b) => a - b);
+  }
+}
+
+class BadRequest extends Error {}
+
+function integerParam(params: URLSearchParams, name: string, min: number, max: number): number | undefined {
+  const raw = params.get(name);
+  if (raw === null) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new BadRequest(`Invalid parameter '${name}': must be an integer from ${min} to ${max}`);
+  }
+  return Number(raw);
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const inventory: InventoryOptions = {
+    size: options.size ?? 1000,
+    seed: options.seed ?? 1,
+    shape: options.shape ?? 'mixed',
+    bigNumbers: options.bigNumbers ?? false,
+  };
+  const apiKey = options.apiKey ?? SANDBOX_API_KEY;
+  const userId = options.userId ?? SANDBOX_USER_ID;
+  const faults = options.faults ?? {};
+  const maxFaultsPerPage = faults.maxPerPage ?? 2;
+  const chance = seededRandom(inventory.seed ^ 0x5eed);
+  const lists = new Map<string, DriftingList>();
+  const faultsByPage = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  const stats: SandboxStats = { requests: 0, byStatus: {}, dropped: 0, hung: 0, maxInFlight: 0 };
+  let inFlight = 0;
+  // Token bucket for the rate limit: `rateLimit` tokens a second, at most one second's worth saved.
+  let tokens = options.rateLimit ?? 0;
+  let tokensAt = Date.now();
+
+  const listFor = (filter: Filter): DriftingList => {
+    const key = `${filter.company ?? ''}/${filter.inventory ?? ''}`;
+    let list = lists.get(key);
+    if (!list) {
+      list = new DriftingList(viewOf(inventory.size, filter), options.drift, seededRandom(inventory.seed + key.length));
+      lists.set(key, list);
+    }
+    return list;
+  };
+
+  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void => {
+    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+    res.writeHead(status, { 'content-length': Buffer.byteLength(body), ...headers });
+    res.end(body);
+  };
+  const sendJson = (res: ServerResponse, status: number, value: unknown): void =>
+    send(res, status, JSON.stringify(value), { 'content-type': 'application/json' });
+  const tooManyRequests = (res: ServerResponse, retryAfterSeconds: number): void =>
+    send(res, 429, JSON.stringify({ message: 'Too Many Requests', statusCode: 429 }), {
+      'content-type': 'application/json',
+      'retry-after': String(retryAfterSeconds),
+    });
+  const sendHtml = (res: ServerResponse, status: number, text: string): void =>
+    send(res, status, HTML_ERROR(status, text), { 'content-type': 'text/html' });
+
+  const takeToken = (): number => {
+    const limit = options.rateLimit!;
+    const now = Date.now();
+    tokens = Math.min(limit, tokens + ((now - tokensAt) / 1000) * limit);
+    tokensAt = now;
+    if (tokens >= 1) {
+      tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - tokens) / limit));
+  };
+
+  /** Decides whether this attempt at a page fails, and how. */
+  const injectFault = (pageKey: string): keyof FaultOptions | undefined => {
+    const kinds = ['hang', 'drop', 'throttle', 'serverError', 'truncate'] as const;
+    if ((faultsByPage.get(pageKey) ?? 0) >= maxFaultsPerPage) return undefined;
+    for (const kind of kinds) {
+      if ((faults[kind] ?? 0) > 0 && chance() < faults[kind]!) {
+        faultsByPage.set(pageKey, (faultsByPage.get(pageKey) ?? 0) + 1);
+        return kind;
+      }
+    }
+    faultsByPage.delete(pageKey);
+    return undefined;
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    stats.requests++;
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    if (options.down) return sendHtml(res, 503, 'Service Temporarily Unavailable');
+    if (req.method !== 'GET' || url.pathname !== LIST_PATH) {
+      return sendJson(res, 404, { message: `Cannot ${req.method} ${url.pathname}`, statusCode: 404 });
+    }
+    if (req.headers['x-api-key'] !== apiKey || req.headers['x-user-id'] !== userId) {
+      return send(res, 401, 'Unauthorized', { 'content-type': 'text/plain' });
+    }
+    if (options.rateLimit) {
+      const waitSeconds = takeToken();
+      if (waitSeconds > 0) return tooManyRequests(res, waitSeconds);
+    }
+    let count: number;
+    let offset: number;
+    let filter: Filter;
+    try {
+      count = integerParam(url.searchParams, 'count', 1, MAX_COUNT) ?? 100;
+      offset = integerParam(url.searchParams, 'offset', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+      filter = {
+        company: integerParam(url.searchParams, 'company', 1, Number.MAX_SAFE_INTEGER),
+        inventory: integerParam(url.searchParams, 'inventory', 1, Number.MAX_SAFE_INTEGER),
+      };
+    } catch (error) {
+      return sendJson(res, 400, { message: (error as Error).message, statusCode: 400 });
+    }
+
+    const fault = injectFault(`${filter.company}/${filter.inventory}/${offset}/${count}`);
+    if (fault === 'hang') {
+      stats.hung++;
+      return; // never answer; the socket stays open until the client gives up or we close
+    }
+    if (fault === 'drop') {
+      stats.dropped++;
+      req.socket.destroy();
+      return;
+    }
+    if (fault === 'throttle') return tooManyRequests(res, faults.retryAfterSeconds ?? 1);
+    if (fault === 'serverError') {
+      return chance() < 0.5 ? sendHtml(res, 502, 'Bad Gateway') : sendHtml(res, 503, 'Service Temporarily Unavailable');
+    }
+
+    const list = listFor(filter);
+    list.tick();
+    const total = list.size;
+    const end = Math.min(total, offset + Math.min(count, options.maxPageSize ?? count));
+    const items: string[] = [];
+    for (let position = offset; position < end; position++) items.push(itemJson(list.indexAt(position), inventory));
+    const body = `{"total":${total},"offset":${offset},"count":${items.length},"sims":[${items.join(',')}]}`;
+    if (fault === 'truncate') return send(res, 200, body.slice(0, Math.floor(body.length / 2)), { 'content-type': 'application/json' });
+    send(res, 200, body, { 'content-type': 'application/json' });
+  };
+
+  const server: Server = createServer((req, res) => {
+    inFlight++;
+    stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
+    res.on('close', () => inFlight--);
+    const respond = (): void => {
+      try {
+        handle(req, res);
+      } catch (error) {
+        sendJson(res, 500, { message: (error as Error).message, statusCode: 500 });
+      }
+    };
+    if (options.latencyMs) setTimeout(respond, options.latencyMs);
+    else respond();
+  });
+  server.keepAliveTimeout = 30_000;
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+
+  return {
+    apiBaseUrl: `http://${host}:${port}${BASE_PATH}`,
+    stats,
+    listing: (filter = {}) => {
+      const list = listFor(filter);
+      return Array.from({ length: list.size }, (_, position) => itemJson(list.indexAt(position), inventory));
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
