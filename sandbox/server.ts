@@ -12,7 +12,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { type Filter, type InventoryOptions, type ItemShape, itemJson, seededRandom, type View, viewOf } from './inventory';
 
+export type FaultKind = 'hang' | 'drop' | 'throttle' | 'serverError' | 'truncate';
+
 export interface FaultOptions {
+  /** Faults for the first list requests, in order, before any chosen at random. */
+  readonly sequence?: readonly FaultKind[];
   /** Probability per request of each failure. */
   readonly throttle?: number;
   readonly serverError?: number;
@@ -198,8 +202,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   /** Decides whether this attempt at a page fails, and how. */
-  const injectFault = (pageKey: string): keyof FaultOptions | undefined => {
+  let listRequests = 0;
+  const injectFault = (pageKey: string): FaultKind | undefined => {
     const kinds = ['hang', 'drop', 'throttle', 'serverError', 'truncate'] as const;
+    const scripted = faults.sequence?.[listRequests++];
+    if (scripted) return scripted;
     if ((faultsByPage.get(pageKey) ?? 0) >= maxFaultsPerPage) return undefined;
     for (const kind of kinds) {
       if ((faults[kind] ?? 0) > 0 && chance() < faults[kind]!) {

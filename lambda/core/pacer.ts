@@ -24,7 +24,7 @@ export interface Ticket {
 export type Outcome = { readonly kind: 'ok' } | { readonly kind: 'failed' } | { readonly kind: 'throttled'; readonly retryAfterMs?: number };
 
 const MIN_RATE = 0.5; // requests per second: never slower than one request every two seconds
-const RATE_WINDOW = 64; // recent send times kept to measure the current rate
+const RATE_WINDOW = 32; // recent send times kept to measure the current rate
 
 export class Pacer {
   private readonly maxConcurrency: number;
@@ -102,6 +102,7 @@ export class Pacer {
     this.slowDowns++;
     this.concurrency = Math.max(1, this.concurrency / 2);
     const current = Number.isFinite(this.rate) ? this.rate : this.measuredRate(now);
+    if (current === undefined) return; // too few requests yet to know the pace: fewer in flight must do
     this.rate = Math.max(MIN_RATE, current * 0.7);
     this.nextSendAt = Math.max(this.nextSendAt, now + 1000 / this.rate);
   }
@@ -114,9 +115,10 @@ export class Pacer {
     if (Number.isFinite(this.rate)) this.rate += 1 / this.rate;
   }
 
-  private measuredRate(now: number): number {
+  /** Requests per second over the last RATE_WINDOW sends; undefined until that many were sent. */
+  private measuredRate(now: number): number | undefined {
     const oldest = this.recentSends[0];
-    if (oldest === undefined || this.recentSends.length < 2) return this.allowedInFlight;
+    if (oldest === undefined || this.recentSends.length < RATE_WINDOW) return undefined;
     const seconds = Math.max(0.001, (now - oldest) / 1000);
     return this.recentSends.length / seconds;
   }

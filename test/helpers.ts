@@ -1,0 +1,69 @@
+/** Shared test plumbing: temporary folders, reading snapshots back, fast retry settings. */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { Tuning } from '../lambda/core/export';
+import { defaultSettings, type ExportSettings } from '../lambda/core/settings';
+import { SANDBOX_API_KEY, SANDBOX_USER_ID } from '../sandbox/server';
+
+export const SANDBOX_CREDENTIALS = { apiKey: SANDBOX_API_KEY, userId: SANDBOX_USER_ID };
+
+/** Retries in milliseconds instead of seconds, so failure tests run fast; same logic. */
+export const FAST_TUNING: Partial<Tuning> = {
+  requestTimeoutMs: 1_000,
+  retryPolicy: { maxAttempts: 8, baseDelayMs: 5, maxDelayMs: 50, budgetMs: 5_000 },
+};
+
+export function settingsFor(apiBaseUrl: string, overrides: Partial<ExportSettings> = {}): ExportSettings {
+  return { ...defaultSettings('2026-11-27'), apiBaseUrl, ...overrides };
+}
+
+export async function tempDir(): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), 'esim-export-test-'));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Every file under `dir` (relative path → SHA-256), hidden ones included: proves "nothing changed". */
+export async function fingerprint(dir: string): Promise<Record<string, string>> {
+  const result: Record<string, string> = {};
+  const walk = async (current: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(current, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) {
+        result[`${path.relative(dir, full)}/`] = 'dir';
+        await walk(full);
+      } else result[path.relative(dir, full)] = createHash('sha256').update(await readFile(full)).digest('hex');
+    }
+  };
+  await walk(dir);
+  return result;
+}
+
+export function gunzipText(buffer: Buffer): string {
+  return gunzipSync(buffer).toString('utf8');
+}
+
+export async function readGzip(file: string): Promise<string> {
+  return gunzipText(await readFile(file));
+}
+
+export function ndjsonLines(text: string): string[] {
+  return text.split('\n').filter((line) => line.length > 0);
+}
+
+/** Parses CSV with an RFC 4180 parser (csv-parse), header row included. */
+export function parseCsvRows(text: string): string[][] {
+  return parseCsv(text, { relax_column_count: false }) as string[][];
+}

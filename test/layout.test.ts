@@ -1,0 +1,27 @@
+import { scopeOf, snapshotLayout } from '../lambda/core/layout';
+
+describe('snapshotLayout', () => {
+  it('puts each format under its own prefix with a dt partition, and the manifest and latest.json beside them', () => {
+    expect(snapshotLayout({ filters: {}, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'gzip' })).toEqual({
+      scope: '',
+      data: { ndjson: 'ndjson/dt=2026-11-27/esims.ndjson.gz', csv: 'csv/dt=2026-11-27/esims.csv.gz' },
+      manifest: 'manifests/dt=2026-11-27/manifest.json',
+      latest: 'latest.json',
+    });
+  });
+
+  it('names uncompressed files without .gz', () => {
+    expect(snapshotLayout({ filters: {}, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'none' }).data.csv).toBe(
+      'csv/dt=2026-11-27/esims.csv',
+    );
+  });
+
+  it('keeps runs with other filters than the deployment’s own away from the full snapshot', () => {
+    const layout = snapshotLayout({ filters: { company: 100 }, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'gzip' });
+    expect(layout.data.csv).toBe('filtered/company=100/csv/dt=2026-11-27/esims.csv.gz');
+    expect(layout.latest).toBe('filtered/company=100/latest.json');
+    expect(scopeOf({ company: 100, inventory: 5 }, {})).toBe('filtered/company=100/inventory=5');
+    expect(scopeOf({ company: 100 }, { company: 100 })).toBe('');
+    expect(scopeOf({}, { company: 100 })).toBe('filtered/unfiltered');
+  });
+});

@@ -1,0 +1,113 @@
+import { CSV_COLUMNS, parsePage, statusOf, toCsvRow } from '../lambda/core/records';
+
+const documented = {
+  iccid: '89148000004012345678',
+  sim_status: 'WAITING_FOR_ASSIGNMENT',
+  group: { id: 1001, name: 'Premium, "Group"' },
+  inventory: { id: 12345, name: 'US East Inventory' },
+  company: { id: 100, name: 'Acme Corp' },
+  provisioned_date: 1640995200,
+  terminated_date: 0,
+  imsis: [{ sponsor_id: 200, imsi: 310260123456789 }],
+  mapped_imsi: 310260123456789,
+};
+
+const partial = {
+  iccid: '8914800000401234567',
+  sim_status: 'ACTIVE',
+  group: null,
+  inventory: 12345,
+  company: 100,
+  provisioned_date: 1640995200,
+  terminated_date: 0,
+  imsis: [],
+  mapped_imsi: null,
+  created_date: 1761330317000,
+  modified_date: 1761330318000,
+  brand_new_field: { nested: [1, 2] },
+};
+
+const body = (sims: unknown[], total = sims.length): string => JSON.stringify({ total, offset: 0, count: sims.length, sims });
+
+describe('parsePage', () => {
+  it('returns the total and every record with unknown fields kept', () => {
+    const page = parsePage(body([documented, partial], 250));
+    expect(page.total).toBe(250);
+    expect(page.sims).toEqual([documented, partial]);
+    expect(page.stringify(page.sims[1])).toBe(JSON.stringify(partial));
+  });
+
+  it('keeps integers beyond 2^53 exactly when writing the record back', () => {
+    const raw = `{"total":1,"sims":[{"iccid":"89148000004012345678","usage_bytes":18446744073709551615,"mapped_imsi":310260123456789}]}`;
+    const page = parsePage(raw);
+    expect(page.stringify(page.sims[0])).toBe('{"iccid":"89148000004012345678","usage_bytes":18446744073709551615,"mapped_imsi":310260123456789}');
+    expect(page.sims[0]!.mapped_imsi).toBe(310260123456789);
+  });
+
+  it.each([
+    ['a truncated body', '{"total":10,"sims":[{"iccid":"1"', /not valid JSON/],
+    ['an HTML page', '<html><body>Maintenance</body></html>', /not valid JSON/],
+    ['a body without sims', '{"total":10}', /sims/],
+    ['a record without an iccid', '{"total":1,"sims":[{"sim_status":"ACTIVE"}]}', /sims\.0\.iccid/],
+    ['a numeric iccid', '{"total":1,"sims":[{"iccid":8914}]}', /iccid must be a string/],
+    ['a negative total', '{"total":-1,"sims":[]}', /total/],
+  ])('rejects %s with a message saying what is wrong', (_name, raw, message) => {
+    expect(() => parsePage(raw)).toThrow(message);
+  });
+});
+
+describe('toCsvRow', () => {
+  const stringify = (value: unknown): string => JSON.stringify(value);
+
+  it('maps the documented shape: ids and names from the objects, imsis as the JSON array', () => {
+    expect(Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, toCsvRow(documented, stringify)[i]]))).toEqual({
+      iccid: '89148000004012345678',
+      sim_status: 'WAITING_FOR_ASSIGNMENT',
+      group_id: '1001',
+      group_name: 'Premium, "Group"',
+      inventory_id: '12345',
+      inventory_name: 'US East Inventory',
+      company_id: '100',
+      company_name: 'Acme Corp',
+      provisioned_date: '1640995200',
+      terminated_date: '0',
+      mapped_imsi: '310260123456789',
+      imsis: '[{"sponsor_id":200,"imsi":310260123456789}]',
+      created_date: '',
+      modified_date: '',
+    });
+  });
+
+  it('maps the partial shape: a plain integer is the id, the name is empty, null is an empty cell', () => {
+    expect(Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, toCsvRow(partial, stringify)[i]]))).toEqual({
+      iccid: '8914800000401234567',
+      sim_status: 'ACTIVE',
+      group_id: '',
+      group_name: '',
+      inventory_id: '12345',
+      inventory_name: '',
+      company_id: '100',
+      company_name: '',
+      provisioned_date: '1640995200',
+      terminated_date: '0',
+      mapped_imsi: '',
+      imsis: '[]',
+      created_date: '1761330317000',
+      modified_date: '1761330318000',
+    });
+  });
+
+  it('starts with the contract columns in order', () => {
+    expect(CSV_COLUMNS.slice(0, 12)).toEqual([
+      'iccid', 'sim_status', 'group_id', 'group_name', 'inventory_id', 'inventory_name',
+      'company_id', 'company_name', 'provisioned_date', 'terminated_date', 'mapped_imsi', 'imsis',
+    ]);
+  });
+});
+
+describe('statusOf', () => {
+  it('counts an unknown status as itself and a missing one as (none)', () => {
+    expect(statusOf({ iccid: '1', sim_status: 'PORTING_OUT' })).toBe('PORTING_OUT');
+    expect(statusOf({ iccid: '1', sim_status: null })).toBe('(none)');
+  });
+});
