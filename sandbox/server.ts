@@ -15,8 +15,8 @@ import { type Filter, type InventoryOptions, type ItemShape, itemJson, seededRan
 export type FaultKind = 'hang' | 'drop' | 'throttle' | 'serverError' | 'truncate';
 
 export interface FaultOptions {
-  /** Faults for the first list requests, in order, before any chosen at random. */
-  readonly sequence?: readonly FaultKind[];
+  /** Faults for the first list requests, in order (undefined: none), before any chosen at random. */
+  readonly sequence?: readonly (FaultKind | undefined)[];
   /** Probability per request of each failure. */
   readonly throttle?: number;
   readonly serverError?: number;
@@ -207,6 +207,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const kinds = ['hang', 'drop', 'throttle', 'serverError', 'truncate'] as const;
     const scripted = faults.sequence?.[listRequests++];
     if (scripted) return scripted;
+    if (faults.sequence && listRequests <= faults.sequence.length) return undefined;
     if ((faultsByPage.get(pageKey) ?? 0) >= maxFaultsPerPage) return undefined;
     for (const kind of kinds) {
       if ((faults[kind] ?? 0) > 0 && chance() < faults[kind]!) {

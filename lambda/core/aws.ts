@@ -12,10 +12,10 @@ import { CredentialsError } from './errors';
  * requires them, since many of them do not support the SDK's default CRC checksums.
  */
 export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
-  const customEndpoint = Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL);
+  const endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
   return new S3Client(
-    customEndpoint
-      ? { forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+    endpoint
+      ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
       : {},
   );
 }

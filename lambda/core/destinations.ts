@@ -15,6 +15,7 @@ import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/pro
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client } from './aws';
@@ -125,6 +126,9 @@ export class FolderDestination implements Destination {
   }
 }
 
+/** How long a discard waits for S3 to confirm the multipart upload is aborted. */
+const DISCARD_WAIT_MS = 10_000;
+
 /** An S3 bucket and key prefix. */
 export class S3Destination implements Destination {
   public readonly description: string;
@@ -167,7 +171,7 @@ export class S3Destination implements Destination {
       },
     });
     uploaded.catch((error: unknown) => stream.destroy(this.failure('upload', key, error)));
-    let discarded = false;
+    let discarded: Promise<void> | undefined;
     return {
       stream,
       publish: async () => {
@@ -178,13 +182,21 @@ export class S3Destination implements Destination {
           throw this.failure('upload', key, error);
         }
       },
-      discard: async () => {
-        if (discarded) return;
-        discarded = true;
-        await upload.abort().catch(() => undefined);
-        body.destroy();
-        await uploaded.catch(() => undefined);
-      },
+      // Failing the input (rather than upload.abort(), which returns before the upload is
+      // cleaned up) makes lib-storage send AbortMultipartUpload before done() settles, so the
+      // parts are gone before we return. If S3 does not answer, abort() as a last resort.
+      discard: () =>
+        (discarded ??= (async () => {
+          stream.destroy();
+          body.destroy(new Error('discarded'));
+          const timer = new AbortController();
+          const settled = await Promise.race([
+            uploaded.then(() => true, () => true),
+            sleep(DISCARD_WAIT_MS, false, { signal: timer.signal }).catch(() => false),
+          ]);
+          timer.abort();
+          if (!settled) await upload.abort();
+        })()),
     };
   }
 

@@ -1,0 +1,161 @@
+/**
+ * The CLI as a user meets it: flags, exit status, one clear line on failure, nothing changed.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { runCli } from '../cli/run-cli';
+import type { Manifest } from '../lambda/core/export';
+import { type Sandbox, startSandbox } from '../sandbox/server';
+import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
+
+const ROOT = path.resolve(__dirname, '..');
+const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
+const CREDENTIAL_ENV = { BETATEL_API_KEY: SANDBOX_CREDENTIALS.apiKey, BETATEL_USER_ID: SANDBOX_CREDENTIALS.userId };
+
+let api: Sandbox;
+let out: string;
+
+beforeAll(async () => {
+  api = await startSandbox({ size: 400 });
+});
+afterAll(async () => {
+  await api.close();
+});
+beforeEach(async () => {
+  out = await tempDir();
+});
+afterEach(async () => {
+  await removeDir(out);
+});
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = CREDENTIAL_ENV): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const collect = (append: (text: string) => void): Writable =>
+    new Writable({
+      write(chunk, _encoding, callback) {
+        append(chunk.toString());
+        callback();
+      },
+    });
+  const status = await runCli(args, {
+    env,
+    stdout: collect((text) => (stdout += text)),
+    stderr: collect((text) => (stderr += text)),
+    tuning: FAST_TUNING,
+  });
+  return { status, stdout, stderr };
+}
+
+/** Runs the real CLI entry point in its own process, as `npm run export` does. */
+function spawnCli(args: string[], env: NodeJS.ProcessEnv, script = 'cli/main.ts'): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, [path.join(ROOT, script), ...args], { cwd: out, env: { PATH: process.env.PATH, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describe('the export CLI', () => {
+  it('exports and prints a summary of what it wrote and where', async () => {
+    const result = await cli(['--api-url', api.apiBaseUrl, '--out', out, '--date', '2026-11-27']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain(`Exported 400 eSIMs (API total 400) as the 2026-11-27 snapshot into ${out}`);
+    expect(result.stdout).toContain('ndjson/dt=2026-11-27/esims.ndjson.gz');
+    expect(result.stdout).toContain('csv/dt=2026-11-27/esims.csv.gz');
+    expect(result.stderr).toBe('');
+  });
+
+  it('prints the manifest as one JSON line with --json', async () => {
+    const result = await cli(['--api-url', api.apiBaseUrl, '--out', out, '--json', '--formats', 'csv', '--company', '100']);
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    const manifest = JSON.parse(result.stdout) as Manifest;
+    expect(manifest.files.map((file) => file.format)).toEqual(['csv']);
+    expect(manifest.source.company).toBe(100);
+    expect(manifest.records).toBe(api.listing({ company: 100 }).length);
+    const onDisk = JSON.parse(await readFile(path.join(out, 'filtered/company=100/latest.json'), 'utf8'));
+    expect(onDisk.records).toBe(manifest.records);
+  });
+
+  it.each([
+    [['--formats', 'xml'], /^esim-export: --formats must list only ndjson, csv, got "xml"\n$/],
+    [['--company', 'abc'], /^esim-export: --company must be a whole number ≥ 1, got "abc"\n$/],
+    [['--page-size', '0'], /^esim-export: --page-size must be a whole number from 1 to 1000, got "0"\n$/],
+    [['--concurrency', 'many'], /^esim-export: --concurrency must be a whole number from 1 to 64, got "many"\n$/],
+    [['--date', '2026-13-01'], /^esim-export: --date must be a real date YYYY-MM-DD, got "2026-13-01"\n$/],
+    [['--api-url', 'http://esim.betatel.com/api/v1'], /^esim-export: --api-url must use https:\/\/ .*loopback.*\n$/],
+    [['--out', 's3://A_Bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix/],
+    [['--compression', 'zip'], /^error: option '--compression <kind>' argument 'zip' is invalid/],
+    [['--no-such-flag'], /^error: unknown option '--no-such-flag'/],
+  ])('rejects %j with one line naming it, no request, exit 2 and nothing changed', async (args, message) => {
+    const before = await fingerprint(out);
+    const requestsBefore = api.stats.requests;
+    const result = await cli(['--api-url', api.apiBaseUrl, '--out', out, ...args]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stdout).toBe('');
+    expect(api.stats.requests).toBe(requestsBefore);
+    expect(await fingerprint(out)).toEqual(before);
+  });
+
+  it('says which credentials are missing without sending a request', async () => {
+    const requestsBefore = api.stats.requests;
+    const result = await cli(['--api-url', api.apiBaseUrl, '--out', out], { BETATEL_API_KEY: 'k' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      'esim-export: BETATEL_USER_ID is not set: export BETATEL_API_KEY and BETATEL_USER_ID, or pass --secret-id to read them from Secrets Manager.\n',
+    );
+    expect(api.stats.requests).toBe(requestsBefore);
+  });
+
+  it('keeps an earlier snapshot byte-identical when the API rejects the key', async () => {
+    await cli(['--api-url', api.apiBaseUrl, '--out', out]);
+    const before = await fingerprint(out);
+    const result = await cli(['--api-url', api.apiBaseUrl, '--out', out], { BETATEL_API_KEY: 'not-the-key', BETATEL_USER_ID: 'someone' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^esim-export: the API rejected the credentials \(HTTP 401: Unauthorized\): the API key or user id in BETATEL_API_KEY \/ BETATEL_USER_ID was not accepted/);
+    expect(result.stderr).not.toContain('not-the-key');
+    expect(await fingerprint(out)).toEqual(before);
+  });
+
+  it('shows its flags with --help', async () => {
+    const result = await cli(['--help']);
+    expect(result.status).toBe(0);
+    for (const flag of ['--api-url', '--out', '--formats', '--company', '--inventory', '--page-size', '--concurrency', '--date', '--secret-id', '--json']) {
+      expect(result.stdout).toContain(flag);
+    }
+  });
+
+  it('exits 0 from its own process on success, and 1 with one line and no stack trace on failure', async () => {
+    const ok = await spawnCli(['--api-url', api.apiBaseUrl, '--out', out, '--json'], CREDENTIAL_ENV);
+    expect(ok.status).toBe(0);
+    expect((JSON.parse(ok.stdout) as Manifest).records).toBe(400);
+
+    const wrongKey = { BETATEL_API_KEY: 'wrong', BETATEL_USER_ID: 'wrong' };
+    const failed = await spawnCli(['--api-url', api.apiBaseUrl, '--out', out], wrongKey);
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toMatch(/^esim-export: the API rejected the credentials .*\n$/);
+    expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+
+    const debug = await spawnCli(['--api-url', api.apiBaseUrl, '--out', out, '--debug'], wrongKey);
+    expect(debug.status).toBe(1);
+    expect(debug.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('runs the whole demo with `npm start`: a sandbox export into ./exports, no credentials needed', async () => {
+    const demo = await spawnCli([], {}, 'cli/demo.ts');
+    expect(demo.status).toBe(0);
+    expect(demo.stdout).toMatch(/Exported 2,500 eSIMs \(API total 2,500\) as the \d{4}-\d{2}-\d{2} snapshot into \.\/exports/);
+    const latest = JSON.parse(await readFile(path.join(out, 'exports/latest.json'), 'utf8')) as Manifest;
+    expect(latest.records).toBe(2_500);
+    expect(latest.warnings).toEqual([]);
+  });
+});
