@@ -111,3 +111,11 @@ describe('statusOf', () => {
     expect(statusOf({ iccid: '1', sim_status: null })).toBe('(none)');
   });
 });
+
+describe('redact', () => {
+  it('removes credentials from server text, leaving words intact around short values', async () => {
+    const { redact } = await import('../lambda/core/errors');
+    expect(redact('bad key abcd-1234 for user 675aed61', ['abcd-1234', '675aed61'])).toBe('bad key [redacted] for user [redacted]');
+    expect(redact('Unauthorized', ['u'])).toBe('Unauthorized');
+  });
+});

@@ -109,11 +109,15 @@ export class InternalError extends ExportError {
   }
 }
 
-/** Replaces every occurrence of each secret in `text`; used on anything a server sends back. */
+/**
+ * Replaces every occurrence of each secret in `text`; used on anything a server sends back.
+ * Values shorter than 4 characters are left alone: they would mangle ordinary words
+ * ("Unauthorized" holds every one-letter id) and protect nothing.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
   let result = text;
   for (const secret of secrets) {
-    if (secret.length > 0) result = result.split(secret).join('[redacted]');
+    if (secret.length >= 4) result = result.split(secret).join('[redacted]');
   }
   return result;
 }

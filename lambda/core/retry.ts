@@ -21,8 +21,10 @@ export interface RetryPolicy {
   readonly budgetMs: number;
 }
 
+// Backoff caps 0.5, 1, 2, … 16, then 20 s: twelve attempts span about a minute on average
+// (full jitter), so the two-minute budget is what usually ends a long outage.
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 8,
+  maxAttempts: 12,
   baseDelayMs: 500,
   maxDelayMs: 20_000,
   budgetMs: 120_000,
