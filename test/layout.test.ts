@@ -6,6 +6,7 @@ describe('snapshotLayout', () => {
       scope: '',
       data: { ndjson: 'ndjson/dt=2026-11-27/esims.ndjson.gz', csv: 'csv/dt=2026-11-27/esims.csv.gz' },
       manifest: 'manifests/dt=2026-11-27/manifest.json',
+      manifests: 'manifests/',
       latest: 'latest.json',
     });
   });

@@ -11,12 +11,12 @@
  * Small documents (manifest, latest.json) are written whole and atomically.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createS3Client } from './aws';
 import { ConfigError, DestinationError } from './errors';
@@ -38,8 +38,8 @@ export interface Destination {
   stage(relativeKey: string, contentType: string): Promise<StagedObject>;
   /** Writes a small document whole; readers see the old or the new one, never a part. */
   putDocument(relativeKey: string, body: string): Promise<void>;
-  /** Reads a small document, or undefined if there is none. */
-  getDocument(relativeKey: string): Promise<string | undefined>;
+  /** The relative keys of every object whose key starts with `relativePrefix`. */
+  list(relativePrefix: string): Promise<string[]>;
   /** Removes what the destination itself left behind (staging folders); call after publish or discard. */
   close(): Promise<void>;
 }
@@ -96,13 +96,16 @@ export class FolderDestination implements Destination {
     }
   }
 
-  async getDocument(relativeKey: string): Promise<string | undefined> {
-    try {
-      return await readFile(this.resolve(relativeKey), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  async list(relativePrefix: string): Promise<string[]> {
+    // Prefixes used here always end at a folder boundary ("…/manifests/").
+    const folder = this.resolve(relativePrefix);
+    const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
       throw error;
-    }
+    });
+    return entries
+      .filter((entry) => entry.isFile())
+      .map((entry) => path.relative(this.root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'));
   }
 
   async close(): Promise<void> {
@@ -211,15 +214,16 @@ export class S3Destination implements Destination {
     }
   }
 
-  async getDocument(relativeKey: string): Promise<string | undefined> {
-    const key = this.keyFor(relativeKey);
+  async list(relativePrefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    const strip = this.prefix ? this.prefix.length + 1 : 0;
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return await response.Body?.transformToString('utf8');
+      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: this.keyFor(relativePrefix) });
+      for await (const page of pages) for (const object of page.Contents ?? []) keys.push(object.Key!.slice(strip));
     } catch (error) {
-      if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') return undefined;
-      throw this.failure('read', key, error);
+      throw this.failure('list', this.keyFor(relativePrefix), error);
     }
+    return keys;
   }
 
   async close(): Promise<void> {
@@ -228,7 +232,7 @@ export class S3Destination implements Destination {
 
   private failure(action: string, key: string, error: unknown): DestinationError {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return new DestinationError(`could not ${action} s3://${this.bucket}/${key} (${reason}). Check the bucket name and the role's s3:PutObject permission.`, {
+    return new DestinationError(`could not ${action} s3://${this.bucket}/${key} (${reason}). Check the bucket name and the permissions s3:PutObject and s3:ListBucket under the prefix.`, {
       cause: error,
     });
   }

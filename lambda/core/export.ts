@@ -178,7 +178,11 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
       tool: { name: 'esim-export', version },
     };
     await destination.putDocument(layout.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
-    await updateLatest(destination, layout.latest, { ...manifest, manifest_key: destination.keyFor(layout.manifest) });
+    // latest.json never moves back to an older day (a backfill).
+    if (await isNewest(destination, layout.manifests, settings.snapshotDate)) {
+      const latest: Latest = { ...manifest, manifest_key: destination.keyFor(layout.manifest) };
+      await destination.putDocument(layout.latest, `${JSON.stringify(latest, null, 2)}\n`);
+    }
     return manifest;
   } catch (error) {
     const failure = run.signal?.aborted ? abortReason(run.signal) : asExportError(error);
@@ -200,17 +204,8 @@ function abortReason(signal: AbortSignal): ExportError {
     : new ExportAbortedError('the export was stopped before it finished; nothing was published.', { cause: reason });
 }
 
-/** Points latest.json at this snapshot, unless it already points at a later day (a backfill). */
-async function updateLatest(destination: Destination, key: string, latest: Latest): Promise<void> {
-  const current = await destination.getDocument(key);
-  if (current !== undefined) {
-    let currentDate: unknown;
-    try {
-      currentDate = (JSON.parse(current) as { snapshot_date?: unknown }).snapshot_date;
-    } catch {
-      currentDate = undefined; // unreadable: replace it
-    }
-    if (typeof currentDate === 'string' && currentDate > latest.snapshot_date) return;
-  }
-  await destination.putDocument(key, `${JSON.stringify(latest, null, 2)}\n`);
+/** True unless a manifest for a later day exists in this scope. */
+async function isNewest(destination: Destination, manifests: string, snapshotDate: string): Promise<boolean> {
+  const keys = await destination.list(manifests);
+  return keys.every((key) => (/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1] ?? '') <= snapshotDate);
 }

@@ -19,6 +19,8 @@ export interface SnapshotLayout {
   readonly scope: string;
   readonly data: Readonly<Record<Format, string>>;
   readonly manifest: string;
+  /** Where every day's manifest of this scope lives. */
+  readonly manifests: string;
   readonly latest: string;
 }
 
@@ -47,6 +49,7 @@ export function snapshotLayout(options: {
     scope,
     data: { ndjson: dataKey('ndjson'), csv: dataKey('csv') },
     manifest: under(`manifests/${partition}/manifest.json`),
+    manifests: under('manifests/'),
     latest: under('latest.json'),
   };
 }
