@@ -1,0 +1,202 @@
+/**
+ * The Lambda handler against the sandbox API, a real S3 server (s3rver) and a mocked Secrets
+ * Manager client (the only AWS service with no local server).
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { clearCaches } from '@aws-lambda-powertools/parameters';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import S3rver from 's3rver';
+import type { Manifest } from '../lambda/core/export';
+import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/credentials';
+import { type Sandbox, startSandbox } from '../sandbox/server';
+import { fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
+
+const BUCKET = 'esim-exports';
+const SECRET_ID = 'esim-export/betatel';
+const secrets = mockClient(SecretsManagerClient);
+const savedEnv = { ...process.env };
+let s3rver: S3rver;
+let storage: string;
+let api: Sandbox;
+let handler: typeof import('../lambda/handler').handler;
+let STOP_BEFORE_TIMEOUT_MS: number;
+let output: string;
+const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
+
+function context(remainingMs = 900_000): Context {
+  return { getRemainingTimeInMillis: () => remainingMs, functionName: 'esim-export', awsRequestId: 'test' } as unknown as Context;
+}
+
+/** Everything stored in the bucket (key → SHA-256), s3rver's own multipart scratch left out. */
+async function objects(): Promise<Record<string, string>> {
+  const all = await fingerprint(storage);
+  return Object.fromEntries(
+    Object.entries(all)
+      .filter(([path, hash]) => hash !== 'dir' && !path.includes('._S3rver_uploads') && path.endsWith('._S3rver_object'))
+      .map(([path, hash]) => [path.slice(`${BUCKET}/`.length, -'._S3rver_object'.length), hash]),
+  );
+}
+
+function useSecret(value: string): void {
+  secrets.reset();
+  secrets.on(GetSecretValueCommand, { SecretId: SECRET_ID }).resolves({ SecretString: value });
+}
+
+beforeAll(async () => {
+  storage = await tempDir();
+  s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: storage, configureBuckets: [{ name: BUCKET, configs: [] }] });
+  const { port } = await s3rver.run();
+  api = await startSandbox({ size: 700, latencyMs: 5 });
+  Object.assign(process.env, {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
+    SECRET_ID,
+    BUCKET_NAME: BUCKET,
+    EXPORT_PREFIX: 'esims',
+    API_BASE_URL: api.apiBaseUrl,
+    TIMEZONE: 'UTC',
+  });
+  // The handler builds its S3 client when loaded, from the environment above.
+  ({ handler, STOP_BEFORE_TIMEOUT_MS } = await import('../lambda/handler'));
+});
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await api.close();
+  await s3rver.close();
+  await removeDir(storage);
+});
+
+beforeEach(() => {
+  clearCaches();
+  useSecret(JSON.stringify(SANDBOX_CREDENTIALS));
+  // Capture the structured logs and EMF metrics the handler prints.
+  output = '';
+  const capture = (chunk: string | Uint8Array): boolean => {
+    output += chunk.toString();
+    return true;
+  };
+  process.stdout.write = capture as typeof process.stdout.write;
+  process.stderr.write = capture as typeof process.stderr.write;
+});
+
+afterEach(() => {
+  process.stdout.write = writes.stdout;
+  process.stderr.write = writes.stderr;
+});
+
+function logLines(): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+describe('handler', () => {
+  it('writes the snapshot of the day the schedule names, logs it and emits metrics', async () => {
+    const manifest = await handler({ scheduledTime: '2026-11-20T02:00:00Z' }, context());
+    expect(manifest.snapshot_date).toBe('2026-11-20');
+    expect(manifest.records).toBe(700);
+    expect(Object.keys(await objects())).toEqual(
+      expect.arrayContaining([
+        'esims/ndjson/dt=2026-11-20/esims.ndjson.gz',
+        'esims/csv/dt=2026-11-20/esims.csv.gz',
+        'esims/manifests/dt=2026-11-20/manifest.json',
+        'esims/latest.json',
+      ]),
+    );
+    expect(manifest.files.map((file) => file.key)).toEqual(['esims/ndjson/dt=2026-11-20/esims.ndjson.gz', 'esims/csv/dt=2026-11-20/esims.csv.gz']);
+
+    const lines = logLines();
+    expect(lines.find((line) => line.message === 'snapshot published')).toMatchObject({ level: 'INFO', records: 700, service: 'esim-export' });
+    const emf = lines.find((line) => '_aws' in line && 'RecordsExported' in line);
+    expect(emf).toMatchObject({ RecordsExported: 700, SnapshotsPublished: 1, Retries: 0, service: 'esim-export' });
+    expect(lines.filter((line) => 'RecordsByStatus' in line).map((line) => line.status)).toContain('IN_SERVICE');
+    expect(output).not.toContain(SANDBOX_CREDENTIALS.apiKey);
+  });
+
+  it('takes the day of an EventBridge rule’s scheduled event from its time', async () => {
+    const event = { version: '0', id: 'x', 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-11-21T23:59:00Z', detail: {} };
+    expect((await handler(event, context())).snapshot_date).toBe('2026-11-21');
+  });
+
+  it('writes a filtered CSV snapshot for a console event, never touching the full one', async () => {
+    await handler({ snapshotDate: '2026-11-27' }, context());
+    const full = Object.fromEntries(Object.entries(await objects()).filter(([key]) => !key.startsWith('esims/filtered/')));
+
+    output = '';
+    const manifest: Manifest = await handler({ company: 100, formats: ['csv'] }, context());
+    expect(manifest.scope).toBe('filtered/company=100');
+    expect(manifest.files.map((file) => file.key)).toEqual([`esims/filtered/company=100/csv/dt=${manifest.snapshot_date}/esims.csv.gz`]);
+    expect(manifest.records).toBe(api.listing({ company: 100 }).length);
+    const after = await objects();
+    expect(Object.fromEntries(Object.entries(after).filter(([key]) => !key.startsWith('esims/filtered/')))).toEqual(full);
+    expect(Object.keys(after).filter((key) => key.startsWith('esims/filtered/company=100/')).sort()).toEqual([
+      `esims/filtered/company=100/csv/dt=${manifest.snapshot_date}/esims.csv.gz`,
+      'esims/filtered/company=100/latest.json',
+      `esims/filtered/company=100/manifests/dt=${manifest.snapshot_date}/manifest.json`,
+    ]);
+    expect(logLines().some((line) => '_aws' in line && 'SnapshotsPublished' in line)).toBe(false);
+  });
+
+  it('rejects bad overrides naming each field, and writes nothing', async () => {
+    const before = await objects();
+    const requests = api.stats.requests;
+    await expect(handler({ formats: ['xml'], company: 'acme' }, context())).rejects.toMatchObject({
+      code: 'CONFIG',
+      message: expect.stringMatching(/event\.company must be a whole number.*got "acme".*event\.formats must list only ndjson, csv/),
+    });
+    await expect(handler({ compnay: 100 }, context())).rejects.toThrow(/event\.compnay is not a known field/);
+    expect(await objects()).toEqual(before);
+    expect(api.stats.requests).toBe(requests);
+    expect(logLines().find((line) => line.message === 'export failed')).toMatchObject({ level: 'ERROR', code: 'CONFIG' });
+  });
+
+  it.each([
+    ['not JSON', 'apiKey=supersecret-value', /the secret esim-export\/betatel is not valid JSON/],
+    ['missing userId', '{"apiKey":"supersecret-value"}', /the secret esim-export\/betatel is malformed: userId must be a string/],
+    ['the placeholder', JSON.stringify({ apiKey: PLACEHOLDER_API_KEY, userId: PLACEHOLDER_USER_ID }), /still holds the placeholder/],
+  ])('fails clearly on a secret that is %s, leaking nothing and writing nothing', async (_name, value, message) => {
+    useSecret(value);
+    const before = await objects();
+    const requests = api.stats.requests;
+    await expect(handler({}, context())).rejects.toMatchObject({ code: 'CREDENTIALS', message: expect.stringMatching(message) });
+    expect(output).not.toContain('supersecret');
+    expect(await objects()).toEqual(before);
+    expect(api.stats.requests).toBe(requests);
+  });
+
+  it('says when the API rejects the credentials in the secret, naming the secret', async () => {
+    useSecret(JSON.stringify({ apiKey: 'revoked-key-123', userId: 'someone-else' }));
+    await expect(handler({}, context())).rejects.toMatchObject({
+      code: 'API_UNAUTHORIZED',
+      message: expect.stringContaining('the API key or user id in the secret esim-export/betatel was not accepted'),
+    });
+    expect(output).not.toContain('revoked-key-123');
+  });
+
+  it('reuses the secret across warm invocations', async () => {
+    await handler({ snapshotDate: '2026-11-02' }, context());
+    await handler({ snapshotDate: '2026-11-03' }, context());
+    expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('stops before the Lambda time limit and publishes nothing', async () => {
+    const slow = await startSandbox({ size: 20_000, latencyMs: 50 });
+    process.env.API_BASE_URL = slow.apiBaseUrl;
+    const before = await objects();
+    try {
+      await expect(handler({ snapshotDate: '2026-10-01' }, context(STOP_BEFORE_TIMEOUT_MS + 400))).rejects.toMatchObject({
+        code: 'ABORTED',
+        message: expect.stringMatching(/^stopped 30 s before the Lambda time limit with [\d,]+ of 20,000 eSIMs read; nothing was published/),
+      });
+    } finally {
+      process.env.API_BASE_URL = api.apiBaseUrl;
+      await slow.close();
+    }
+    expect(await objects()).toEqual(before);
+  });
+});
