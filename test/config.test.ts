@@ -1,0 +1,69 @@
+import { configFromEnvironment, settingsForEvent } from '../lambda/config';
+
+const env = { SECRET_ID: 'esim/betatel', BUCKET_NAME: 'snapshots' };
+const now = new Date('2026-11-27T10:00:00Z');
+
+describe('configFromEnvironment', () => {
+  it('applies the defaults the contract names', () => {
+    const config = configFromEnvironment(env);
+    expect(config).toMatchObject({ secretId: 'esim/betatel', bucketName: 'snapshots', exportPrefix: 'esims', timezone: 'UTC' });
+    expect(config.defaults).toMatchObject({
+      apiBaseUrl: 'https://esim.betatel.com/api/v1',
+      formats: ['ndjson', 'csv'],
+      filters: {},
+      baseFilters: {},
+      pageSize: 100,
+      concurrency: 8,
+      compression: 'gzip',
+    });
+  });
+
+  it.each([
+    [{ BUCKET_NAME: 'b' }, 'Environment variable SECRET_ID is required'],
+    [{ SECRET_ID: 's' }, 'Environment variable BUCKET_NAME is required'],
+    [{ ...env, PAGE_SIZE: 'lots' }, 'PAGE_SIZE must be a whole number from 1 to 1000, got "lots"'],
+    [{ ...env, COMPANY_ID: '-3' }, 'COMPANY_ID must be a whole number ≥ 1, got "-3"'],
+    [{ ...env, EXPORT_FORMATS: 'parquet' }, 'EXPORT_FORMATS must list only ndjson, csv, got "parquet"'],
+    [{ ...env, TIMEZONE: 'Berlin' }, 'TIMEZONE must be an IANA time zone'],
+    [{ ...env, API_BASE_URL: 'http://api.example.com' }, 'API_BASE_URL must use https://'],
+  ])('names the variable at fault in %j', (environment, message) => {
+    expect(() => configFromEnvironment(environment)).toThrow(message);
+  });
+
+  it('makes the deployment’s filters the full snapshot’s scope', () => {
+    const config = configFromEnvironment({ ...env, COMPANY_ID: '100' });
+    expect(config.defaults.filters).toEqual({ company: 100 });
+    expect(config.defaults.baseFilters).toEqual({ company: 100 });
+  });
+});
+
+describe('settingsForEvent', () => {
+  const config = configFromEnvironment({ ...env, TIMEZONE: 'America/New_York' });
+
+  it('names the snapshot after the scheduled time, in the configured time zone', () => {
+    expect(settingsForEvent({ scheduledTime: '2026-11-27T03:00:00Z' }, config, now).snapshotDate).toBe('2026-11-26');
+    expect(settingsForEvent({ 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-11-27T12:00:00Z' }, config, now).snapshotDate).toBe('2026-11-27');
+  });
+
+  it('uses today for an empty console event, and null as an empty event', () => {
+    expect(settingsForEvent({}, config, now).snapshotDate).toBe('2026-11-27');
+    expect(settingsForEvent(null, config, now).snapshotDate).toBe('2026-11-27');
+  });
+
+  it('applies overrides', () => {
+    const settings = settingsForEvent({ company: 100, inventory: '12345', formats: ['csv'], snapshotDate: '2026-11-01' }, config, now);
+    expect(settings).toMatchObject({ filters: { company: 100, inventory: 12345 }, formats: ['csv'], snapshotDate: '2026-11-01', baseFilters: {} });
+  });
+
+  it('names every invalid field at once', () => {
+    expect(() => settingsForEvent({ formats: ['xml'], company: 'acme', snapshotDate: 'yesterday' }, config, now)).toThrow(
+      'invalid event: event.company must be a whole number ≥ 1, got "acme"; event.formats must list only ndjson, csv, got ["xml"]; event.snapshotDate must be a real date YYYY-MM-DD, got "yesterday". Nothing was exported.',
+    );
+  });
+
+  it('rejects unknown fields, a bad scheduled time, and a non-object event', () => {
+    expect(() => settingsForEvent({ compnay: 100 }, config, now)).toThrow('event.compnay is not a known field (use company, inventory, formats, snapshotDate)');
+    expect(() => settingsForEvent({ scheduledTime: 'soon' }, config, now)).toThrow('event.scheduledTime must be an ISO 8601 time, got "soon"');
+    expect(() => settingsForEvent([1, 2], config, now)).toThrow('event must be a JSON object, got [1,2]');
+  });
+});

@@ -1,0 +1,279 @@
+/**
+ * The CDK stack, synthesized offline with the project's own cdk.json context: the properties
+ * that matter for security and operations, cdk-nag's AwsSolutions pack, and the bundle.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { PLACEHOLDER_API_KEY } from '../lambda/core/credentials';
+import { propsFromContext } from '../lib/context';
+import { EsimExportStack } from '../lib/esim-export-stack';
+
+const projectContext = (JSON.parse(readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+
+function synth(context: Record<string, unknown> = {}): { app: App; stack: EsimExportStack; template: Template } {
+  const app = new App({ context: { ...projectContext, ...context } });
+  const stack = new EsimExportStack(app, 'EsimExport', { ...propsFromContext(app.node), env: { account: '123456789012', region: 'eu-west-1' } });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+/** cdk-nag's AwsSolutions findings that are not acknowledged with a reason. */
+function nagErrors(stack: Stack): string[] {
+  const report = new AwsSolutionsChecks(stack).validateScope(stack);
+  return report.violations.flatMap((violation) =>
+    violation.violatingResources.map((resource) => `${violation.ruleName} ${resource.constructPath ?? resource.resourceLogicalId}`),
+  );
+}
+
+/** The folder of the function's bundled asset in the cloud assembly. */
+function bundleDir(app: App, template: Template): string {
+  const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Array<{ Properties: { Code: { S3Key: string } } }>;
+  const hash = functions[0]!.Properties.Code.S3Key.replace(/\.zip$/, '');
+  return path.join(app.outdir, `asset.${hash}`);
+}
+
+let defaults: { app: App; stack: EsimExportStack; template: Template };
+beforeAll(() => {
+  defaults = synth();
+});
+
+describe('EsimExportStack with default context', () => {
+  it('creates a bucket that is encrypted, private, TLS-only, versioned and retained', () => {
+    const { template } = defaults;
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        VersioningConfiguration: { Status: 'Enabled' },
+        LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'snapshots-bucket/' }),
+      }),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('aborts incomplete uploads after a day and moves older snapshots to cheaper storage', () => {
+    defaults.template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }),
+          Match.objectLike({
+            Prefix: 'esims/',
+            Transitions: [
+              { StorageClass: 'STANDARD_IA', TransitionInDays: 30 },
+              { StorageClass: 'GLACIER_IR', TransitionInDays: 90 },
+            ],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('creates a retained secret holding only the placeholder', () => {
+    const { template } = defaults;
+    template.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        Name: 'EsimExport/betatel-api',
+        SecretString: JSON.stringify({ apiKey: PLACEHOLDER_API_KEY, userId: 'REPLACE_WITH_BETATEL_USER_ID' }),
+      }),
+    });
+  });
+
+  it('runs the function on the newest Node.js runtime, ARM64, 15 minutes, one at a time', () => {
+    defaults.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: 900,
+      MemorySize: 1024,
+      ReservedConcurrentExecutions: 1,
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: Match.anyValue() },
+      Environment: {
+        Variables: Match.objectLike({
+          SECRET_ID: { Ref: Match.stringLikeRegexp('^Secret') },
+          BUCKET_NAME: { Ref: Match.stringLikeRegexp('^Bucket') },
+          EXPORT_PREFIX: 'esims',
+          API_BASE_URL: 'https://esim.betatel.com/api/v1',
+          EXPORT_FORMATS: 'ndjson,csv',
+          TIMEZONE: 'UTC',
+          NODE_OPTIONS: '--enable-source-maps',
+        }),
+      },
+    });
+    defaults.template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  it('gives the function least privilege: its logs, the one secret, writes under the prefix', () => {
+    const policies = defaults.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^FunctionRole') }] } });
+    const statements = Object.values(policies).flatMap(
+      (policy) => (policy as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement,
+    );
+    const actions = statements.flatMap((statement) => [statement.Action].flat());
+    expect(actions.sort()).toEqual(
+      [
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        's3:AbortMultipartUpload',
+        's3:ListBucket',
+        's3:PutObject',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+      ].sort(),
+    );
+    expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"|"s3:\*"|"s3:GetObject"|"s3:DeleteObject"/);
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Bucket/), 'Arn'] }, '/esims/*']] },
+      }),
+    );
+    expect(statements).toContainEqual(expect.objectContaining({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['esims/*'] } } }));
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: { Ref: expect.stringMatching(/^Secret/) } }),
+    );
+    // No AWS managed policy (such as AWSLambdaBasicExecutionRole, which writes to any log group).
+    defaults.template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }),
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+
+  it('schedules a daily run with the scheduled time as input, retries and a dead-letter queue', () => {
+    defaults.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'cron(0 2 * * ? *)',
+      ScheduleExpressionTimezone: 'UTC',
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Input: '{"scheduledTime":"<aws.scheduler.scheduled-time>"}',
+        RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 7200 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FailedRuns'), 'Arn'] } },
+      }),
+    });
+    defaults.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FailedRuns'), 'Arn'] } } },
+    });
+    defaults.template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+  });
+
+  it('alarms on failed runs, on the dead-letter queue and on a stale snapshot, into SNS', () => {
+    const { template } = defaults;
+    const alarmAction = { AlarmActions: [{ Ref: Match.stringLikeRegexp('^Alarms') }] };
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1, ...alarmAction });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, ...alarmAction });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'SnapshotsPublished',
+      Namespace: 'EsimExport',
+      Dimensions: [{ Name: 'service', Value: 'esim-export' }],
+      Period: 3600,
+      EvaluationPeriods: 26,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      ...alarmAction,
+    });
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('defines an Athena table over the NDJSON prefix with partition projection on dt', () => {
+    defaults.template.hasResourceProperties('AWS::Glue::Table', {
+      DatabaseName: 'esim_export',
+      TableInput: Match.objectLike({
+        Name: 'esims',
+        PartitionKeys: [{ Name: 'dt', Type: 'string' }],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.dt.type': 'date',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^Bucket') }, '/esims/ndjson/dt=${dt}/']] },
+        }),
+        StorageDescriptor: Match.objectLike({ SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' } }),
+      }),
+    });
+    defaults.template.hasResourceProperties('AWS::Athena::WorkGroup', {
+      WorkGroupConfiguration: Match.objectLike({ ResultConfiguration: Match.objectLike({ EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } }) }),
+    });
+  });
+
+  it('outputs where things are and how to run it by hand', () => {
+    const outputs = Object.keys(defaults.template.findOutputs('*'));
+    expect(outputs).toEqual(
+      expect.arrayContaining(['BucketName', 'ExportPrefix', 'FunctionName', 'ConsoleTestLink', 'InvokeCommand', 'AthenaTable', 'SecretName', 'PutSecretCommand']),
+    );
+  });
+
+  it('passes cdk-nag’s AwsSolutions checks, every exception acknowledged with a reason', () => {
+    expect(nagErrors(defaults.stack)).toEqual([]);
+  });
+
+  it('bundles the function with local esbuild into one minified file with a source map', () => {
+    const dir = bundleDir(defaults.app, defaults.template);
+    const bundle = readFileSync(path.join(dir, 'index.js'), 'utf8');
+    expect(bundle.length).toBeGreaterThan(100_000);
+    expect(bundle).toContain('sourceMappingURL=index.js.map');
+    // The AWS SDK is bundled too; only its optional CRT signer (for SigV4a, unused here) stays a lazy require.
+    const unbundled = new Set([...bundle.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((match) => match[1]));
+    expect([...unbundled]).toEqual(['@aws-sdk/signature-v4-crt']);
+  });
+});
+
+describe('EsimExportStack with context values', () => {
+  it('uses an existing bucket and secret by name, creating neither', () => {
+    const { stack, template } = synth({ bucketName: 'acme-data', secret: 'betatel/prod', alarmEmail: 'ops@example.com', companyId: '100' });
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ BUCKET_NAME: 'acme-data', COMPANY_ID: '100' }) },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: 'arn:aws:s3:::acme-data/esims/*' }),
+        ]),
+      },
+    });
+    expect(nagErrors(stack)).toEqual([]);
+  });
+
+  it('takes the schedule, time zone, memory and prefix from context', () => {
+    const { template } = synth({ schedule: 'cron(30 4 * * ? *)', timezone: 'Europe/Berlin', memorySize: '512', exportPrefix: 'inventory/esims' });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(30 4 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 512,
+      Environment: { Variables: Match.objectLike({ TIMEZONE: 'Europe/Berlin', EXPORT_PREFIX: 'inventory/esims' }) },
+    });
+  });
+
+  it.each([
+    [{ companyId: 'acme' }, 'CDK context "companyId" must be a whole number from 1 to 9007199254740991, got "acme"'],
+    [{ formats: 'xml' }, 'CDK context "formats" must be a list of ndjson, csv, got "xml"'],
+    [{ timezone: 'Mars/Base' }, 'CDK context "timezone" must be an IANA time zone'],
+    [{ apiBaseUrl: 'http://esim.betatel.com/api/v1' }, 'CDK context "apiBaseUrl" must be an https:// URL'],
+  ])('rejects bad context %j naming the key', (context, message) => {
+    expect(() => synth(context)).toThrow(message);
+  });
+});
+
+describe('cdk-nag in these tests', () => {
+  it('does report a finding that is not acknowledged (so the check above can fail)', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Bad');
+    new s3.Bucket(stack, 'Open', { enforceSSL: false });
+    expect(nagErrors(stack)).toEqual(expect.arrayContaining([expect.stringMatching(/AwsSolutions-S10/)]));
+    Validations.of(stack).acknowledge({ id: 'AwsSolutions-S10', reason: 'test' });
+    expect(nagErrors(stack).some((finding) => finding.includes('AwsSolutions-S10'))).toBe(false);
+  });
+});
