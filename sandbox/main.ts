@@ -26,6 +26,7 @@ const flags = new Command('sandbox')
   .option('--hangs <p>', 'probability of a request that is never answered', number, 0)
   .option('--drift <every,add,remove,steps>', 'change the inventory while it is read, e.g. 5,3,2,4')
   .option('--down', 'answer everything 503')
+  .option('--timeline', 'record when each request was answered (GET /_sandbox/stats)')
   .parse()
   .opts();
 
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     faults: { throttle: flags.throttle, serverError: flags.serverErrors, drop: flags.drops, hang: flags.hangs },
     drift: everyRequests ? { everyRequests, add: add ?? 0, remove: remove ?? 0, steps: steps ?? 1 } : undefined,
     down: Boolean(flags.down),
+    timeline: Boolean(flags.timeline),
   });
   console.log(`Sandbox API at ${sandbox.apiBaseUrl} with ${flags.size} eSIMs. Export from it with:\n`);
   console.log(`  BETATEL_API_KEY=${SANDBOX_API_KEY} BETATEL_USER_ID=${SANDBOX_USER_ID} npm run export -- --api-url ${sandbox.apiBaseUrl}\n`);

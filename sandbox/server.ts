@@ -59,10 +59,14 @@ export interface SandboxOptions {
   readonly drift?: DriftOptions;
   /** Answer every request 503 (a server down for good). */
   readonly down?: boolean;
+  /** Record when each request was answered, and with which status (benchmarks). */
+  readonly timeline?: boolean;
 }
 
 export interface SandboxStats {
   requests: number;
+  /** With `timeline`: when each request was answered (ms since start) and with which status. */
+  timeline?: Array<[ms: number, status: number]>;
   byStatus: Record<number, number>;
   dropped: number;
   hung: number;
@@ -83,6 +87,8 @@ export const SANDBOX_USER_ID = 'sandbox-user';
 export const MAX_COUNT = 1000;
 const BASE_PATH = '/api/v1';
 const LIST_PATH = `${BASE_PATH}/esim/sim-registries`;
+/** The sandbox's own statistics, as JSON (not part of the Betatel API). */
+export const STATS_PATH = '/_sandbox/stats';
 const HTML_ERROR = (status: number, text: string): string =>
   `<!DOCTYPE html><html><head><title>${status} ${text}</title></head><body><center><h1>${status} ${text}</h1></center><hr><center>nginx</center></body></html>`;
 
@@ -158,7 +164,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const lists = new Map<string, DriftingList>();
   const faultsByPage = new Map<string, number>();
   const sockets = new Set<Socket>();
-  const stats: SandboxStats = { requests: 0, byStatus: {}, dropped: 0, hung: 0, maxInFlight: 0 };
+  const stats: SandboxStats = { requests: 0, byStatus: {}, dropped: 0, hung: 0, maxInFlight: 0, ...(options.timeline && { timeline: [] }) };
+  const startedAt = Date.now();
   let inFlight = 0;
   // Token bucket for the rate limit: `rateLimit` tokens a second, at most one second's worth saved.
   let tokens = options.rateLimit ?? 0;
@@ -174,11 +181,21 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return list;
   };
 
-  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void => {
-    stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
-    res.writeHead(status, { 'content-length': Buffer.byteLength(body), ...headers });
-    res.end(body);
+  // Latency is the time from a request to its answer, the server's own work included: the
+  // answer is prepared at once and held back for what remains of the latency.
+  const answerAt = new WeakMap<ServerResponse, number>();
+  const afterLatency = (res: ServerResponse, action: () => void): void => {
+    const wait = (answerAt.get(res) ?? 0) - performance.now();
+    if (wait > 0) setTimeout(action, wait);
+    else action();
   };
+  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void =>
+    afterLatency(res, () => {
+      stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+      stats.timeline?.push([Date.now() - startedAt, status]);
+      res.writeHead(status, { 'content-length': Buffer.byteLength(body), ...headers });
+      res.end(body);
+    });
   const sendJson = (res: ServerResponse, status: number, value: unknown): void =>
     send(res, status, JSON.stringify(value), { 'content-type': 'application/json' });
   const tooManyRequests = (res: ServerResponse, retryAfterSeconds: number): void =>
@@ -222,6 +239,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     stats.requests++;
     const url = new URL(req.url ?? '/', 'http://sandbox');
+    if (url.pathname === STATS_PATH) {
+      stats.requests--; // not an API request
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(stats));
+      return;
+    }
     if (options.down) return sendHtml(res, 503, 'Service Temporarily Unavailable');
     if (req.method !== 'GET' || url.pathname !== LIST_PATH) {
       return sendJson(res, 404, { message: `Cannot ${req.method} ${url.pathname}`, statusCode: 404 });
@@ -254,7 +277,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     if (fault === 'drop') {
       stats.dropped++;
-      req.socket.destroy();
+      afterLatency(res, () => req.socket.destroy());
       return;
     }
     if (fault === 'throttle') return tooManyRequests(res, faults.retryAfterSeconds ?? 1);
@@ -277,15 +300,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
     res.on('close', () => inFlight--);
-    const respond = (): void => {
-      try {
-        handle(req, res);
-      } catch (error) {
-        sendJson(res, 500, { message: (error as Error).message, statusCode: 500 });
-      }
-    };
-    if (options.latencyMs) setTimeout(respond, options.latencyMs);
-    else respond();
+    answerAt.set(res, performance.now() + (options.latencyMs ?? 0));
+    try {
+      handle(req, res);
+    } catch (error) {
+      sendJson(res, 500, { message: (error as Error).message, statusCode: 500 });
+    }
   });
   server.keepAliveTimeout = 30_000;
   server.on('connection', (socket) => {

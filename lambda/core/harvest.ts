@@ -13,11 +13,15 @@ import { IccidSet } from './iccid-set';
 import { PagePlan } from './page-plan';
 import type { ApiPage, ApiRecord } from './records';
 
-/** New records from one page, with the serializer that keeps their numbers exact. */
+/** New records from one page: parsed, as the API's text (aligned), and the page's exact serializer. */
 export interface Batch {
   readonly records: readonly ApiRecord[];
+  readonly lines: readonly string[];
   readonly stringify: (value: unknown) => string;
 }
+
+/** Records fetched ahead of the writer at most (about 30 MB of parsed records). */
+const MAX_LOOKAHEAD = 25_000;
 
 export interface HarvestOptions {
   readonly pageSize: number;
@@ -49,8 +53,6 @@ interface PassResult {
   readonly distinct: number;
   readonly repeats: number;
 }
-
-type Settled = { range: PageRange; page: ApiPage } | { range: PageRange; error: unknown };
 
 export class Harvest {
   private readonly seen = new IccidSet();
@@ -102,60 +104,79 @@ export class Harvest {
 
   private async *pass(pass: number, out: { result?: PassResult }): AsyncGenerator<Batch> {
     const { pageSize, concurrency } = this.options;
-    // Look ahead by a few rounds of requests: enough to keep every slot busy, bounded for memory.
-    const plan = new PagePlan<ApiRecord>(pageSize, pageSize * concurrency * 4);
+    // Look ahead by two rounds of requests (enough to keep every slot busy), and never by more
+    // than MAX_LOOKAHEAD records, so memory stays bounded whatever --page-size and --concurrency say.
+    const plan = new PagePlan<ApiRecord>(pageSize, Math.max(pageSize, Math.min(pageSize * concurrency * 2, MAX_LOOKAHEAD)));
     const controller = new AbortController();
     const signal = AbortSignal.any([this.options.signal, controller.signal]);
     // Every request and pacer wait listens on this signal: many listeners is expected, not a leak.
     setMaxListeners(0, signal);
-    const settled: Settled[] = [];
+    let failure: { error: unknown } | undefined;
     let inFlight = 0;
     let wake: (() => void) | undefined;
-    const stringifyByOffset = new Map<number, ApiPage['stringify']>();
+    const pageByOffset = new Map<number, ApiPage>();
     let distinct = 0;
     let repeats = 0;
 
+    // Answers go into the plan the moment they arrive, and the freed slot is refilled at once,
+    // whether or not the writer is keeping up: the window alone bounds how far ahead we read.
+    const fill = (): void => {
+      if (failure) return;
+      for (let range = plan.next(); range; range = plan.next()) start(range);
+    };
     const start = (range: PageRange): void => {
       inFlight++;
-      this.client.fetchPage(range, signal).then(
-        (page) => settled.push({ range, page }),
-        (error: unknown) => settled.push({ range, error }),
-      ).finally(() => {
-        inFlight--;
-        wake?.();
-      });
+      this.client
+        .fetchPage(range, signal)
+        .then(
+          (page) => {
+            pageByOffset.set(range.offset, page);
+            plan.arrive(range, page.sims, page.total);
+            fill();
+          },
+          (error: unknown) => {
+            failure ??= { error };
+          },
+        )
+        .finally(() => {
+          inFlight--;
+          wake?.();
+        });
     };
 
     try {
+      fill();
       for (;;) {
-        for (let range = plan.next(); range; range = plan.next()) start(range);
-        if (plan.done) break;
-        if (settled.length === 0) {
+        if (failure) throw failure.error;
+        const ready = [...plan.ready()];
+        if (ready.length === 0) {
+          if (plan.done) break;
           if (inFlight === 0) throw new Error(`internal error: paging stalled at pass ${pass}`);
           await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          continue;
         }
-        wake = undefined;
-        for (const answer of settled.splice(0)) {
-          if ('error' in answer) throw answer.error;
-          plan.arrive(answer.range, answer.page.sims, answer.page.total);
-          stringifyByOffset.set(answer.range.offset, answer.page.stringify);
-        }
-        for (const page of plan.ready()) {
-          const stringify = stringifyByOffset.get(page.range.offset)!;
-          stringifyByOffset.delete(page.range.offset);
-          const fresh: ApiRecord[] = [];
-          for (const record of page.items) {
+        fill(); // handing pages on moved the window
+        for (const { range } of ready) {
+          const page = pageByOffset.get(range.offset)!;
+          pageByOffset.delete(range.offset);
+          const records: ApiRecord[] = [];
+          const lines: string[] = [];
+          page.sims.forEach((record, i) => {
             const sighting = this.seen.mark(record.iccid, pass);
             if (sighting === 'repeat-in-pass') {
               repeats++;
-              continue;
+              return;
             }
             distinct++;
-            if (sighting === 'new') fresh.push(record);
-          }
-          if (fresh.length > 0) {
-            this.records += fresh.length;
-            yield { records: fresh, stringify };
+            if (sighting === 'new') {
+              records.push(record);
+              lines.push(page.lines[i]!);
+            }
+          });
+          if (records.length > 0) {
+            this.records += records.length;
+            yield { records, lines, stringify: page.stringify };
           }
           this.options.onProgress?.({ pass, records: this.records, total: plan.latestTotal });
         }

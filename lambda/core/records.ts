@@ -3,10 +3,11 @@
  *
  * Pure functions, no I/O: the whole contract of what a record becomes in each format is here.
  *
- * Numbers: IMSIs and ids are JSON integers. Everything the API is known to send fits a
- * JavaScript number exactly, so pages are parsed with the fast native JSON.parse. A page that
- * holds a longer number literal (which native parsing could round) is parsed losslessly
- * instead, and its records are written back with their exact digits.
+ * NDJSON needs each record exactly as the API sent it, so one pass over the body finds each
+ * record's own text (scanRecords) rather than serializing parsed objects again. The same pass
+ * spots number literals long enough that native parsing could round them (IMSIs fit a
+ * JavaScript number exactly, but nothing may silently round a larger integer): only then is
+ * the page parsed losslessly, which is slower; otherwise with the native JSON.parse.
  */
 import { isLosslessNumber, isSafeNumber, LosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
 import { z } from 'zod';
@@ -17,6 +18,8 @@ export type ApiRecord = Record<string, unknown> & { iccid: string };
 export interface ApiPage {
   readonly total: number;
   readonly sims: readonly ApiRecord[];
+  /** Each record's JSON text as the API sent it, on one line; aligned with `sims`. */
+  readonly lines: readonly string[];
   /** Serializes a value of this page back to JSON text without changing any number. */
   readonly stringify: (value: unknown) => string;
 }
@@ -51,8 +54,82 @@ const pageSchema = z.object({
 });
 
 // A number literal of 16 or more characters may not survive native parsing (2^53 has 16 digits).
-// False positives (such text inside a string) only cost the slower lossless parse.
-const LONG_NUMBER_LITERAL = /[:,[]\s*-?\d[\d.eE+-]{15,}/;
+const LONG_NUMBER = 16;
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COLON = 58;
+const OPEN_OBJECT = 123;
+const CLOSE_OBJECT = 125;
+const OPEN_ARRAY = 91;
+const CLOSE_ARRAY = 93;
+const COMMA = 44;
+
+function isNumberChar(code: number): boolean {
+  // 0-9 . e E + -
+  return (code >= 48 && code <= 57) || code === 46 || code === 101 || code === 69 || code === 43 || code === 45;
+}
+
+/**
+ * One pass over a page body: the text of each object in the top-level `sims` array, and
+ * whether any number literal is long enough to need lossless parsing. It only finds
+ * boundaries; JSON.parse still validates the body.
+ */
+export function scanRecords(body: string): { lines: string[]; longNumbers: boolean } {
+  const lines: string[] = [];
+  let longNumbers = false;
+  let depth = 0;
+  let numberRun = 0;
+  let inSims = false; // inside the top-level "sims" array
+  let expectKey = false; // at depth 1, the next string is a key
+  let lastKey = '';
+  let recordStart = -1;
+  for (let i = 0; i < body.length; i++) {
+    const code = body.charCodeAt(i);
+    if (code === QUOTE) {
+      // Jump to the closing quote: one that is not escaped by an odd run of backslashes.
+      const start = i;
+      for (;;) {
+        i = body.indexOf('"', i + 1);
+        if (i < 0) return { lines, longNumbers }; // unterminated: JSON.parse will say so
+        let backslashes = 0;
+        while (body.charCodeAt(i - 1 - backslashes) === BACKSLASH) backslashes++;
+        if (backslashes % 2 === 0) break;
+      }
+      if (depth === 1 && expectKey) {
+        lastKey = body.slice(start + 1, i);
+        expectKey = false;
+      }
+      numberRun = 0;
+      continue;
+    }
+    if (isNumberChar(code)) {
+      if (++numberRun >= LONG_NUMBER) longNumbers = true;
+      continue;
+    }
+    numberRun = 0;
+    if (code === OPEN_OBJECT || code === OPEN_ARRAY) {
+      if (depth === 1 && code === OPEN_ARRAY && lastKey === 'sims') inSims = true;
+      else if (inSims && depth === 2 && code === OPEN_OBJECT) recordStart = i;
+      depth++;
+      if (depth === 1) expectKey = true;
+    } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
+      depth--;
+      if (inSims && depth === 2 && recordStart >= 0) {
+        const text = body.slice(recordStart, i + 1);
+        // A raw line break can only be whitespace between tokens: NDJSON needs one line per record.
+        lines.push(text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]+/g, ' ') : text);
+        recordStart = -1;
+      } else if (inSims && depth === 1) inSims = false;
+    } else if (code === COMMA && depth === 1) {
+      expectKey = true;
+      lastKey = '';
+    } else if (code === COLON && depth === 1) {
+      expectKey = false;
+    }
+  }
+  return { lines, longNumbers };
+}
 
 const parseNumberLosslessly = (text: string): number | LosslessNumber =>
   isSafeNumber(text) ? Number(text) : new LosslessNumber(text);
@@ -62,7 +139,7 @@ const parseNumberLosslessly = (text: string): number | LosslessNumber =>
  * the caller adds which page it was.
  */
 export function parsePage(body: string): ApiPage {
-  const lossless = LONG_NUMBER_LITERAL.test(body);
+  const { lines, longNumbers: lossless } = scanRecords(body);
   let json: unknown;
   try {
     json = lossless ? parseLossless(body, null, parseNumberLosslessly) : JSON.parse(body);
@@ -77,7 +154,10 @@ export function parsePage(body: string): ApiPage {
   }
   // Keep the records exactly as parsed (zod's output would rebuild them with reordered keys).
   const { total, sims } = json as { total: number; sims: ApiRecord[] };
-  return { total, sims, stringify: lossless ? (value) => stringifyLossless(value) ?? 'null' : (value) => JSON.stringify(value) };
+  if (lines.length !== sims.length) {
+    throw new Error(`the body is not the documented JSON (found ${lines.length} record objects for ${sims.length} sims)`);
+  }
+  return { total, sims, lines, stringify: lossless ? (value) => stringifyLossless(value) ?? 'null' : (value) => JSON.stringify(value) };
 }
 
 /** A CSV cell: null is empty, numbers are their digits, objects and arrays their JSON. */

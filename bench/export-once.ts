@@ -1,0 +1,48 @@
+/**
+ * One export in this process, for the benchmark: prints one JSON line with the wall time of
+ * the export and the process's peak memory (RSS). Runs bundled, with plain node.
+ */
+import { FolderDestination } from '../lambda/core/destinations';
+import { runExport } from '../lambda/core/export';
+import { defaultSettings } from '../lambda/core/settings';
+import { SANDBOX_API_KEY, SANDBOX_USER_ID } from '../sandbox/server';
+
+interface Input {
+  apiBaseUrl: string;
+  out: string;
+  concurrency?: number;
+}
+
+async function main(): Promise<void> {
+  const input = JSON.parse(process.argv[2]!) as Input;
+  const started = performance.now();
+  const loopBefore = performance.eventLoopUtilization();
+  const manifest = await runExport({
+    settings: {
+      ...defaultSettings('2026-11-27'),
+      apiBaseUrl: input.apiBaseUrl,
+      ...(input.concurrency !== undefined && { concurrency: input.concurrency }),
+    },
+    destination: new FolderDestination(input.out),
+    credentials: { apiKey: SANDBOX_API_KEY, userId: SANDBOX_USER_ID },
+    credentialsSource: 'the benchmark',
+  });
+  const wallMs = performance.now() - started;
+  console.log(
+    JSON.stringify({
+      wallMs,
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+      cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+      eventLoopBusy: performance.eventLoopUtilization(loopBefore).utilization,
+      records: manifest.records,
+      requests: manifest.requests,
+      retries: manifest.retries,
+      files: manifest.files,
+    }),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error((error as Error).message);
+  process.exitCode = 1;
+});

@@ -1,0 +1,225 @@
+/**
+ * `npm run bench`: speed, memory and cost of real exports against the sandbox, side by side
+ * in one run. The sandbox and each export run in their own Node.js processes (bundled with
+ * esbuild first, as the Lambda is), so neither steals the other's event loop and each
+ * export's peak RSS is its own. Prints a table and writes BENCHMARKS.md.
+ */
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { DEFAULT_CONCURRENCY } from '../lambda/core/settings';
+
+const ROOT = path.resolve(__dirname, '..');
+/** The V8 flags `npm run export` runs with (package.json), so the benchmark measures what users run. */
+const EXPORT_NODE_FLAGS = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
+  .export!.split(' ')
+  .filter((word) => /^--max-[a-z-]+-size=\d+$/.test(word));
+const OUT = path.join(ROOT, 'bench', 'out');
+const run = promisify(execFile);
+
+/** The stack's memory size (lib/esim-export-stack.ts default) and the published ARM price. */
+const LAMBDA_MEMORY_MB = 1024;
+const ARM_PRICE_PER_GB_SECOND = 0.0000133334; // us-east-1, first 7.5 billion GB-s a month
+const PRICE_PER_REQUEST = 0.0000002;
+
+interface ExportResult {
+  wallMs: number;
+  maxRssMb: number;
+  records: number;
+  requests: number;
+  retries: number;
+  files: Array<{ format: string; key: string; sha256: string; bytes: number }>;
+}
+
+interface SandboxStats {
+  requests: number;
+  byStatus: Record<string, number>;
+  timeline?: Array<[number, number]>;
+}
+
+interface Sandbox {
+  url: string;
+  stats(): Promise<SandboxStats>;
+  stop(): void;
+}
+
+async function startSandbox(args: string[]): Promise<Sandbox> {
+  const child: ChildProcess = spawn(process.execPath, [path.join(OUT, 'sandbox.js'), '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout!.on('data', (chunk) => {
+      text += chunk;
+      const match = /Sandbox API at (\S+)/.exec(text);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', () => reject(new Error(`sandbox exited: ${text}`)));
+  });
+  const origin = new URL(url).origin;
+  return {
+    url,
+    stats: async () => (await (await fetch(`${origin}/_sandbox/stats`)).json()) as SandboxStats,
+    stop: () => child.kill(),
+  };
+}
+
+async function exportOnce(apiBaseUrl: string, concurrency?: number): Promise<ExportResult & { out: string }> {
+  const out = await mkdtemp(path.join(os.tmpdir(), 'esim-bench-'));
+  const { stdout } = await run(process.execPath, [...EXPORT_NODE_FLAGS, path.join(OUT, 'export-once.js'), JSON.stringify({ apiBaseUrl, out, concurrency })], {
+    maxBuffer: 1 << 24,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as ExportResult), out };
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  await build({
+    entryPoints: { sandbox: path.join(ROOT, 'sandbox/main.ts'), 'export-once': path.join(ROOT, 'bench/export-once.ts') },
+    outdir: OUT,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    logLevel: 'warning',
+  });
+  const lines: string[] = [];
+  const say = (line = ''): void => {
+    console.log(line);
+    lines.push(line);
+  };
+  const cleanup: string[] = [];
+
+  // 1. Concurrency at 20 ms latency, 60,000 eSIMs, against the floor pages × latency ÷ concurrency.
+  const latencyMs = 20;
+  const size = 60_000;
+  const pages = Math.ceil(size / 100);
+  let sandbox = await startSandbox(['--size', String(size), '--latency', String(latencyMs)]);
+  say(`## Concurrency: ${size.toLocaleString('en-US')} eSIMs, ${latencyMs} ms per request (${pages} pages)`);
+  say();
+  say('| concurrency | wall time | floor | × floor | speed-up vs 1 |');
+  say('|---|---|---|---|---|');
+  let single = 0;
+  let reference: ExportResult | undefined;
+  const rows: Array<[string, number]> = [['1', 1], ['2', 2], ['4', 4], ['8', 8], ['16', 16], [`default (${DEFAULT_CONCURRENCY})`, DEFAULT_CONCURRENCY]];
+  for (const [label, concurrency] of rows) {
+    const repeats = concurrency === 1 ? 1 : 3;
+    const results: Array<ExportResult & { out: string }> = [];
+    for (let i = 0; i < repeats; i++) results.push(await exportOnce(sandbox.url, concurrency));
+    cleanup.push(...results.map((r) => r.out));
+    const wall = median(results.map((r) => r.wallMs));
+    if (concurrency === 1) single = wall;
+    reference ??= results[0];
+    const floor = (pages * latencyMs) / concurrency;
+    say(`| ${label} | ${seconds(wall)} | ${seconds(floor)} | ${(wall / floor).toFixed(2)} | ${(single / wall).toFixed(1)}× |`);
+  }
+  sandbox.stop();
+  say();
+
+  // 2. Peak memory at 100,000 and 1,000,000 eSIMs (no latency: the most data in flight).
+  say('## Peak memory (RSS of the export process), default settings, no latency');
+  say();
+  say('| eSIMs | peak RSS | wall time | eSIMs/s |');
+  say('|---|---|---|---|');
+  const peaks: number[] = [];
+  for (const count of [100_000, 1_000_000]) {
+    sandbox = await startSandbox(['--size', String(count)]);
+    const result = await exportOnce(sandbox.url);
+    cleanup.push(result.out);
+    sandbox.stop();
+    peaks.push(result.maxRssMb);
+    say(`| ${count.toLocaleString('en-US')} | ${result.maxRssMb.toFixed(0)} MB | ${seconds(result.wallMs)} | ${Math.round(result.records / (result.wallMs / 1000)).toLocaleString('en-US')} |`);
+  }
+  say();
+  say(`1,000,000 ÷ 100,000 peak: ${(peaks[1]! / peaks[0]!).toFixed(2)}×`);
+  say();
+
+  // 3. Throughput at zero latency against gzip -6 alone on the same output bytes.
+  const throughputSize = 200_000;
+  sandbox = await startSandbox(['--size', String(throughputSize)]);
+  const fast = await exportOnce(sandbox.url);
+  cleanup.push(fast.out);
+  sandbox.stop();
+  let gzipMs = 0;
+  let rawBytes = 0;
+  for (const file of fast.files) {
+    const raw = gunzipSync(await readFile(path.join(fast.out, file.key)));
+    rawBytes += raw.length;
+    const rawFile = path.join(fast.out, `${file.format}.raw`);
+    await writeFile(rawFile, raw);
+    const started = performance.now();
+    spawnSync('gzip', ['-6', '-c', rawFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+    gzipMs += performance.now() - started;
+  }
+  say(`## Throughput: ${throughputSize.toLocaleString('en-US')} eSIMs, no latency`);
+  say();
+  say('| export | eSIMs/s | output (uncompressed) | gzip -6 alone on that output | × gzip floor |');
+  say('|---|---|---|---|---|');
+  say(
+    `| ${seconds(fast.wallMs)} | ${Math.round(throughputSize / (fast.wallMs / 1000)).toLocaleString('en-US')} | ${(rawBytes / 1024 ** 2).toFixed(0)} MiB | ${seconds(gzipMs)} | ${(fast.wallMs / gzipMs).toFixed(2)} |`,
+  );
+  say();
+
+  // 4. Lambda cost per 100,000 eSIMs at the stack's memory size, 20 ms per request.
+  sandbox = await startSandbox(['--size', '100000', '--latency', String(latencyMs)]);
+  const costRun = await exportOnce(sandbox.url);
+  cleanup.push(costRun.out);
+  sandbox.stop();
+  const gbSeconds = (LAMBDA_MEMORY_MB / 1024) * (costRun.wallMs / 1000);
+  say(`## Lambda cost per 100,000 eSIMs (${LAMBDA_MEMORY_MB} MB, ARM, ${latencyMs} ms per request)`);
+  say();
+  say('| duration | peak RSS | GB-seconds | cost |');
+  say('|---|---|---|---|');
+  say(
+    `| ${seconds(costRun.wallMs)} | ${costRun.maxRssMb.toFixed(0)} MB | ${gbSeconds.toFixed(2)} | $${(gbSeconds * ARM_PRICE_PER_GB_SECOND + PRICE_PER_REQUEST).toFixed(6)} |`,
+  );
+  say();
+
+  // 5. Adaptive pacing: a sandbox that allows only N requests a second.
+  const limit = 50;
+  sandbox = await startSandbox(['--size', String(size), '--latency', String(latencyMs), '--rate-limit', String(limit), '--timeline']);
+  const paced = await exportOnce(sandbox.url);
+  cleanup.push(paced.out);
+  const stats = await sandbox.stats();
+  sandbox.stop();
+  const timeline = stats.timeline ?? [];
+  const end = timeline.at(-1)?.[0] ?? 0;
+  const settled = timeline.filter(([ms]) => ms >= end / 2);
+  const throttled = (entries: Array<[number, number]>): number => entries.filter(([, status]) => status === 429).length;
+  const exact = paced.files.every((file, i) => file.sha256 === reference?.files[i]?.sha256);
+  say(`## Adaptive pacing: the sandbox allows ${limit} requests/s (${size.toLocaleString('en-US')} eSIMs, ${latencyMs} ms per request)`);
+  say();
+  say('| wall time | requests | answered 429 (all) | answered 429 (second half) | achieved rate | snapshot identical to unthrottled |');
+  say('|---|---|---|---|---|---|');
+  say(
+    `| ${seconds(paced.wallMs)} | ${timeline.length} | ${throttled(timeline)} (${((100 * throttled(timeline)) / timeline.length).toFixed(1)}%) | ` +
+      `${throttled(settled)} (${((100 * throttled(settled)) / Math.max(1, settled.length)).toFixed(1)}%) | ` +
+      `${((timeline.length - throttled(timeline)) / (paced.wallMs / 1000)).toFixed(1)} pages/s | ${exact ? 'yes' : 'NO'} |`,
+  );
+  say();
+
+  await Promise.all(cleanup.map((dir) => rm(dir, { recursive: true, force: true })));
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const header = [
+    '# Benchmarks',
+    '',
+    `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu}, ` +
+      `${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node.js ${process.version}, ${os.platform()} ${os.release()}.`,
+    'The sandbox and each export run in separate processes on the same machine; wall time is the export alone',
+    `(process start excluded), peak RSS is the export process's own; exports run with the V8 flags of \`npm run export\` (${EXPORT_NODE_FLAGS.join(' ')}).`,
+    '',
+  ];
+  await writeFile(path.join(ROOT, 'BENCHMARKS.md'), `${[...header, ...lines].join('\n')}\n`);
+  console.log('Wrote BENCHMARKS.md');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
