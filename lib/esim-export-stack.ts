@@ -276,23 +276,26 @@ export class EsimExportStack extends Stack {
     const metric = (metricName: string, statistic = 'Sum', period = Duration.days(1)): cloudwatch.Metric =>
       new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE }, statistic, period });
 
+    const whenAny = (id: string, alarmDescription: string, anyOf: cloudwatch.IMetric): cloudwatch.Alarm =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription,
+        metric: anyOf,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
     const alarms = [
-      new cloudwatch.Alarm(this, 'RunFailedAlarm', {
-        alarmDescription: 'An esim-export run failed. Its log says why in one line ("export failed"); nothing was published.',
-        metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      new cloudwatch.Alarm(this, 'FailedRunsQueueAlarm', {
-        alarmDescription: 'A scheduled run could not be delivered or failed all its retries: see the FailedRuns queue.',
-        metric: this.failedRuns.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      whenAny(
+        'RunFailedAlarm',
+        'An esim-export run failed. Its log says why in one line ("export failed"); nothing was published.',
+        this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      ),
+      whenAny(
+        'FailedRunsQueueAlarm',
+        'A scheduled run could not be delivered or failed all its retries: see the FailedRuns queue.',
+        this.failedRuns.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      ),
       new cloudwatch.Alarm(this, 'StaleSnapshotAlarm', {
         alarmDescription: `No full snapshot was published for ${props.staleAfterHours ?? 26} hours.`,
         metric: metric('SnapshotsPublished', 'Sum', Duration.hours(1)),
