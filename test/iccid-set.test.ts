@@ -12,9 +12,17 @@ describe('IccidSet', () => {
 
   it('keeps ICCIDs apart that differ only in length or leading digits', () => {
     const set = new IccidSet();
-    const ids = ['89148000004012345678', '9148000004012345678', '09148000004012345678', '79148000004012345678', '1', '01', '001'];
+    const ids = ['89148000004012345678', '9148000004012345678', '09148000004012345678', '79148000004012345678', '99999000004012345678', '1', '01', '001'];
     for (const id of ids) expect(set.mark(id, 1)).toBe('new');
     expect(set.size).toBe(ids.length);
+    for (const id of ids) expect(set.mark(id, 1)).toBe('repeat-in-pass');
+  });
+
+  it('remembers passes up to 255 for the largest ICCIDs', () => {
+    const set = new IccidSet();
+    set.mark('99999999999999999999', 255);
+    expect(set.mark('99999999999999999999', 255)).toBe('repeat-in-pass');
+    expect(set.mark('99999999999999999999', 3)).toBe('seen-in-earlier-pass');
   });
 
   it('stays exact while growing far past its initial capacity', () => {
@@ -33,6 +41,15 @@ describe('IccidSet', () => {
     expect(set.mark('8914800000401234567F', 1)).toBe('new');
     expect(set.mark('891480000040123456789012', 1)).toBe('new');
     expect(set.mark('8914800000401234567F', 1)).toBe('repeat-in-pass');
+    expect(set.size).toBe(2);
+  });
+
+  it('keeps what it holds when room is reserved ahead', () => {
+    const set = new IccidSet();
+    set.mark('89148000004012345678', 1);
+    set.reserve(100_000);
+    expect(set.mark('89148000004012345678', 1)).toBe('repeat-in-pass');
+    expect(set.mark('89148000004012345679', 1)).toBe('new');
     expect(set.size).toBe(2);
   });
 });

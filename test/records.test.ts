@@ -1,4 +1,5 @@
-import { CSV_COLUMNS, parsePage, statusOf, toCsvRow } from '../lambda/core/records';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { CSV_COLUMNS, CSV_HEADER, parsePage, statusOf, toCsvRow } from '../lambda/core/records';
 
 const documented = {
   iccid: '89148000004012345678',
@@ -48,7 +49,9 @@ describe('parsePage', () => {
     ['a truncated body', '{"total":10,"sims":[{"iccid":"1"', /not valid JSON/],
     ['an HTML page', '<html><body>Maintenance</body></html>', /not valid JSON/],
     ['a body without sims', '{"total":10}', /sims/],
-    ['a record without an iccid', '{"total":1,"sims":[{"sim_status":"ACTIVE"}]}', /sims\.0\.iccid/],
+    ['a record without an iccid', '{"total":1,"sims":[{"sim_status":"ACTIVE"}]}', /sims\.0: iccid must be a string/],
+    ['a record that is not an object', '{"total":1,"sims":[42]}', /sims\.0: must be an object/],
+    ['a numeric status', '{"total":1,"sims":[{"iccid":"1","sim_status":3}]}', /sims\.0: sim_status must be a string/],
     ['a numeric iccid', '{"total":1,"sims":[{"iccid":8914}]}', /iccid must be a string/],
     ['a negative total', '{"total":-1,"sims":[]}', /total/],
   ])('rejects %s with a message saying what is wrong', (_name, raw, message) => {
@@ -58,9 +61,12 @@ describe('parsePage', () => {
 
 describe('toCsvRow', () => {
   const stringify = (value: unknown): string => JSON.stringify(value);
+  /** The row read back by an RFC 4180 parser, as column → value. */
+  const rowOf = (record: Record<string, unknown>): Record<string, string> =>
+    (parseCsv(CSV_HEADER + toCsvRow(record as { iccid: string }, stringify), { columns: true }) as Record<string, string>[])[0]!;
 
   it('maps the documented shape: ids and names from the objects, imsis as the JSON array', () => {
-    expect(Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, toCsvRow(documented, stringify)[i]]))).toEqual({
+    expect(rowOf(documented)).toEqual({
       iccid: '89148000004012345678',
       sim_status: 'WAITING_FOR_ASSIGNMENT',
       group_id: '1001',
@@ -79,7 +85,7 @@ describe('toCsvRow', () => {
   });
 
   it('maps the partial shape: a plain integer is the id, the name is empty, null is an empty cell', () => {
-    expect(Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, toCsvRow(partial, stringify)[i]]))).toEqual({
+    expect(rowOf(partial)).toEqual({
       iccid: '8914800000401234567',
       sim_status: 'ACTIVE',
       group_id: '',
@@ -95,6 +101,11 @@ describe('toCsvRow', () => {
       created_date: '1761330317000',
       modified_date: '1761330318000',
     });
+  });
+
+  it('quotes only what needs it, doubling quotes, and ends rows with CRLF', () => {
+    const row = toCsvRow({ iccid: '1', sim_status: 'A', group: { id: 1, name: 'x, "y"\nz' }, inventory: 2, company: { id: 3, name: '=1+1\t✓' } }, stringify);
+    expect(row).toBe('1,A,1,"x, ""y""\nz",2,,3,=1+1\t✓,,,,,,\r\n');
   });
 
   it('starts with the contract columns in order', () => {

@@ -131,6 +131,7 @@ export class Harvest {
         .then(
           (page) => {
             pageByOffset.set(range.offset, page);
+            if (plan.latestTotal === undefined) this.seen.reserve(page.total);
             plan.arrive(range, page.sims, page.total);
             fill();
           },

@@ -3,37 +3,49 @@
  *
  * A JavaScript Set of a million 20-character strings costs ~80 MB; the export must stay flat.
  * An ICCID is 19 or 20 digits, so it is stored exactly as two numbers: its last 15 digits (a
- * double holds them exactly) and its length with its leading digits. That is 13 bytes a slot in
- * an open-addressing table (~26 MB at a million, allocated outside the JS heap). Anything that
- * is not all digits, or longer, goes to an ordinary Map: correct for any string, just larger.
+ * double holds them exactly) and, in one 32-bit integer, its length and leading digits with
+ * the pass beside them. That is 12 bytes a slot in an open-addressing table (linear probing)
+ * sized from the API's total before the run fills it (`reserve`): about 15 MB at a million,
+ * outside the JS heap. Anything that is not all digits, or longer, goes to an ordinary Map:
+ * correct for any string, just larger.
  */
 
 /** What `mark` found: first time ever, first time this pass, or again within this pass. */
 export type Sighting = 'new' | 'seen-in-earlier-pass' | 'repeat-in-pass';
 
-const MAX_LOAD = 0.7;
+const MAX_LOAD = 0.8;
+const GROWTH = 1.5;
 const LOW_DIGITS = 15;
 const DIGITS_ONLY = /^\d{1,20}$/;
+/** The key's high part (length and leading digits, + 1 so that 0 means empty) fits in 22 bits. */
+const HIGH_BITS = 22;
+const HIGH_MASK = (1 << HIGH_BITS) - 1;
+const TWO_TO_32 = 4_294_967_296;
 
 export class IccidSet {
-  private highs: Int32Array; // 0 = empty slot; else length * 100000 + leading digits + 1
+  private metas: Int32Array; // 0 = empty; else high | pass << HIGH_BITS
   private lows: Float64Array;
-  private passes: Uint8Array;
-  private mask: number;
   private used = 0;
   private readonly others = new Map<string, number>();
 
   constructor(initialCapacity = 1024) {
-    const capacity = 2 ** Math.ceil(Math.log2(Math.max(16, initialCapacity / MAX_LOAD)));
-    this.highs = new Int32Array(capacity);
+    const capacity = Math.ceil(Math.max(16, initialCapacity) / MAX_LOAD);
+    this.metas = new Int32Array(capacity);
     this.lows = new Float64Array(capacity);
-    this.passes = new Uint8Array(capacity);
-    this.mask = capacity - 1;
   }
 
   /** How many distinct ICCIDs have been marked. */
   get size(): number {
     return this.used + this.others.size;
+  }
+
+  /**
+   * Makes room for `count` ICCIDs in one step. Called with the API's total as soon as it is
+   * known, so the table is sized once and never grows (holding two copies) mid-run.
+   */
+  reserve(count: number): void {
+    const capacity = Math.ceil(count / MAX_LOAD);
+    if (capacity > this.metas.length) this.resize(capacity);
   }
 
   /** Records that `iccid` was seen in `pass` (1-255) and says what was known before. */
@@ -42,21 +54,20 @@ export class IccidSet {
     const split = iccid.length - LOW_DIGITS;
     const low = split > 0 ? Number(iccid.slice(split)) : Number(iccid);
     const high = iccid.length * 100_000 + (split > 0 ? Number(iccid.slice(0, split)) : 0) + 1;
-    let slot = this.hash(high, low) & this.mask;
+    const capacity = this.metas.length;
+    let slot = this.slotOf(high, low, capacity);
     for (;;) {
-      const h = this.highs[slot];
-      if (h === 0) break;
-      if (h === high && this.lows[slot] === low) {
-        const before = this.passes[slot];
-        this.passes[slot] = pass;
-        return before === pass ? 'repeat-in-pass' : 'seen-in-earlier-pass';
+      const meta = this.metas[slot]!;
+      if (meta === 0) break;
+      if ((meta & HIGH_MASK) === high && this.lows[slot] === low) {
+        this.metas[slot] = high | (pass << HIGH_BITS);
+        return meta >>> HIGH_BITS === pass ? 'repeat-in-pass' : 'seen-in-earlier-pass';
       }
-      slot = (slot + 1) & this.mask;
+      slot = slot + 1 === capacity ? 0 : slot + 1;
     }
-    this.highs[slot] = high;
+    this.metas[slot] = high | (pass << HIGH_BITS);
     this.lows[slot] = low;
-    this.passes[slot] = pass;
-    if (++this.used > this.highs.length * MAX_LOAD) this.grow();
+    if (++this.used > capacity * MAX_LOAD) this.resize(Math.ceil(capacity * GROWTH));
     return 'new';
   }
 
@@ -67,29 +78,26 @@ export class IccidSet {
     return before === pass ? 'repeat-in-pass' : 'seen-in-earlier-pass';
   }
 
-  private hash(high: number, low: number): number {
-    // Mix both 32-bit halves of `low` with `high` (murmur3 finalizer constants).
-    let h = Math.imul(high ^ (low >>> 0), 0x85ebca6b) ^ Math.floor(low / 0x1_0000_0000);
+  /** A slot in [0, capacity) from both halves of the key (murmur3 finalizer, then fast range). */
+  private slotOf(high: number, low: number, capacity: number): number {
+    let h = Math.imul(high ^ (low >>> 0), 0x85ebca6b) ^ Math.floor(low / TWO_TO_32);
     h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    return (h ^ (h >>> 16)) >>> 0;
+    h = (h ^ (h >>> 16)) >>> 0;
+    return Math.min(capacity - 1, Math.floor((h * capacity) / TWO_TO_32));
   }
 
-  private grow(): void {
-    const { highs, lows, passes } = this;
-    const capacity = highs.length * 2;
-    this.highs = new Int32Array(capacity);
+  private resize(capacity: number): void {
+    const { metas, lows } = this;
+    this.metas = new Int32Array(capacity);
     this.lows = new Float64Array(capacity);
-    this.passes = new Uint8Array(capacity);
-    this.mask = capacity - 1;
-    for (let i = 0; i < highs.length; i++) {
-      const high = highs[i]!;
-      if (high === 0) continue;
+    for (let i = 0; i < metas.length; i++) {
+      const meta = metas[i]!;
+      if (meta === 0) continue;
       const low = lows[i]!;
-      let slot = this.hash(high, low) & this.mask;
-      while (this.highs[slot] !== 0) slot = (slot + 1) & this.mask;
-      this.highs[slot] = high;
+      let slot = this.slotOf(meta & HIGH_MASK, low, capacity);
+      while (this.metas[slot] !== 0) slot = slot + 1 === capacity ? 0 : slot + 1;
+      this.metas[slot] = meta;
       this.lows[slot] = low;
-      this.passes[slot] = passes[i]!;
     }
   }
 }

@@ -12,7 +12,7 @@ import { type Duplex, PassThrough, Transform, type TransformCallback, type Writa
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Batch } from './harvest';
-import { CSV_COLUMNS, toCsvRow } from './records';
+import { CSV_HEADER, toCsvRow } from './records';
 import type { Compression, Format } from './settings';
 
 export interface FileSummary {
@@ -32,24 +32,6 @@ export interface ByteSink {
   readonly stream: Writable;
 }
 
-const NEEDS_QUOTES = /[",\r\n]/;
-
-/**
- * One RFC 4180 row: fields with a comma, quote or line break quoted (quotes doubled), CRLF at
- * the end. Written here rather than with csv-stringify: `npm run bench` showed csv-stringify
- * taking a sixth of the export's CPU for a job this small (see BENCHMARKS.md); csv-parse still
- * checks every row in the tests.
- */
-export function csvRow(fields: readonly string[]): string {
-  let row = '';
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i]!;
-    if (i > 0) row += ',';
-    row += NEEDS_QUOTES.test(field) ? `"${field.replaceAll('"', '""')}"` : field;
-  }
-  return `${row}\r\n`;
-}
-
 /** Encodes a batch of records as the bytes of one format. */
 const ENCODERS: Record<Format, { header: string; encode: (batch: Batch) => string }> = {
   ndjson: {
@@ -57,10 +39,10 @@ const ENCODERS: Record<Format, { header: string; encode: (batch: Batch) => strin
     encode: (batch) => `${batch.lines.join('\n')}\n`,
   },
   csv: {
-    header: csvRow(CSV_COLUMNS),
+    header: CSV_HEADER,
     encode: (batch) => {
       let text = '';
-      for (const record of batch.records) text += csvRow(toCsvRow(record, batch.stringify));
+      for (const record of batch.records) text += toCsvRow(record, batch.stringify);
       return text;
     },
   },
