@@ -1,5 +1,5 @@
 import { parse as parseCsv } from 'csv-parse/sync';
-import { CSV_COLUMNS, CSV_HEADER, parsePage, statusOf, toCsvRow } from '../lambda/core/records';
+import { CSV_COLUMNS, CSV_HEADER, parsePage, scanRecords, statusOf, toCsvRow } from '../lambda/core/records';
 
 const documented = {
   iccid: '89148000004012345678',
@@ -128,5 +128,37 @@ describe('redact', () => {
     const { redact } = await import('../lambda/core/errors');
     expect(redact('bad key abcd-1234 for user 675aed61', ['abcd-1234', '675aed61'])).toBe('bad key [redacted] for user [redacted]');
     expect(redact('Unauthorized', ['u'])).toBe('Unauthorized');
+  });
+});
+
+describe('scanRecords', () => {
+  it('returns each record’s own text, escapes and nesting included', () => {
+    const records = [
+      { iccid: '1', name: 'quote " and backslash \\ and \\" together', nested: { a: [1, { b: '}]' }] } },
+      { iccid: '2', name: '{"not":"a record"}', empty: [] },
+    ];
+    const body = JSON.stringify({ total: 2, sims: records });
+    const { lines, longNumbers } = scanRecords(body);
+    expect(lines).toEqual(records.map((record) => JSON.stringify(record)));
+    expect(longNumbers).toBe(false);
+  });
+
+  it('puts a pretty-printed record on one line without changing any value', () => {
+    const body = JSON.stringify({ total: 1, sims: [{ iccid: '1', group: { id: 7, name: 'a\nb' } }] }, null, 2);
+    const { lines } = scanRecords(body);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toMatch(/[\r\n]/);
+    expect(JSON.parse(lines[0]!)).toEqual({ iccid: '1', group: { id: 7, name: 'a\nb' } });
+  });
+
+  it('only reads the top-level sims array', () => {
+    const body = '{"meta":{"sims":[{"iccid":"x"}]},"total":1,"sims":[{"iccid":"y"}],"after":[{"iccid":"z"}]}';
+    expect(scanRecords(body).lines).toEqual(['{"iccid":"y"}']);
+  });
+
+  it('spots number literals long enough to lose digits, but not long digit strings', () => {
+    expect(scanRecords('{"total":1,"sims":[{"iccid":"89148000004012345678","n":310260123456789}]}').longNumbers).toBe(false);
+    expect(scanRecords('{"total":1,"sims":[{"iccid":"1","n":18446744073709551615}]}').longNumbers).toBe(true);
+    expect(scanRecords('{"total":1,"sims":[{"iccid":"1","x":0.12345678901234567}]}').longNumbers).toBe(true);
   });
 });
