@@ -85,11 +85,18 @@ export class Harvest {
     if (result.repeats > 0 && pass === 1) {
       warnings.push(`the API listed ${result.repeats} eSIM(s) more than once while paging; each was written once.`);
     }
-    if (!result.consistent) {
+    if (!result.consistent && result.totalsSeen.length > 1) {
       warnings.push(
         `the inventory kept changing during the export: after ${pass} passes the API reported totals ` +
           `${result.totalsSeen.join(', ')} in the last pass, which listed ${result.distinct} distinct eSIMs; ` +
           'eSIMs added or moved during the run may be missing. Run again when the inventory is quieter.',
+      );
+    } else if (!result.consistent) {
+      // The total held still, yet paging did not list that many distinct eSIMs: the API's paging
+      // skips or repeats items (an unstable sort, or an offset it ignores).
+      warnings.push(
+        `the API reported a total of ${result.total} but its pages listed ${result.distinct} distinct eSIMs, ` +
+          `in each of ${pass} passes; the snapshot holds the ${this.records} it could read.`,
       );
     }
     const gone = this.records - result.distinct;

@@ -1,0 +1,65 @@
+/**
+ * The harvest's reconciliation against APIs whose paging is broken in ways the sandbox does not
+ * simulate. The client here is a stand-in for BetatelClient that serves pages from memory.
+ */
+import type { BetatelClient, PageRange } from '../lambda/core/betatel-client';
+import { Harvest } from '../lambda/core/harvest';
+import { parsePage } from '../lambda/core/records';
+
+function clientServing(page: (range: PageRange) => { total: number; iccids: string[] }): BetatelClient {
+  return {
+    fetchPage: async (range: PageRange) => {
+      const { total, iccids } = page(range);
+      return parsePage(JSON.stringify({ total, sims: iccids.map((iccid) => ({ iccid, sim_status: 'IN_SERVICE' })) }));
+    },
+  } as unknown as BetatelClient;
+}
+
+async function harvestAll(client: BetatelClient): Promise<{ iccids: string[]; harvest: Harvest }> {
+  const harvest = new Harvest(client, { pageSize: 10, concurrency: 4, maxPasses: 3, signal: new AbortController().signal });
+  const iccids: string[] = [];
+  for await (const batch of harvest.batches()) iccids.push(...batch.records.map((record) => record.iccid));
+  return { iccids, harvest };
+}
+
+const ids = (from: number, count: number): string[] => Array.from({ length: count }, (_, i) => `8914800000000000${String(from + i).padStart(4, '0')}`);
+
+describe('Harvest', () => {
+  it('reads a stable inventory in one pass with no warning', async () => {
+    const { iccids, harvest } = await harvestAll(clientServing(({ offset, count }) => ({ total: 95, iccids: ids(0, 95).slice(offset, offset + count) })));
+    expect(iccids).toEqual(ids(0, 95));
+    expect(harvest.summary).toEqual({ records: 95, apiTotal: 95, passes: 1, warnings: [] });
+  });
+
+  it('says so when an API ignores the offset, writing each eSIM once', async () => {
+    const { iccids, harvest } = await harvestAll(clientServing(() => ({ total: 50, iccids: ids(0, 10) })));
+    expect(iccids).toEqual(ids(0, 10));
+    expect(harvest.summary.passes).toBe(3);
+    expect(harvest.summary.warnings).toContain(
+      'the API reported a total of 50 but its pages listed 10 distinct eSIMs, in each of 3 passes; the snapshot holds the 10 it could read.',
+    );
+  });
+
+  it('finds on a second pass what an unstable sort hid on the first', async () => {
+    let requests = 0;
+    const all = ids(0, 40);
+    // The first four requests page through a listing in which one eSIM shows up twice and another never.
+    const first = [...all.slice(0, 20), all[5]!, ...all.slice(22, 40), all[7]!];
+    const { iccids, harvest } = await harvestAll(
+      clientServing(({ offset, count }) => ({ total: 40, iccids: (requests++ < 4 ? first : all).slice(offset, offset + count) })),
+    );
+    expect(new Set(iccids).size).toBe(iccids.length);
+    expect([...iccids].sort()).toEqual(all);
+    expect(harvest.summary.passes).toBe(2);
+    // Everything was reconciled: the manifest's `passes` shows the extra read, no warning is due.
+    expect(harvest.summary.warnings).toEqual([]);
+  });
+
+  it('warns when an API lists some eSIMs twice yet the count adds up', async () => {
+    // Overlapping pages: each answer carries the first item of the next page too.
+    const listing = ids(0, 20);
+    const { iccids, harvest } = await harvestAll(clientServing(({ offset, count }) => ({ total: 20, iccids: listing.slice(offset, offset + count + 1) })));
+    expect(iccids).toEqual(ids(0, 20));
+    expect(harvest.summary.warnings).toEqual(['the API listed 1 eSIM(s) more than once while paging; each was written once.']);
+  });
+});
