@@ -6,7 +6,8 @@ function drive(
   list: number[],
   options: { pageSize: number; window?: number; maxPage?: number; pick?: (pending: PageRange[]) => number; totalAt?: (step: number) => number },
 ): { handedOn: number[]; requests: PageRange[] } {
-  const plan = new PagePlan<number>(options.pageSize, options.window ?? options.pageSize * 8);
+  const plan = new PagePlan(options.pageSize, options.window ?? options.pageSize * 8);
+  const answers = new Map<number, number[]>();
   const pending: PageRange[] = [];
   const requests: PageRange[] = [];
   const handedOn: number[] = [];
@@ -19,8 +20,10 @@ function drive(
     const [range] = pending.splice(options.pick?.(pending) ?? 0, 1);
     if (!range) throw new Error('stalled');
     const count = Math.min(range.count, options.maxPage ?? range.count);
-    plan.arrive(range, list.slice(range.offset, range.offset + count), options.totalAt?.(step) ?? list.length);
-    for (const page of plan.ready()) handedOn.push(...page.items);
+    const items = list.slice(range.offset, range.offset + count);
+    answers.set(range.offset, items);
+    plan.arrive(range, items.length, options.totalAt?.(step) ?? list.length);
+    for (const ready of plan.ready()) handedOn.push(...answers.get(ready.offset)!);
   }
   throw new Error('did not finish');
 }
@@ -42,17 +45,17 @@ describe('PagePlan', () => {
   });
 
   it('asks only for the first page until the total is known, then plans the rest', () => {
-    const plan = new PagePlan<number>(100, 10_000);
+    const plan = new PagePlan(100, 10_000);
     expect(plan.next()).toEqual({ offset: 0, count: 100 });
     expect(plan.next()).toBeUndefined();
-    plan.arrive({ offset: 0, count: 100 }, inventory(100), 250);
+    plan.arrive({ offset: 0, count: 100 }, 100, 250);
     expect([plan.next(), plan.next(), plan.next()]).toEqual([{ offset: 100, count: 100 }, { offset: 200, count: 100 }, undefined]);
   });
 
   it('never plans further than the window ahead of what it has handed on', () => {
-    const plan = new PagePlan<number>(100, 300);
+    const plan = new PagePlan(100, 300);
     plan.next();
-    plan.arrive({ offset: 0, count: 100 }, inventory(100), 10_000);
+    plan.arrive({ offset: 0, count: 100 }, 100, 10_000);
     expect([...plan.ready()]).toHaveLength(1);
     const planned: PageRange[] = [];
     for (let range = plan.next(); range; range = plan.next()) planned.push(range);
@@ -77,11 +80,11 @@ describe('PagePlan', () => {
   });
 
   it('remembers every total it was told', () => {
-    const plan = new PagePlan<number>(10, 100);
+    const plan = new PagePlan(10, 100);
     plan.next();
-    plan.arrive({ offset: 0, count: 10 }, inventory(10), 20);
+    plan.arrive({ offset: 0, count: 10 }, 10, 20);
     plan.next();
-    plan.arrive({ offset: 10, count: 10 }, inventory(10), 21);
+    plan.arrive({ offset: 10, count: 10 }, 10, 21);
     expect([...plan.totalsSeen]).toEqual([20, 21]);
   });
 });

@@ -113,7 +113,7 @@ export class Harvest {
     const { pageSize, concurrency } = this.options;
     // Look ahead by two rounds of requests (enough to keep every slot busy), and never by more
     // than MAX_LOOKAHEAD records, so memory stays bounded whatever --page-size and --concurrency say.
-    const plan = new PagePlan<ApiRecord>(pageSize, Math.max(pageSize, Math.min(pageSize * concurrency * 2, MAX_LOOKAHEAD)));
+    const plan = new PagePlan(pageSize, Math.max(pageSize, Math.min(pageSize * concurrency * 2, MAX_LOOKAHEAD)));
     const controller = new AbortController();
     const signal = AbortSignal.any([this.options.signal, controller.signal]);
     // Every request and pacer wait listens on this signal: many listeners is expected, not a leak.
@@ -139,7 +139,7 @@ export class Harvest {
           (page) => {
             pageByOffset.set(range.offset, page);
             if (plan.latestTotal === undefined) this.seen.reserve(page.total);
-            plan.arrive(range, page.sims, page.total);
+            plan.arrive(range, page.sims.length, page.total);
             fill();
           },
           (error: unknown) => {
@@ -165,7 +165,7 @@ export class Harvest {
           continue;
         }
         fill(); // handing pages on moved the window
-        for (const { range } of ready) {
+        for (const range of ready) {
           const page = pageByOffset.get(range.offset)!;
           pageByOffset.delete(range.offset);
           const records: ApiRecord[] = [];

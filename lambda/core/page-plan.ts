@@ -12,18 +12,13 @@
  */
 import type { PageRange } from './betatel-client';
 
-export interface PlannedPage<T> {
-  readonly range: PageRange;
-  readonly items: readonly T[];
-}
-
-export class PagePlan<T> {
+export class PagePlan {
   private total: number | undefined;
   private nextOffset = 0;
   private end = Number.POSITIVE_INFINITY;
   private readonly gaps: PageRange[] = [];
   private readonly inFlight = new Set<number>();
-  private readonly arrived = new Map<number, { range: PageRange; items: readonly T[]; advance: number }>();
+  private readonly arrived = new Map<number, { range: PageRange; advance: number }>();
   private handedOnTo = 0;
   /** Every `total` the API reported during the pass. */
   public readonly totalsSeen = new Set<number>();
@@ -51,12 +46,11 @@ export class PagePlan<T> {
     return this.start(this.claim());
   }
 
-  /** Records an answer for `range`: its items and the total it reported. */
-  arrive(range: PageRange, items: readonly T[], total: number): void {
+  /** Records an answer for `range`: how many items came back, and the total it reported. */
+  arrive(range: PageRange, received: number, total: number): void {
     this.inFlight.delete(range.offset);
     this.total = total;
     this.totalsSeen.add(total);
-    const received = items.length;
     let advance = range.count;
     if (received === 0) {
       // Nothing here: the inventory ends at or before this offset.
@@ -67,15 +61,15 @@ export class PagePlan<T> {
       this.gaps.push({ offset: range.offset + received, count: range.count - received });
       this.gaps.sort((a, b) => a.offset - b.offset);
     }
-    this.arrived.set(range.offset, { range, items, advance });
+    this.arrived.set(range.offset, { range, advance });
   }
 
-  /** The pages that can be handed on now, in offset order. */
-  *ready(): Generator<PlannedPage<T>> {
+  /** The ranges whose pages can be handed on now, in offset order. */
+  *ready(): Generator<PageRange> {
     for (let page = this.arrived.get(this.handedOnTo); page; page = this.arrived.get(this.handedOnTo)) {
       this.arrived.delete(this.handedOnTo);
       this.handedOnTo += page.advance;
-      yield { range: page.range, items: page.items };
+      yield page.range;
     }
   }
 
