@@ -18,7 +18,7 @@ import {
   oneLine,
   redact,
 } from './errors';
-import type { Pacer, Outcome } from './pacer';
+import type { Pacer } from './pacer';
 import { type ApiPage, parsePage } from './records';
 import { GaveUp, parseRetryAfter, type RetryEvent, type RetryPolicy, TransientError, withRetries } from './retry';
 import type { Filters } from './settings';
@@ -28,6 +28,13 @@ export const LIST_PATH = '/esim/sim-registries';
 export interface Credentials {
   readonly apiKey: string;
   readonly userId: string;
+}
+
+/** What the API sent back for one request. */
+interface Answer {
+  readonly status: number;
+  readonly retryAfter: string | string[] | undefined;
+  readonly body: string;
 }
 
 export interface PageRange {
@@ -109,29 +116,27 @@ export class BetatelClient {
 
   private async attempt(range: PageRange, attempt: number, signal: AbortSignal): Promise<ApiPage> {
     const ticket = await this.options.pacer.acquire(signal);
-    let outcome: Outcome = { kind: 'failed' };
     this.requests++;
     if (attempt > 1) this.retries++;
+    let answer: Answer;
     try {
-      const page = await this.send(range, signal);
-      outcome = { kind: 'ok' };
-      this.lastSuccessAt = Date.now();
-      return page;
+      answer = await this.exchange(range, signal);
     } catch (error) {
-      if (error instanceof TransientError && error.throttled) {
-        outcome = { kind: 'throttled', retryAfterMs: error.retryAfterMs };
-      }
+      this.options.pacer.release(ticket, { kind: 'failed' });
       throw error;
-    } finally {
-      this.options.pacer.release(ticket, outcome);
     }
+    // The slot is free as soon as the answer is in: the next request goes out while this one is parsed.
+    const { status, retryAfter } = answer;
+    if (status === 200) this.lastSuccessAt = Date.now();
+    this.options.pacer.release(
+      ticket,
+      status === 200 ? { kind: 'ok' } : status === 429 ? { kind: 'throttled', retryAfterMs: parseRetryAfter(retryAfter) } : { kind: 'failed' },
+    );
+    return this.interpret(range, answer);
   }
 
-  private async send(range: PageRange, runSignal: AbortSignal): Promise<ApiPage> {
-    const where = `the page at offset ${range.offset}`;
-    let status: number;
-    let body: string;
-    let retryAfter: string | string[] | undefined;
+  /** One HTTP exchange. Network failures and timeouts are transient; any status is an answer. */
+  private async exchange(range: PageRange, runSignal: AbortSignal): Promise<Answer> {
     try {
       const response = await request(this.url(range), {
         method: 'GET',
@@ -145,14 +150,16 @@ export class BetatelClient {
         // The run's signal (deadline, a fatal error elsewhere) or this request's own timeout.
         signal: AbortSignal.any([runSignal, AbortSignal.timeout(this.options.requestTimeoutMs)]),
       });
-      status = response.statusCode;
-      retryAfter = response.headers['retry-after'];
-      body = await response.body.text();
+      return { status: response.statusCode, retryAfter: response.headers['retry-after'], body: await response.body.text() };
     } catch (error) {
       if (runSignal.aborted) throw abortedError(runSignal, error);
       throw new TransientError(describeNetworkError(error, this.options.requestTimeoutMs));
     }
+  }
 
+  /** The page, or the error the answer amounts to. */
+  private interpret(range: PageRange, { status, body, retryAfter }: Answer): ApiPage {
+    const where = `the page at offset ${range.offset}`;
     if (status === 200) {
       try {
         return parsePage(body);
