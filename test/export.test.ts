@@ -3,6 +3,7 @@
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { FolderDestination } from '../lambda/core/destinations';
 import { ExportError } from '../lambda/core/errors';
 import { type Manifest, runExport, type Tuning } from '../lambda/core/export';
@@ -109,6 +110,10 @@ describe('runExport against the sandbox', () => {
   it('carries hard text through CSV: commas, quotes, line breaks, tabs, a leading =, non-Latin and emoji', async () => {
     const api = await sandbox({ size: 60, shape: 'documented' });
     await exportFrom(api);
+    // Readers that end a row at a bare LF too (Python's csv, many spreadsheets) must see the same rows.
+    const strict = parseCsv(await readGzip(path.join(out, 'csv/dt=2026-11-27/esims.csv.gz')), { record_delimiter: ['\r\n', '\n'] }) as string[][];
+    expect(strict).toHaveLength(61);
+    expect(new Set(strict.map((row) => row.length))).toEqual(new Set([14]));
     const cells = new Set(rowsAsObjects(await csvOf()).flatMap((row) => [row.group_name, row.inventory_name, row.company_name]));
     for (const hard of [
       'Globex, "International"',

@@ -108,6 +108,10 @@ describe('toCsvRow', () => {
     expect(row).toBe('1,A,1,"x, ""y""\nz",2,,3,=1+1\t✓,,,,,,\r\n');
   });
 
+  it('quotes a field holding a bare line break, so no reader can take it for the end of a row', () => {
+    expect(toCsvRow({ iccid: '1', inventory: { id: 2, name: 'Line\nBreak' } }, stringify)).toBe('1,,,,2,"Line\nBreak",,,,,,,,\r\n');
+  });
+
   it('starts with the contract columns in order', () => {
     expect(CSV_COLUMNS.slice(0, 12)).toEqual([
       'iccid', 'sim_status', 'group_id', 'group_name', 'inventory_id', 'inventory_name',
