@@ -5,7 +5,7 @@
  * export's peak RSS is its own. Prints a table and writes BENCHMARKS.md.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,8 +67,11 @@ async function startSandbox(args: string[]): Promise<Sandbox> {
   };
 }
 
+/** Exports go to a RAM folder where there is one, so the disk's speed does not blur the figures. */
+const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+
 async function exportOnce(apiBaseUrl: string, concurrency?: number): Promise<ExportResult & { out: string }> {
-  const out = await mkdtemp(path.join(os.tmpdir(), 'esim-bench-'));
+  const out = await mkdtemp(path.join(SCRATCH, 'esim-bench-'));
   const { stdout } = await run(process.execPath, [...EXPORT_NODE_FLAGS, path.join(OUT, 'export-once.js'), JSON.stringify({ apiBaseUrl, out, concurrency })], {
     maxBuffer: 1 << 24,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
@@ -143,9 +146,12 @@ async function main(): Promise<void> {
   // 3. Throughput at zero latency against gzip -6 alone on the same output bytes.
   const throughputSize = 200_000;
   sandbox = await startSandbox(['--size', String(throughputSize)]);
-  const fast = await exportOnce(sandbox.url);
-  cleanup.push(fast.out);
+  const runs: Array<ExportResult & { out: string }> = [];
+  for (let i = 0; i < 3; i++) runs.push(await exportOnce(sandbox.url));
+  cleanup.push(...runs.map((r) => r.out));
   sandbox.stop();
+  // The median of three runs: a busy moment on a two-core machine moves a single run a lot.
+  const fast = runs.sort((a, b) => a.wallMs - b.wallMs)[1]!;
   let gzipMs = 0;
   let rawBytes = 0;
   for (const file of fast.files) {
@@ -211,7 +217,8 @@ async function main(): Promise<void> {
     '',
     `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu}, ` +
       `${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node.js ${process.version}, ${os.platform()} ${os.release()}.`,
-    'The sandbox and each export run in separate processes on the same machine; wall time is the export alone',
+    'The sandbox and each export run in separate processes on the same machine; exports write to a RAM folder',
+    '(/dev/shm) so disk speed does not blur the figures; repeated rows are medians of three runs. Wall time is the export alone',
     `(process start excluded), peak RSS is the export process's own; exports run with the V8 flags of \`npm run export\` (${EXPORT_NODE_FLAGS.join(' ')}).`,
     '',
   ];
