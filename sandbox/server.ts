@@ -237,14 +237,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    stats.requests++;
     const url = new URL(req.url ?? '/', 'http://sandbox');
     if (url.pathname === STATS_PATH) {
-      stats.requests--; // not an API request
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(stats));
       return;
     }
+    stats.requests++;
     if (options.down) return sendHtml(res, 503, 'Service Temporarily Unavailable');
     if (req.method !== 'GET' || url.pathname !== LIST_PATH) {
       return sendJson(res, 404, { message: `Cannot ${req.method} ${url.pathname}`, statusCode: 404 });

@@ -17,8 +17,8 @@ import { snapshotLayout } from './layout';
 import { Pacer } from './pacer';
 import { statusOf } from './records';
 import { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './retry';
-import type { Compression, ExportSettings } from './settings';
-import { CONTENT_TYPES, type FileSummary, SnapshotFile } from './snapshot-file';
+import type { ExportSettings } from './settings';
+import { contentType, type FileSummary, SnapshotFile } from './snapshot-file';
 
 /** Knobs that are not user settings: the defaults suit production; tests shorten them. */
 export interface Tuning {
@@ -92,10 +92,6 @@ export interface Manifest {
 /** `latest.json`: the newest snapshot's manifest and where that manifest is. */
 export interface Latest extends Manifest {
   readonly manifest_key: string;
-}
-
-export function contentType(format: keyof typeof CONTENT_TYPES, compression: Compression): string {
-  return compression === 'gzip' ? 'application/gzip' : CONTENT_TYPES[format];
 }
 
 export async function runExport(run: ExportRun): Promise<Manifest> {

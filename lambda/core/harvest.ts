@@ -72,16 +72,9 @@ export class Harvest {
 
   async *batches(): AsyncGenerator<Batch> {
     const warnings: string[] = [];
-    let result: PassResult | undefined;
-    let pass = 0;
-    while (pass < this.options.maxPasses) {
-      pass++;
-      const current: { result?: PassResult } = {};
-      yield* this.pass(pass, current);
-      result = current.result!;
-      if (result.consistent) break;
-    }
-    result = result!;
+    let pass = 1;
+    let result = yield* this.pass(pass);
+    while (!result.consistent && pass < this.options.maxPasses) result = yield* this.pass(++pass);
     if (result.repeats > 0 && pass === 1) {
       warnings.push(`the API listed ${result.repeats} eSIM(s) more than once while paging; each was written once.`);
     }
@@ -109,7 +102,7 @@ export class Harvest {
     this.summaryValue = { records: this.records, apiTotal: result.total, passes: pass, warnings };
   }
 
-  private async *pass(pass: number, out: { result?: PassResult }): AsyncGenerator<Batch> {
+  private async *pass(pass: number): AsyncGenerator<Batch, PassResult> {
     const { pageSize, concurrency } = this.options;
     // Look ahead by two rounds of requests (enough to keep every slot busy), and never by more
     // than MAX_LOOKAHEAD records, so memory stays bounded whatever --page-size and --concurrency say.
@@ -195,7 +188,7 @@ export class Harvest {
       while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
     }
     const total = plan.latestTotal ?? 0;
-    out.result = {
+    return {
       consistent: plan.totalsSeen.size === 1 && distinct === total,
       total,
       totalsSeen: [...plan.totalsSeen],

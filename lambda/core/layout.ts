@@ -11,7 +11,6 @@
  * `filtered/company=100/inventory=12345/` with the same layout inside, never on the full
  * snapshot's keys.
  */
-import { FILE_EXTENSIONS } from './snapshot-file';
 import type { Compression, Filters, Format } from './settings';
 
 export interface SnapshotLayout {
@@ -44,7 +43,7 @@ export function snapshotLayout(options: {
   const under = (key: string): string => (scope ? `${scope}/${key}` : key);
   const suffix = options.compression === 'gzip' ? '.gz' : '';
   const partition = `dt=${options.snapshotDate}`;
-  const dataKey = (format: Format): string => under(`${format}/${partition}/esims.${FILE_EXTENSIONS[format]}${suffix}`);
+  const dataKey = (format: Format): string => under(`${format}/${partition}/esims.${format}${suffix}`);
   return {
     scope,
     data: { ndjson: dataKey('ndjson'), csv: dataKey('csv') },

@@ -51,11 +51,15 @@ const ENCODERS: Record<Format, { header: string; encode: (batch: Batch) => strin
 /** Text gathered before one write to the compressor (about 4 pages of NDJSON). */
 const WRITE_SIZE = 128 * 1024;
 
-export const FILE_EXTENSIONS: Record<Format, string> = { ndjson: 'ndjson', csv: 'csv' };
-export const CONTENT_TYPES: Record<Format, string> = {
+const CONTENT_TYPES: Record<Format, string> = {
   ndjson: 'application/x-ndjson',
   csv: 'text/csv; charset=utf-8',
 };
+
+/** The Content-Type a data file is stored with. */
+export function contentType(format: Format, compression: Compression): string {
+  return compression === 'gzip' ? 'application/gzip' : CONTENT_TYPES[format];
+}
 
 /** Counts and hashes the bytes passing through. */
 class Meter extends Transform {
