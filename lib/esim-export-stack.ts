@@ -212,6 +212,15 @@ export class EsimExportStack extends Stack {
         sourceMap: true,
         target: 'node24',
         forceDockerBundling: false,
+        // The page decoder's worker thread is its own script beside index.js (lambda/core/page-decoder.ts).
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir, outputDir) => [
+            `"${path.join(inputDir, 'node_modules', '.bin', 'esbuild')}" "${path.join(inputDir, 'lambda', 'core', 'page-decoder-thread.ts')}" ` +
+              `--bundle --platform=node --target=node24 --minify --sourcemap --log-level=warning --outfile="${path.join(outputDir, 'page-decoder-thread.js')}"`,
+          ],
+        },
       },
     });
 

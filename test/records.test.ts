@@ -1,5 +1,5 @@
 import { parse as parseCsv } from 'csv-parse/sync';
-import { CSV_COLUMNS, CSV_HEADER, parsePage, scanRecords, statusOf, toCsvRow } from '../lambda/core/records';
+import { CSV_COLUMNS, CSV_HEADER, type EncodedRecords, parsePage, scanRecords, statusOf, toCsvRow } from '../lambda/core/records';
 
 const documented = {
   iccid: '89148000004012345678',
@@ -28,7 +28,15 @@ const partial = {
   brand_new_field: { nested: [1, 2] },
 };
 
-const body = (sims: unknown[], total = sims.length): string => JSON.stringify({ total, offset: 0, count: sims.length, sims });
+const body = (sims: unknown[], total = sims.length): Buffer => Buffer.from(JSON.stringify({ total, offset: 0, count: sims.length, sims }));
+
+/** The lines of encoded NDJSON, checking that `ends` marks each one. */
+function linesOf({ bytes, ends }: EncodedRecords): string[] {
+  const text = Buffer.from(bytes).toString('utf8');
+  const lines = text.split('\n').slice(0, -1);
+  expect([...ends]).toEqual(lines.map((_, i) => Buffer.byteLength(lines.slice(0, i + 1).join('\n')) + 1));
+  return lines;
+}
 
 describe('parsePage', () => {
   it('returns the total and every record with unknown fields kept', () => {
@@ -36,11 +44,12 @@ describe('parsePage', () => {
     expect(page.total).toBe(250);
     expect(page.sims).toEqual([documented, partial]);
     expect(page.stringify(page.sims[1])).toBe(JSON.stringify(partial));
+    expect(linesOf(page.ndjson)).toEqual([JSON.stringify(documented), JSON.stringify(partial)]);
   });
 
   it('keeps integers beyond 2^53 exactly when writing the record back', () => {
     const raw = `{"total":1,"sims":[{"iccid":"89148000004012345678","usage_bytes":18446744073709551615,"mapped_imsi":310260123456789}]}`;
-    const page = parsePage(raw);
+    const page = parsePage(Buffer.from(raw));
     expect(page.stringify(page.sims[0])).toBe('{"iccid":"89148000004012345678","usage_bytes":18446744073709551615,"mapped_imsi":310260123456789}');
     expect(page.sims[0]!.mapped_imsi).toBe(310260123456789);
   });
@@ -55,7 +64,7 @@ describe('parsePage', () => {
     ['a numeric iccid', '{"total":1,"sims":[{"iccid":8914}]}', /iccid must be a string/],
     ['a negative total', '{"total":-1,"sims":[]}', /total/],
   ])('rejects %s with a message saying what is wrong', (_name, raw, message) => {
-    expect(() => parsePage(raw)).toThrow(message);
+    expect(() => parsePage(Buffer.from(raw))).toThrow(message);
   });
 });
 
@@ -141,15 +150,15 @@ describe('scanRecords', () => {
       { iccid: '1', name: 'quote " and backslash \\ and \\" together', nested: { a: [1, { b: '}]' }] } },
       { iccid: '2', name: '{"not":"a record"}', empty: [] },
     ];
-    const body = JSON.stringify({ total: 2, sims: records });
-    const { lines, longNumbers } = scanRecords(body);
-    expect(lines).toEqual(records.map((record) => JSON.stringify(record)));
+    const body = Buffer.from(JSON.stringify({ total: 2, sims: records }));
+    const { ndjson, longNumbers } = scanRecords(body);
+    expect(linesOf(ndjson)).toEqual(records.map((record) => JSON.stringify(record)));
     expect(longNumbers).toBe(false);
   });
 
   it('puts a pretty-printed record on one line without changing any value', () => {
-    const body = JSON.stringify({ total: 1, sims: [{ iccid: '1', group: { id: 7, name: 'a\nb' } }] }, null, 2);
-    const { lines } = scanRecords(body);
+    const body = Buffer.from(JSON.stringify({ total: 1, sims: [{ iccid: '1', group: { id: 7, name: 'a\nb' } }] }, null, 2));
+    const lines = linesOf(scanRecords(body).ndjson);
     expect(lines).toHaveLength(1);
     expect(lines[0]).not.toMatch(/[\r\n]/);
     expect(JSON.parse(lines[0]!)).toEqual({ iccid: '1', group: { id: 7, name: 'a\nb' } });
@@ -157,12 +166,12 @@ describe('scanRecords', () => {
 
   it('only reads the top-level sims array', () => {
     const body = '{"meta":{"sims":[{"iccid":"x"}]},"total":1,"sims":[{"iccid":"y"}],"after":[{"iccid":"z"}]}';
-    expect(scanRecords(body).lines).toEqual(['{"iccid":"y"}']);
+    expect(linesOf(scanRecords(Buffer.from(body)).ndjson)).toEqual(['{"iccid":"y"}']);
   });
 
   it('spots number literals long enough to lose digits, but not long digit strings', () => {
-    expect(scanRecords('{"total":1,"sims":[{"iccid":"89148000004012345678","n":310260123456789}]}').longNumbers).toBe(false);
-    expect(scanRecords('{"total":1,"sims":[{"iccid":"1","n":18446744073709551615}]}').longNumbers).toBe(true);
-    expect(scanRecords('{"total":1,"sims":[{"iccid":"1","x":0.12345678901234567}]}').longNumbers).toBe(true);
+    expect(scanRecords(Buffer.from('{"total":1,"sims":[{"iccid":"89148000004012345678","n":310260123456789}]}')).longNumbers).toBe(false);
+    expect(scanRecords(Buffer.from('{"total":1,"sims":[{"iccid":"1","n":18446744073709551615}]}')).longNumbers).toBe(true);
+    expect(scanRecords(Buffer.from('{"total":1,"sims":[{"iccid":"1","x":0.12345678901234567}]}')).longNumbers).toBe(true);
   });
 });

@@ -20,7 +20,7 @@ import {
   redact,
 } from './errors';
 import type { Pacer } from './pacer';
-import { type ApiPage, parsePage } from './records';
+import { type DecodedPage, InvalidPageError, type PageDecoder } from './page-decoder';
 import { GaveUp, parseRetryAfter, type RetryEvent, type RetryPolicy, TransientError, withRetries } from './retry';
 import type { Filters } from './settings';
 
@@ -35,7 +35,7 @@ export interface Credentials {
 interface Answer {
   readonly status: number;
   readonly retryAfter: string | string[] | undefined;
-  readonly body: string;
+  readonly body: Buffer;
 }
 
 export interface PageRange {
@@ -50,6 +50,8 @@ export interface BetatelClientOptions {
   readonly credentialsSource: string;
   readonly filters: Filters;
   readonly pacer: Pacer;
+  /** Turns each page's body into records (parsed, validated, encoded). */
+  readonly decoder: PageDecoder;
   readonly retryPolicy: RetryPolicy;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
@@ -80,7 +82,7 @@ export class BetatelClient {
   }
 
   /** Fetches one page, retrying transient failures. `signal` aborts everything at once. */
-  async fetchPage(range: PageRange, signal: AbortSignal): Promise<ApiPage> {
+  async fetchPage(range: PageRange, signal: AbortSignal): Promise<DecodedPage> {
     try {
       return await withRetries((attempt) => this.attempt(range, attempt, signal), {
         policy: this.options.retryPolicy,
@@ -114,7 +116,7 @@ export class BetatelClient {
     return `${this.endpoint}?${params}`;
   }
 
-  private async attempt(range: PageRange, attempt: number, signal: AbortSignal): Promise<ApiPage> {
+  private async attempt(range: PageRange, attempt: number, signal: AbortSignal): Promise<DecodedPage> {
     const ticket = await this.options.pacer.acquire(signal);
     this.requests++;
     if (attempt > 1) this.retries++;
@@ -154,14 +156,13 @@ export class BetatelClient {
             signal: AbortSignal.any([runSignal, AbortSignal.timeout(this.options.requestTimeoutMs)]),
           },
           (response) => {
-            let body = '';
-            response.setEncoding('utf8');
-            response.on('data', (chunk: string) => (body += chunk));
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
             response.on('error', reject);
             response.on('close', () => {
               // A connection dropped mid-body closes an incomplete response.
               if (!response.complete) return reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }));
-              resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'], body });
+              resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'], body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
             });
           },
         );
@@ -175,16 +176,17 @@ export class BetatelClient {
   }
 
   /** The page, or the error the answer amounts to. */
-  private interpret(range: PageRange, { status, body, retryAfter }: Answer): ApiPage {
+  private async interpret(range: PageRange, { status, body, retryAfter }: Answer): Promise<DecodedPage> {
     const where = `the page at offset ${range.offset}`;
     if (status === 200) {
       try {
-        return parsePage(body);
+        return await this.options.decoder.decode(body);
       } catch (error) {
-        throw new ApiBadResponseError(`${where}: ${this.quote((error as Error).message)}. The API URL may not point at the Betatel list endpoint.`);
+        if (!(error instanceof InvalidPageError)) throw error;
+        throw new ApiBadResponseError(`${where}: ${this.quote(error.message)}. The API URL may not point at the Betatel list endpoint.`);
       }
     }
-    const detail = this.detail(body);
+    const detail = this.detail(body.toString('utf8'));
     if (status === 429) throw new TransientError(`HTTP 429 Too Many Requests${detail}`, parseRetryAfter(retryAfter), true);
     if (status >= 500 || status === 408) throw new TransientError(`HTTP ${status}${detail}`, parseRetryAfter(retryAfter));
     if (status === 401) {

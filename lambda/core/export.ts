@@ -8,6 +8,7 @@
  * published, and a failed run discards its staged files, so it publishes nothing at all.
  */
 import { setMaxListeners } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { version } from '../../package.json';
 import { BetatelClient, type Credentials } from './betatel-client';
 import type { Destination, StagedObject } from './destinations';
@@ -15,7 +16,7 @@ import { asExportError, ExportAbortedError, ExportError } from './errors';
 import { Harvest } from './harvest';
 import { snapshotLayout } from './layout';
 import { Pacer } from './pacer';
-import { statusOf } from './records';
+import { PageDecoder } from './page-decoder';
 import { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './retry';
 import type { ExportSettings } from './settings';
 import { contentType, type FileSummary, SnapshotFile } from './snapshot-file';
@@ -27,12 +28,15 @@ export interface Tuning {
   readonly retryPolicy: RetryPolicy;
   /** Passes over the inventory when it moves while we read it. */
   readonly maxPasses: number;
+  /** Decode pages on a worker thread (page-decoder.ts); worth it only with a second core. */
+  readonly decoderThread: boolean;
 }
 
 export const DEFAULT_TUNING: Tuning = {
   requestTimeoutMs: 30_000,
   retryPolicy: DEFAULT_RETRY_POLICY,
   maxPasses: 3,
+  decoderThread: availableParallelism() > 1,
 };
 
 export interface ExportProgress {
@@ -102,12 +106,14 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
   const controller = new AbortController();
   const signal = run.signal ? AbortSignal.any([run.signal, controller.signal]) : controller.signal;
   setMaxListeners(0, signal);
+  const decoder = new PageDecoder(settings.formats, { thread: tuning.decoderThread });
   const client = new BetatelClient({
     apiBaseUrl: settings.apiBaseUrl,
     credentials: run.credentials,
     credentialsSource: run.credentialsSource,
     filters: settings.filters,
     pacer: new Pacer({ maxConcurrency: settings.concurrency }),
+    decoder,
     retryPolicy: tuning.retryPolicy,
     requestTimeoutMs: tuning.requestTimeoutMs,
     maxConnections: settings.concurrency,
@@ -138,10 +144,7 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
     });
     const byStatus = new Map<string, number>();
     for await (const batch of harvest.batches()) {
-      for (const record of batch.records) {
-        const status = statusOf(record);
-        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-      }
+      for (const status of batch.statuses) byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
       await Promise.all(files.map((file) => file.write(batch)));
     }
     const summaries = await Promise.all(files.map((file) => file.finish()));
@@ -188,6 +191,7 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
   } finally {
     signal.removeEventListener('abort', onAbort);
     await client.close();
+    await decoder.close();
     await destination.close();
   }
 }

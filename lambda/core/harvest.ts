@@ -10,14 +10,14 @@
 import { setMaxListeners } from 'node:events';
 import type { BetatelClient, PageRange } from './betatel-client';
 import { IccidSet } from './iccid-set';
+import { type DecodedPage, selectRecords } from './page-decoder';
 import { PagePlan } from './page-plan';
-import type { ApiPage, ApiRecord } from './records';
+import type { Format } from './settings';
 
-/** New records from one page: parsed, as the API's text (aligned), and the page's exact serializer. */
+/** New records from one page: their statuses, and their bytes in each format. */
 export interface Batch {
-  readonly records: readonly ApiRecord[];
-  readonly lines: readonly string[];
-  readonly stringify: (value: unknown) => string;
+  readonly statuses: readonly string[];
+  readonly encoded: Readonly<Partial<Record<Format, Uint8Array>>>;
 }
 
 /** Records fetched ahead of the writer at most (about 30 MB of parsed records). */
@@ -114,7 +114,7 @@ export class Harvest {
     let failure: { error: unknown } | undefined;
     let inFlight = 0;
     let wake: (() => void) | undefined;
-    const pageByOffset = new Map<number, ApiPage>();
+    const pageByOffset = new Map<number, DecodedPage>();
     let distinct = 0;
     let repeats = 0;
 
@@ -132,7 +132,7 @@ export class Harvest {
           (page) => {
             pageByOffset.set(range.offset, page);
             if (plan.latestTotal === undefined) this.seen.reserve(page.total);
-            plan.arrive(range, page.sims.length, page.total);
+            plan.arrive(range, page.iccids.length, page.total);
             fill();
           },
           (error: unknown) => {
@@ -161,23 +161,21 @@ export class Harvest {
         for (const range of ready) {
           const page = pageByOffset.get(range.offset)!;
           pageByOffset.delete(range.offset);
-          const records: ApiRecord[] = [];
-          const lines: string[] = [];
-          page.sims.forEach((record, i) => {
-            const sighting = this.seen.mark(record.iccid, pass);
+          const fresh: number[] = [];
+          page.iccids.forEach((iccid, i) => {
+            const sighting = this.seen.mark(iccid, pass);
             if (sighting === 'repeat-in-pass') {
               repeats++;
               return;
             }
             distinct++;
-            if (sighting === 'new') {
-              records.push(record);
-              lines.push(page.lines[i]!);
-            }
+            if (sighting === 'new') fresh.push(i);
           });
-          if (records.length > 0) {
-            this.records += records.length;
-            yield { records, lines, stringify: page.stringify };
+          if (fresh.length > 0) {
+            this.records += fresh.length;
+            const encoded: Partial<Record<Format, Uint8Array>> = {};
+            for (const [format, records] of Object.entries(page.encoded)) encoded[format as Format] = selectRecords(records, fresh);
+            yield { statuses: fresh.map((i) => page.statuses[i]!), encoded };
           }
           this.options.onProgress?.({ pass, records: this.records, total: plan.latestTotal });
         }

@@ -3,8 +3,8 @@
  *
  * Pure functions, no I/O: the whole contract of what a record becomes in each format is here.
  *
- * NDJSON needs each record exactly as the API sent it, so one pass over the body finds each
- * record's own text (scanRecords) rather than serializing parsed objects again. The same pass
+ * NDJSON needs each record exactly as the API sent it, so one pass over the body's bytes finds
+ * each record (scanRecords) and copies it, rather than serializing parsed objects again. The same pass
  * spots number literals long enough that native parsing could round them (IMSIs fit a
  * JavaScript number exactly, but nothing may silently round a larger integer): only then is
  * the page parsed losslessly, which is slower; otherwise with the native JSON.parse.
@@ -18,8 +18,8 @@ export type ApiRecord = Record<string, unknown> & { iccid: string };
 export interface ApiPage {
   readonly total: number;
   readonly sims: readonly ApiRecord[];
-  /** Each record's JSON text as the API sent it, on one line; aligned with `sims`. */
-  readonly lines: readonly string[];
+  /** Each record exactly as the API sent it, one per line: the page's NDJSON, aligned with `sims`. */
+  readonly ndjson: EncodedRecords;
   /** Serializes a value of this page back to JSON text without changing any number. */
   readonly stringify: (value: unknown) => string;
 }
@@ -78,13 +78,25 @@ function isNumberChar(code: number): boolean {
   return (code >= 48 && code <= 57) || code === 46 || code === 101 || code === 69 || code === 43 || code === 45;
 }
 
+/** Records encoded back to back; `ends[i]` is the byte offset just after record `i`. */
+export interface EncodedRecords {
+  readonly bytes: Uint8Array;
+  readonly ends: Uint32Array;
+}
+
+const LINE_FEED = 10;
+const CARRIAGE_RETURN = 13;
+
 /**
- * One pass over a page body: the text of each object in the top-level `sims` array, and
+ * One pass over a page body's bytes: each object of the top-level `sims` array, copied as it
+ * is onto a line of its own (the page's NDJSON, with no decoding or re-encoding of text), and
  * whether any number literal is long enough to need lossless parsing. It only finds
  * boundaries; JSON.parse still validates the body.
  */
-export function scanRecords(body: string): { lines: string[]; longNumbers: boolean } {
-  const lines: string[] = [];
+export function scanRecords(body: Buffer): { ndjson: EncodedRecords; longNumbers: boolean } {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let lineBreaks = false; // a raw CR or LF inside a record (whitespace: strings cannot hold one)
   let longNumbers = false;
   let depth = 0;
   let numberRun = 0;
@@ -92,20 +104,21 @@ export function scanRecords(body: string): { lines: string[]; longNumbers: boole
   let expectKey = false; // at depth 1, the next string is a key
   let lastKey = '';
   let recordStart = -1;
+  const scanned = (): { ndjson: EncodedRecords; longNumbers: boolean } => ({ ndjson: asLines(body, starts, ends, lineBreaks), longNumbers });
   for (let i = 0; i < body.length; i++) {
-    const code = body.charCodeAt(i);
+    const code = body[i]!;
     if (code === QUOTE) {
       // Jump to the closing quote: one that is not escaped by an odd run of backslashes.
       const start = i;
       for (;;) {
-        i = body.indexOf('"', i + 1);
-        if (i < 0) return { lines, longNumbers }; // unterminated: JSON.parse will say so
+        i = body.indexOf(QUOTE, i + 1);
+        if (i < 0) return scanned(); // unterminated: JSON.parse will say so
         let backslashes = 0;
-        while (body.charCodeAt(i - 1 - backslashes) === BACKSLASH) backslashes++;
+        while (body[i - 1 - backslashes] === BACKSLASH) backslashes++;
         if (backslashes % 2 === 0) break;
       }
       if (depth === 1 && expectKey) {
-        lastKey = body.slice(start + 1, i);
+        lastKey = body.toString('utf8', start + 1, i);
         expectKey = false;
       }
       numberRun = 0;
@@ -124,9 +137,8 @@ export function scanRecords(body: string): { lines: string[]; longNumbers: boole
     } else if (code === CLOSE_OBJECT || code === CLOSE_ARRAY) {
       depth--;
       if (inSims && depth === 2 && recordStart >= 0) {
-        const text = body.slice(recordStart, i + 1);
-        // A raw line break can only be whitespace between tokens: NDJSON needs one line per record.
-        lines.push(text.includes('\n') || text.includes('\r') ? text.replace(/[\r\n]+/g, ' ') : text);
+        starts.push(recordStart);
+        ends.push(i + 1);
         recordStart = -1;
       } else if (inSims && depth === 1) inSims = false;
     } else if (code === COMMA && depth === 1) {
@@ -134,9 +146,27 @@ export function scanRecords(body: string): { lines: string[]; longNumbers: boole
       lastKey = '';
     } else if (code === COLON && depth === 1) {
       expectKey = false;
+    } else if ((code === LINE_FEED || code === CARRIAGE_RETURN) && recordStart >= 0) {
+      lineBreaks = true;
     }
   }
-  return { lines, longNumbers };
+  return scanned();
+}
+
+/** The records' bytes, each followed by a line feed; line breaks inside a record become a space. */
+function asLines(body: Buffer, starts: readonly number[], ends: readonly number[], lineBreaks: boolean): EncodedRecords {
+  const records = starts.map((start, i) => body.subarray(start, ends[i]));
+  const lines = lineBreaks ? records.map((record) => Buffer.from(record.toString('utf8').replace(/[\r\n]+/g, ' '))) : records;
+  const bytes = Buffer.allocUnsafe(lines.reduce((sum, line) => sum + line.length + 1, 0));
+  const lineEnds = new Uint32Array(lines.length);
+  let at = 0;
+  lines.forEach((line, i) => {
+    bytes.set(line, at);
+    at += line.length;
+    bytes[at++] = LINE_FEED;
+    lineEnds[i] = at;
+  });
+  return { bytes, ends: lineEnds };
 }
 
 const parseNumberLosslessly = (text: string): number | LosslessNumber =>
@@ -146,11 +176,12 @@ const parseNumberLosslessly = (text: string): number | LosslessNumber =>
  * Parses and validates one page body. Throws an Error whose message says what is wrong;
  * the caller adds which page it was.
  */
-export function parsePage(body: string): ApiPage {
-  const { lines, longNumbers: lossless } = scanRecords(body);
+export function parsePage(body: Buffer): ApiPage {
+  const { ndjson, longNumbers: lossless } = scanRecords(body);
+  const text = body.toString('utf8');
   let json: unknown;
   try {
-    json = lossless ? parseLossless(body, null, parseNumberLosslessly) : JSON.parse(body);
+    json = lossless ? parseLossless(text, null, parseNumberLosslessly) : JSON.parse(text);
   } catch (error) {
     throw new Error(`the body is not valid JSON (${(error as Error).message})`);
   }
@@ -166,10 +197,10 @@ export function parsePage(body: string): ApiPage {
     const problem = recordProblem(sims[i]);
     if (problem) throw new Error(`the body is not the documented JSON (sims.${i}: ${problem})`);
   }
-  if (lines.length !== sims.length) {
-    throw new Error(`the body is not the documented JSON (found ${lines.length} record objects for ${sims.length} sims)`);
+  if (ndjson.ends.length !== sims.length) {
+    throw new Error(`the body is not the documented JSON (found ${ndjson.ends.length} record objects for ${sims.length} sims)`);
   }
-  return { total, sims, lines, stringify: lossless ? (value) => stringifyLossless(value) ?? 'null' : (value) => JSON.stringify(value) };
+  return { total, sims, ndjson, stringify: lossless ? (value) => stringifyLossless(value) ?? 'null' : (value) => JSON.stringify(value) };
 }
 
 /** The CSV header row. */

@@ -3,8 +3,8 @@
  * (bytes and SHA-256 of exactly what is stored) and streamed to a staged object that becomes
  * visible only when the whole snapshot is published.
  *
- * Compression runs in zlib's thread pool, off the main thread; a page is encoded as one
- * string, so the per-record work is the encoding itself.
+ * Records arrive already encoded (page-decoder.ts); compression runs in zlib's thread pool,
+ * off the main thread.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -12,7 +12,7 @@ import { type Duplex, PassThrough, Transform, type TransformCallback, type Writa
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Batch } from './harvest';
-import { CSV_HEADER, toCsvRow } from './records';
+import { CSV_HEADER } from './records';
 import type { Compression, Format } from './settings';
 
 export interface FileSummary {
@@ -32,23 +32,10 @@ export interface ByteSink {
   readonly stream: Writable;
 }
 
-/** Encodes a batch of records as the bytes of one format. */
-const ENCODERS: Record<Format, { header: string; encode: (batch: Batch) => string }> = {
-  ndjson: {
-    header: '',
-    encode: (batch) => `${batch.lines.join('\n')}\n`,
-  },
-  csv: {
-    header: CSV_HEADER,
-    encode: (batch) => {
-      let text = '';
-      for (const record of batch.records) text += toCsvRow(record, batch.stringify);
-      return text;
-    },
-  },
-};
+/** What a file starts with, before any record. */
+const HEADERS: Record<Format, string> = { ndjson: '', csv: CSV_HEADER };
 
-/** Text gathered before one write to the compressor (about 4 pages of NDJSON). */
+/** Bytes gathered before one write to the compressor (about 4 pages of NDJSON). */
 const WRITE_SIZE = 128 * 1024;
 
 const CONTENT_TYPES: Record<Format, string> = {
@@ -82,7 +69,7 @@ export class SnapshotFile {
   private readonly meter = new Meter();
   private readonly flowing: Promise<void>;
   private records = 0;
-  private pending: string[] = [];
+  private pending: Uint8Array[] = [];
   private pendingLength = 0;
 
   constructor(
@@ -95,25 +82,26 @@ export class SnapshotFile {
     this.flowing = pipeline(this.input, this.meter, sink.stream);
     // Failures surface through write() and finish(); this only keeps Node from calling them unhandled.
     this.flowing.catch(() => undefined);
-    const { header } = ENCODERS[format];
-    if (header) this.input.write(header);
+    if (HEADERS[format]) this.input.write(HEADERS[format]);
   }
 
   /** Appends a batch; waits when the compressor or the destination is behind (backpressure). */
   async write(batch: Batch): Promise<void> {
-    this.records += batch.records.length;
-    this.pending.push(ENCODERS[this.format].encode(batch));
-    this.pendingLength += this.pending.at(-1)!.length;
+    const bytes = batch.encoded[this.format];
+    if (!bytes) throw new Error(`internal error: the batch has no ${this.format} encoding`);
+    this.records += batch.statuses.length;
+    this.pending.push(bytes);
+    this.pendingLength += bytes.length;
     if (this.pendingLength >= WRITE_SIZE) await this.flush();
   }
 
   /** Hands what is pending to the compressor in one piece: each write to zlib has a fixed cost. */
   private async flush(): Promise<void> {
     if (this.pending.length === 0) return;
-    const text = this.pending.join('');
+    const bytes = Buffer.concat(this.pending);
     this.pending = [];
     this.pendingLength = 0;
-    if (!this.input.write(text)) await Promise.race([once(this.input, 'drain'), this.flowing]);
+    if (!this.input.write(bytes)) await Promise.race([once(this.input, 'drain'), this.flowing]);
   }
 
   /** Flushes everything to the staged object and says what was written. */

@@ -1,0 +1,136 @@
+/**
+ * From a page's body to what the snapshot needs of it: the API's total, each record's ICCID
+ * and status, and the records encoded as the bytes of each requested format.
+ *
+ * Decoding (UTF-8, JSON parsing, validation, NDJSON and CSV encoding) is most of an export's
+ * CPU. Where there is a second core it runs on a worker thread, so the main thread only talks
+ * HTTP and writes while the compressors work in zlib's thread pool: `npm run bench` measured a
+ * zero-latency export at about half the wall time with the thread as without it (BENCHMARKS.md).
+ * Either way the same `decodePage` does the work, so the output is the same.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type EncodedRecords, parsePage, statusOf, toCsvRow } from './records';
+import type { Format } from './settings';
+
+export interface DecodedPage {
+  readonly total: number;
+  readonly iccids: readonly string[];
+  /** Each record's manifest status (`by_status`), aligned with `iccids`. */
+  readonly statuses: readonly string[];
+  readonly encoded: Readonly<Partial<Record<Format, EncodedRecords>>>;
+}
+
+/** The body is not the documented JSON; the message says how. */
+export class InvalidPageError extends Error {}
+
+/** Message to the decoder thread, and its answer. */
+export interface DecodeRequest {
+  readonly id: number;
+  readonly body: Uint8Array;
+}
+export type DecodeAnswer = { readonly id: number; readonly page: DecodedPage } | { readonly id: number; readonly invalid: string };
+export interface DecoderThreadData {
+  readonly formats: readonly Format[];
+}
+
+/** Rows back to back, with where each ends. */
+function encodeRows(rows: readonly string[]): EncodedRecords {
+  const ends = new Uint32Array(rows.length);
+  let end = 0;
+  for (let i = 0; i < rows.length; i++) ends[i] = end += Buffer.byteLength(rows[i]!);
+  return { bytes: Buffer.from(rows.join('')), ends };
+}
+
+/** Parses, validates and encodes one page body. Throws InvalidPageError when the body is not the documented JSON. */
+export function decodePage(body: Uint8Array, formats: readonly Format[]): DecodedPage {
+  let page;
+  try {
+    page = parsePage(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  } catch (error) {
+    throw new InvalidPageError((error as Error).message);
+  }
+  const encoded: Partial<Record<Format, EncodedRecords>> = {};
+  for (const format of formats) {
+    encoded[format] = format === 'ndjson' ? page.ndjson : encodeRows(page.sims.map((record) => toCsvRow(record, page.stringify)));
+  }
+  return { total: page.total, iccids: page.sims.map((record) => record.iccid), statuses: page.sims.map(statusOf), encoded };
+}
+
+/**
+ * The buffer behind `bytes` when `bytes` is all of it: such a buffer can be handed to the other
+ * thread instead of copied. (A small Buffer can share Node's pool with others: that is copied.)
+ */
+export function transferable(bytes: Uint8Array): ArrayBuffer[] {
+  const { buffer } = bytes;
+  return buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength ? [buffer] : [];
+}
+
+/** The bytes of the records at `indexes` (ascending), back to back. */
+export function selectRecords({ bytes, ends }: EncodedRecords, indexes: readonly number[]): Uint8Array {
+  if (indexes.length === ends.length) return bytes;
+  return Buffer.concat(indexes.map((i) => bytes.subarray(i === 0 ? 0 : ends[i - 1], ends[i])));
+}
+
+/**
+ * The decoder thread's script: bundled beside this code (the Lambda, `npm run bench`), or the
+ * TypeScript source run through tsx (the CLI, the tests).
+ */
+function threadScript(): { file: string; execArgv: string[] } {
+  const bundled = path.join(__dirname, 'page-decoder-thread.js');
+  if (existsSync(bundled)) return { file: bundled, execArgv: [] };
+  // tsx's require hook (its --import hook does not reach worker threads on Node 20), found from here, not the working directory.
+  return { file: path.join(__dirname, 'page-decoder-thread.ts'), execArgv: ['--require', createRequire(__filename).resolve('tsx/cjs')] };
+}
+
+/** Decodes pages in arrival order, on a worker thread or (`thread: false`) on the calling one. */
+export class PageDecoder {
+  private readonly worker: Worker | undefined;
+  private readonly waiting = new Map<number, { resolve: (page: DecodedPage) => void; reject: (error: Error) => void }>();
+  private nextId = 0;
+  private stopped: Error | undefined;
+
+  constructor(
+    private readonly formats: readonly Format[],
+    options: { readonly thread: boolean },
+  ) {
+    if (!options.thread) return;
+    const { file, execArgv } = threadScript();
+    const workerData: DecoderThreadData = { formats };
+    // A page at a time is all the thread holds: a small heap keeps the process's memory flat.
+    this.worker = new Worker(file, { workerData, execArgv, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
+    this.worker.on('message', (answer: DecodeAnswer) => {
+      const waiter = this.waiting.get(answer.id);
+      this.waiting.delete(answer.id);
+      if ('page' in answer) waiter?.resolve(answer.page);
+      else waiter?.reject(new InvalidPageError(answer.invalid));
+    });
+    this.worker.on('error', (error) => this.stop(new Error(`the page decoder thread failed: ${error.message}`, { cause: error })));
+    this.worker.on('exit', (code) => this.stop(new Error(`the page decoder thread stopped (exit code ${code})`)));
+  }
+
+  /** Decodes `body`, which may be handed over to the decoder thread: the caller must not use it again. */
+  decode(body: Uint8Array): Promise<DecodedPage> {
+    if (!this.worker) return new Promise((resolve) => resolve(decodePage(body, this.formats)));
+    if (this.stopped) return Promise.reject(this.stopped);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      const request: DecodeRequest = { id, body };
+      this.worker!.postMessage(request, transferable(body));
+    });
+  }
+
+  async close(): Promise<void> {
+    this.stop(new Error('the page decoder was closed'));
+    await this.worker?.terminate();
+  }
+
+  private stop(reason: Error): void {
+    this.stopped ??= reason;
+    for (const waiter of this.waiting.values()) waiter.reject(this.stopped);
+    this.waiting.clear();
+  }
+}
