@@ -27,6 +27,7 @@ const flags = new Command('sandbox')
   .option('--drift <every,add,remove,steps>', 'change the inventory while it is read, e.g. 5,3,2,4')
   .option('--down', 'answer everything 503')
   .option('--timeline', 'record when each request was answered (GET /_sandbox/stats)')
+  .option('--cache-pages', 'answer repeated page requests from memory (benchmarks)')
   .parse()
   .opts();
 
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     drift: everyRequests ? { everyRequests, add: add ?? 0, remove: remove ?? 0, steps: steps ?? 1 } : undefined,
     down: Boolean(flags.down),
     timeline: Boolean(flags.timeline),
+    cachePages: Boolean(flags.cachePages),
   });
   console.log(`Sandbox API at ${sandbox.apiBaseUrl} with ${flags.size} eSIMs. Export from it with:\n`);
   console.log(`  BETATEL_API_KEY=${SANDBOX_API_KEY} BETATEL_USER_ID=${SANDBOX_USER_ID} npm run export -- --api-url ${sandbox.apiBaseUrl}\n`);

@@ -61,6 +61,11 @@ export interface SandboxOptions {
   readonly down?: boolean;
   /** Record when each request was answered, and with which status (benchmarks). */
   readonly timeline?: boolean;
+  /**
+   * Keep each page's body once rendered and answer repeats from memory (benchmarks: a remote
+   * API's own work does not run on the client's machine). Ignored with drift, which changes pages.
+   */
+  readonly cachePages?: boolean;
 }
 
 export interface SandboxStats {
@@ -162,6 +167,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const maxFaultsPerPage = faults.maxPerPage ?? 2;
   const chance = seededRandom(inventory.seed ^ 0x5eed);
   const lists = new Map<string, DriftingList>();
+  const pageCache = options.cachePages && !options.drift ? new Map<string, Buffer>() : undefined;
   const faultsByPage = new Map<string, number>();
   const sockets = new Set<Socket>();
   const stats: SandboxStats = { requests: 0, byStatus: {}, dropped: 0, hung: 0, maxInFlight: 0, ...(options.timeline && { timeline: [] }) };
@@ -189,7 +195,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (wait > 0) setTimeout(action, wait);
     else action();
   };
-  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void =>
+  const send = (res: ServerResponse, status: number, body: string | Buffer, headers: Record<string, string> = {}): void =>
     afterLatency(res, () => {
       stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
       stats.timeline?.push([Date.now() - startedAt, status]);
@@ -269,7 +275,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return sendJson(res, 400, { message: (error as Error).message, statusCode: 400 });
     }
 
-    const fault = injectFault(`${filter.company}/${filter.inventory}/${offset}/${count}`);
+    const pageKey = `${filter.company}/${filter.inventory}/${offset}/${count}`;
+    const fault = injectFault(pageKey);
     if (fault === 'hang') {
       stats.hung++;
       return; // never answer; the socket stays open until the client gives up or we close
@@ -284,15 +291,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return chance() < 0.5 ? sendHtml(res, 502, 'Bad Gateway') : sendHtml(res, 503, 'Service Temporarily Unavailable');
     }
 
+    const body = pageCache?.get(pageKey) ?? renderPage(filter, offset, count);
+    if (pageCache && !pageCache.has(pageKey)) pageCache.set(pageKey, body);
+    if (fault === 'truncate') return send(res, 200, body.subarray(0, Math.floor(body.length / 2)), { 'content-type': 'application/json' });
+    send(res, 200, body, { 'content-type': 'application/json' });
+  };
+
+  const renderPage = (filter: Filter, offset: number, count: number): Buffer => {
     const list = listFor(filter);
     list.tick();
     const total = list.size;
     const end = Math.min(total, offset + Math.min(count, options.maxPageSize ?? count));
     const items: string[] = [];
     for (let position = offset; position < end; position++) items.push(itemJson(list.indexAt(position), inventory));
-    const body = `{"total":${total},"offset":${offset},"count":${items.length},"sims":[${items.join(',')}]}`;
-    if (fault === 'truncate') return send(res, 200, body.slice(0, Math.floor(body.length / 2)), { 'content-type': 'application/json' });
-    send(res, 200, body, { 'content-type': 'application/json' });
+    return Buffer.from(`{"total":${total},"offset":${offset},"count":${items.length},"sims":[${items.join(',')}]}`);
   };
 
   const server: Server = createServer((req, res) => {

@@ -184,6 +184,14 @@ describe('runExport against the sandbox', () => {
     expect(threaded.by_status).toEqual(inline.by_status);
   });
 
+  it('gets the same snapshot from a sandbox that answers repeated pages from memory', async () => {
+    const reference = await exportFrom(await sandbox({ size: 640 }), {}, { folder: path.join(out, 'reference') });
+    const cached = await sandbox({ size: 640, cachePages: true });
+    await exportFrom(cached, {}, { folder: path.join(out, 'warm-up') });
+    const manifest = await exportFrom(cached, {}, { folder: path.join(out, 'cached') });
+    expect(manifest.files.map((file) => file.sha256)).toEqual(reference.files.map((file) => file.sha256));
+  });
+
   it('loses nothing when the server returns 37 items where 100 were asked', async () => {
     const reference = await exportFrom(await sandbox({ size: 1_234 }), {}, { folder: path.join(out, 'reference') });
     const short = await sandbox({ size: 1_234, maxPageSize: 37 });
