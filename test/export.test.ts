@@ -240,6 +240,14 @@ describe('runExport against the sandbox', () => {
     expect(await fingerprint(out)).toEqual({});
   });
 
+  it('gives up on a request that gets no answer within its time limit, and says so', async () => {
+    const api = await sandbox({ size: 100, faults: { hang: 1, maxPerPage: Number.POSITIVE_INFINITY } });
+    const failing = exportFrom(api, {}, { tuning: { requestTimeoutMs: 200, retryPolicy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, budgetMs: 5_000 } } });
+    await expect(failing).rejects.toMatchObject({ code: 'API_UNAVAILABLE', message: expect.stringContaining('last: no answer within 0.2 s') });
+    expect(api.stats.hung).toBe(2);
+    expect(await fingerprint(out)).toEqual({});
+  });
+
   it('reads the inventory again when it changes during the export, and never writes an ICCID twice', async () => {
     const api = await sandbox({ size: 2_000, drift: { everyRequests: 4, add: 3, remove: 2, steps: 5 } });
     const manifest = await exportFrom(api, { concurrency: 4 });
