@@ -11,6 +11,8 @@ interface Input {
   apiBaseUrl: string;
   out: string;
   concurrency?: number;
+  /** Decode pages on a worker thread (the default where there is a second core). */
+  decoderThread?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
     destination: new FolderDestination(input.out),
     credentials: { apiKey: SANDBOX_API_KEY, userId: SANDBOX_USER_ID },
     credentialsSource: 'the benchmark',
+    ...(input.decoderThread !== undefined && { tuning: { decoderThread: input.decoderThread } }),
   });
   const wallMs = performance.now() - started;
   console.log(

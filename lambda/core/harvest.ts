@@ -20,7 +20,7 @@ export interface Batch {
   readonly encoded: Readonly<Partial<Record<Format, Uint8Array>>>;
 }
 
-/** Records fetched ahead of the writer at most (about 30 MB of parsed records). */
+/** Records fetched ahead of the writer at most (about 15 MB of encoded records). */
 const MAX_LOOKAHEAD = 25_000;
 
 export interface HarvestOptions {
