@@ -18,7 +18,7 @@ const ROOT = path.resolve(__dirname, '..');
 /** The V8 flags `npm run export` runs with (package.json), so the benchmark measures what users run. */
 const EXPORT_NODE_FLAGS = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
   .export!.split(' ')
-  .filter((word) => /^--(max|initial)-[a-z-]+-size=\d+$/.test(word));
+  .filter((word) => /^--((max|initial)-[a-z-]+-size=\d+|single-threaded-gc)$/.test(word));
 const OUT = path.join(ROOT, 'bench', 'out');
 const run = promisify(execFile);
 
