@@ -4,9 +4,9 @@
  * Pure functions, no I/O: the whole contract of what a record becomes in each format is here.
  *
  * NDJSON needs each record exactly as the API sent it, so one pass over the body's bytes finds
- * each record (scanRecords) and copies it, rather than serializing parsed objects again. The same pass
- * spots number literals long enough that native parsing could round them (IMSIs fit a
- * JavaScript number exactly, but nothing may silently round a larger integer): only then is
+ * each record (scanRecords) and copies it, rather than serializing parsed objects again. The
+ * same pass spots number literals long enough that native parsing could round them (IMSIs fit
+ * a JavaScript number exactly, but nothing may silently round a larger integer): only then is
  * the page parsed losslessly, which is slower; otherwise with the native JSON.parse.
  */
 import { isLosslessNumber, isSafeNumber, LosslessNumber, parse as parseLossless, stringify as stringifyLossless } from 'lossless-json';
