@@ -3,11 +3,12 @@
  * the export and the process's peak memory (RSS). Runs bundled, with plain node.
  */
 import { FolderDestination } from '../lambda/core/destinations';
-import { runExport } from '../lambda/core/export';
+import { type Manifest, runExport } from '../lambda/core/export';
 import { defaultSettings } from '../lambda/core/settings';
 import { SANDBOX_API_KEY, SANDBOX_USER_ID } from '../sandbox/server';
 
-interface Input {
+/** What bench/run.ts asks for (argv[2], as JSON)… */
+export interface ExportOnceInput {
   apiBaseUrl: string;
   out: string;
   concurrency?: number;
@@ -15,8 +16,16 @@ interface Input {
   decoderThread?: boolean;
 }
 
+/** …and what it hears back (the last line of stdout, as JSON). */
+export type ExportOnceResult = Pick<Manifest, 'records' | 'requests' | 'retries' | 'files'> & {
+  wallMs: number;
+  maxRssMb: number;
+  cpuMs: number;
+  eventLoopBusy: number;
+};
+
 async function main(): Promise<void> {
-  const input = JSON.parse(process.argv[2]!) as Input;
+  const input = JSON.parse(process.argv[2]!) as ExportOnceInput;
   const started = performance.now();
   const loopBefore = performance.eventLoopUtilization();
   const manifest = await runExport({
@@ -31,18 +40,17 @@ async function main(): Promise<void> {
     ...(input.decoderThread !== undefined && { tuning: { decoderThread: input.decoderThread } }),
   });
   const wallMs = performance.now() - started;
-  console.log(
-    JSON.stringify({
-      wallMs,
-      maxRssMb: process.resourceUsage().maxRSS / 1024,
-      cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
-      eventLoopBusy: performance.eventLoopUtilization(loopBefore).utilization,
-      records: manifest.records,
-      requests: manifest.requests,
-      retries: manifest.retries,
-      files: manifest.files,
-    }),
-  );
+  const result: ExportOnceResult = {
+    wallMs,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
+    eventLoopBusy: performance.eventLoopUtilization(loopBefore).utilization,
+    records: manifest.records,
+    requests: manifest.requests,
+    retries: manifest.retries,
+    files: manifest.files,
+  };
+  console.log(JSON.stringify(result));
 }
 
 main().catch((error: unknown) => {

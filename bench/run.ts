@@ -13,6 +13,8 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { DEFAULT_CONCURRENCY } from '../lambda/core/settings';
+import { type SandboxStats, STATS_PATH } from '../sandbox/server';
+import type { ExportOnceInput, ExportOnceResult } from './export-once';
 
 const ROOT = path.resolve(__dirname, '..');
 /** The V8 flags `npm run export` runs with (package.json), so the benchmark measures what users run. */
@@ -26,21 +28,6 @@ const run = promisify(execFile);
 const LAMBDA_MEMORY_MB = 1024;
 const ARM_PRICE_PER_GB_SECOND = 0.0000133334; // us-east-1, first 7.5 billion GB-s a month
 const PRICE_PER_REQUEST = 0.0000002;
-
-interface ExportResult {
-  wallMs: number;
-  maxRssMb: number;
-  records: number;
-  requests: number;
-  retries: number;
-  files: Array<{ format: string; key: string; sha256: string; bytes: number }>;
-}
-
-interface SandboxStats {
-  requests: number;
-  byStatus: Record<string, number>;
-  timeline?: Array<[number, number]>;
-}
 
 interface Sandbox {
   url: string;
@@ -62,7 +49,7 @@ async function startSandbox(args: string[]): Promise<Sandbox> {
   const origin = new URL(url).origin;
   return {
     url,
-    stats: async () => (await (await fetch(`${origin}/_sandbox/stats`)).json()) as SandboxStats,
+    stats: async () => (await (await fetch(`${origin}${STATS_PATH}`)).json()) as SandboxStats,
     stop: () => child.kill(),
   };
 }
@@ -70,13 +57,16 @@ async function startSandbox(args: string[]): Promise<Sandbox> {
 /** Exports go to a RAM folder where there is one, so the disk's speed does not blur the figures. */
 const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
-async function exportOnce(apiBaseUrl: string, concurrency?: number, decoderThread?: boolean): Promise<ExportResult & { out: string }> {
+type ExportRun = ExportOnceResult & { out: string };
+
+async function exportOnce(apiBaseUrl: string, options: Pick<ExportOnceInput, 'concurrency' | 'decoderThread'> = {}): Promise<ExportRun> {
   const out = await mkdtemp(path.join(SCRATCH, 'esim-bench-'));
-  const { stdout } = await run(process.execPath, [...EXPORT_NODE_FLAGS, path.join(OUT, 'export-once.js'), JSON.stringify({ apiBaseUrl, out, concurrency, decoderThread })], {
+  const input: ExportOnceInput = { apiBaseUrl, out, ...options };
+  const { stdout } = await run(process.execPath, [...EXPORT_NODE_FLAGS, path.join(OUT, 'export-once.js'), JSON.stringify(input)], {
     maxBuffer: 1 << 24,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
-  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as ExportResult), out };
+  return { ...(JSON.parse(stdout.trim().split('\n').pop()!) as ExportOnceResult), out };
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
@@ -117,12 +107,12 @@ async function main(): Promise<void> {
   say('| concurrency | wall time | floor | × floor | speed-up vs 1 |');
   say('|---|---|---|---|---|');
   let single = 0;
-  let reference: ExportResult | undefined;
+  let reference: ExportRun | undefined;
   const rows: Array<[string, number]> = [['1', 1], ['2', 2], ['4', 4], ['8', 8], ['16', 16], [`default (${DEFAULT_CONCURRENCY})`, DEFAULT_CONCURRENCY]];
   for (const [label, concurrency] of rows) {
     const repeats = concurrency === 1 ? 1 : 3;
-    const results: Array<ExportResult & { out: string }> = [];
-    for (let i = 0; i < repeats; i++) results.push(await exportOnce(sandbox.url, concurrency));
+    const results: ExportRun[] = [];
+    for (let i = 0; i < repeats; i++) results.push(await exportOnce(sandbox.url, { concurrency }));
     cleanup.push(...results.map((r) => r.out));
     const wall = median(results.map((r) => r.wallMs));
     if (concurrency === 1) single = wall;
@@ -141,7 +131,7 @@ async function main(): Promise<void> {
   const peaks: number[] = [];
   for (const count of [100_000, 1_000_000]) {
     sandbox = await startSandbox(['--size', String(count)]);
-    const results: Array<ExportResult & { out: string }> = [];
+    const results: ExportRun[] = [];
     for (let i = 0; i < 3; i++) results.push(await exportOnce(sandbox.url));
     cleanup.push(...results.map((r) => r.out));
     sandbox.stop();
@@ -178,8 +168,8 @@ async function main(): Promise<void> {
     rounds.push({ wallMs: result.wallMs, gzipMs, rawBytes });
   }
   // The same export with pages decoded on the main thread: what the decoder thread buys.
-  const oneThread: Array<ExportResult & { out: string }> = [];
-  for (let i = 0; i < 3; i++) oneThread.push(await exportOnce(sandbox.url, undefined, false));
+  const oneThread: ExportRun[] = [];
+  for (let i = 0; i < 3; i++) oneThread.push(await exportOnce(sandbox.url, { decoderThread: false }));
   cleanup.push(...oneThread.map((r) => r.out));
   sandbox.stop();
   const round = rounds.sort((a, b) => a.wallMs / a.gzipMs - b.wallMs / b.gzipMs)[2]!;
