@@ -2,7 +2,7 @@
  * The Betatel list endpoint, one page at a time: `GET {base}/esim/sim-registries`.
  *
  * Each page request is paced (pacer.ts), timed out, retried when the failure is transient
- * (retry.ts), and its body parsed and validated (records.ts). Failures that retrying cannot
+ * (retry.ts), and its body parsed and validated (page-decoder.ts). Failures that retrying cannot
  * fix (400, 401, 404, a body that is not the documented JSON) fail at once with a message
  * that names the page and what to do. Nothing the API sends back is quoted before the
  * credentials are redacted from it.

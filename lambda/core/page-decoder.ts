@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type EncodedRecords, parsePage, statusOf, toCsvRow } from './records';
+import { csvRows, type EncodedRecords, ndjsonLines } from './record-bytes';
+import { parsePage, statusOf } from './records';
 import type { Format } from './settings';
 
 export interface DecodedPage {
@@ -36,25 +37,18 @@ export interface DecoderThreadData {
   readonly formats: readonly Format[];
 }
 
-/** Rows back to back, with where each ends. */
-function encodeRows(rows: readonly string[]): EncodedRecords {
-  const ends = new Uint32Array(rows.length);
-  let end = 0;
-  for (let i = 0; i < rows.length; i++) ends[i] = end += Buffer.byteLength(rows[i]!);
-  return { bytes: Buffer.from(rows.join('')), ends };
-}
-
 /** Parses, validates and encodes one page body. Throws InvalidPageError when the body is not the documented JSON. */
 export function decodePage(body: Uint8Array, formats: readonly Format[]): DecodedPage {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   let page;
   try {
-    page = parsePage(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    page = parsePage(bytes);
   } catch (error) {
     throw new InvalidPageError((error as Error).message);
   }
   const encoded: Partial<Record<Format, EncodedRecords>> = {};
   for (const format of formats) {
-    encoded[format] = format === 'ndjson' ? page.ndjson : encodeRows(page.sims.map((record) => toCsvRow(record, page.stringify)));
+    encoded[format] = format === 'ndjson' ? ndjsonLines(bytes, page.spans) : csvRows(bytes, page.spans);
   }
   return { total: page.total, iccids: page.sims.map((record) => record.iccid), statuses: page.sims.map(statusOf), encoded };
 }
