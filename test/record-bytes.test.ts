@@ -2,7 +2,7 @@
  * A page body's records as bytes: where each record is, its NDJSON line, its CSV row.
  */
 import { parse as parseCsv } from 'csv-parse/sync';
-import { CSV_COLUMNS, CSV_HEADER, csvRows, type EncodedRecords, ndjsonLines, scanRecords } from '../lambda/core/record-bytes';
+import { CSV_COLUMNS, CSV_HEADER, type EncodedRecords, encodeRecords } from '../lambda/core/record-bytes';
 
 const documented = {
   iccid: '89148000004012345678',
@@ -39,7 +39,7 @@ const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
 
 /** The page's CSV rows, checking that `ends` marks each one. */
 function csvOf(body: Buffer): string {
-  const { bytes, ends } = csvRows(body, scanRecords(body));
+  const { bytes, ends } = encodeRecords(body, ['csv']).encoded.csv!;
   expect(ends.at(-1) ?? 0).toBe(bytes.length);
   return text(bytes);
 }
@@ -53,10 +53,10 @@ function linesOf({ bytes, ends }: EncodedRecords): string[] {
   expect([...ends]).toEqual(lines.map((_, i) => Buffer.byteLength(lines.slice(0, i + 1).join('\n')) + 1));
   return lines;
 }
-const ndjsonOf = (body: Buffer): string[] => linesOf(ndjsonLines(body, scanRecords(body)));
+const ndjsonOf = (body: Buffer): string[] => linesOf(encodeRecords(body, ['ndjson']).encoded.ndjson!);
 
-describe('scanRecords and ndjsonLines', () => {
-  it('give each record’s own text, escapes and nesting included', () => {
+describe('encodeRecords as NDJSON', () => {
+  it('gives each record’s own text, escapes and nesting included', () => {
     const records = [
       { iccid: '1', name: 'quote " and backslash \\ and \\" together', nested: { a: [1, { b: '}]' }] } },
       { iccid: '2', name: '{"not":"a record"}', empty: [] },
@@ -64,11 +64,11 @@ describe('scanRecords and ndjsonLines', () => {
     expect(ndjsonOf(page(records))).toEqual(records.map((record) => JSON.stringify(record)));
   });
 
-  it('keep every digit of an integer too large for a JavaScript number', () => {
+  it('keeps every digit of an integer too large for a JavaScript number', () => {
     expect(ndjsonOf(rawPage(['{"iccid":"1","usage_bytes":18446744073709551615}']))).toEqual(['{"iccid":"1","usage_bytes":18446744073709551615}']);
   });
 
-  it('put a pretty-printed record on one line without changing any value', () => {
+  it('puts a pretty-printed record on one line without changing any value', () => {
     const body = Buffer.from(JSON.stringify({ total: 1, sims: [{ iccid: '1', group: { id: 7, name: 'a\nb' } }] }, null, 2));
     const lines = ndjsonOf(body);
     expect(lines).toHaveLength(1);
@@ -76,13 +76,22 @@ describe('scanRecords and ndjsonLines', () => {
     expect(JSON.parse(lines[0]!)).toEqual({ iccid: '1', group: { id: 7, name: 'a\nb' } });
   });
 
-  it('only read the top-level sims array', () => {
-    const body = '{"meta":{"sims":[{"iccid":"x"}]},"total":1,"sims":[{"iccid":"y"}],"after":[{"iccid":"z"}]}';
+  it('reads only the top-level sims array, the last one if the key repeats (as JSON.parse does)', () => {
+    const body = '{"meta":{"sims":[{"iccid":"x"}]},"total":1,"sims":[{"iccid":"w"}],"sims":[{"iccid":"y"}],"after":[{"iccid":"z"}]}';
     expect(ndjsonOf(Buffer.from(body))).toEqual(['{"iccid":"y"}']);
+    expect(ndjsonOf(Buffer.from(' { "total" : 0 , "sims" : [ ] } '))).toEqual([]);
+  });
+
+  it('encodes each format asked for, with the same records in each', () => {
+    const { count, encoded } = encodeRecords(page([documented, partial]), ['ndjson', 'csv']);
+    expect(count).toBe(2);
+    expect(encoded.ndjson!.ends).toHaveLength(2);
+    expect(encoded.csv!.ends).toHaveLength(2);
+    expect(Object.keys(encodeRecords(page([documented]), ['csv']).encoded)).toEqual(['csv']);
   });
 });
 
-describe('csvRows', () => {
+describe('encodeRecords as CSV', () => {
   it('maps the documented shape: ids and names from the objects, imsis as the JSON array', () => {
     expect(rowsOf(page([documented]))).toEqual([
       {
@@ -167,7 +176,7 @@ describe('csvRows', () => {
 
   it('gives the byte offset where each row ends, multi-byte text included', () => {
     const body = page([documented, { iccid: '2', company: { id: 1, name: '株式会社ベータ 📶' } }, partial]);
-    const { bytes, ends } = csvRows(body, scanRecords(body));
+    const { bytes, ends } = encodeRecords(body, ['csv']).encoded.csv!;
     const rows = [...ends].map((end, i) => text(bytes.subarray(i === 0 ? 0 : ends[i - 1], end)));
     expect(rows.map((row) => parseCsv(row) as string[][]).map(([cells]) => cells![0])).toEqual(['89148000004012345678', '2', '8914800000401234567']);
   });

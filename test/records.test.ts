@@ -11,12 +11,10 @@ const partial = { iccid: '8914800000401234567', sim_status: 'ACTIVE', group: nul
 const body = (sims: unknown[], total = sims.length): Buffer => Buffer.from(JSON.stringify({ total, offset: 0, count: sims.length, sims }));
 
 describe('parsePage', () => {
-  it('returns the total, every record with unknown fields kept, and where each record is in the body', () => {
-    const raw = body([documented, partial], 250);
-    const page = parsePage(raw);
+  it('returns the total and every record, unknown fields kept', () => {
+    const page = parsePage(body([documented, partial], 250));
     expect(page.total).toBe(250);
     expect(page.sims).toEqual([documented, partial]);
-    expect(page.spans.starts.map((start, i) => raw.toString('utf8', start, page.spans.ends[i]))).toEqual([JSON.stringify(documented), JSON.stringify(partial)]);
   });
 
   it.each([

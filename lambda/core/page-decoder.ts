@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { csvRows, type EncodedRecords, ndjsonLines } from './record-bytes';
+import { type EncodedRecords, encodeRecords } from './record-bytes';
 import { parsePage, statusOf } from './records';
 import type { Format } from './settings';
 
@@ -46,10 +46,8 @@ export function decodePage(body: Uint8Array, formats: readonly Format[]): Decode
   } catch (error) {
     throw new InvalidPageError((error as Error).message);
   }
-  const encoded: Partial<Record<Format, EncodedRecords>> = {};
-  for (const format of formats) {
-    encoded[format] = format === 'ndjson' ? ndjsonLines(bytes, page.spans) : csvRows(bytes, page.spans);
-  }
+  const { count, encoded } = encodeRecords(bytes, formats);
+  if (count !== page.sims.length) throw new Error(`internal error: found ${count} records to encode for ${page.sims.length} sims`);
   return { total: page.total, iccids: page.sims.map((record) => record.iccid), statuses: page.sims.map(statusOf), encoded };
 }
 

@@ -6,7 +6,6 @@
  * (record-bytes.ts), so the parsed records are only checked, never serialized again.
  */
 import { z } from 'zod';
-import { type RecordSpans, scanRecords } from './record-bytes';
 
 /** One eSIM as the API sent it: every field kept, known or not. */
 export type ApiRecord = Record<string, unknown> & { iccid: string };
@@ -14,8 +13,6 @@ export type ApiRecord = Record<string, unknown> & { iccid: string };
 export interface ApiPage {
   readonly total: number;
   readonly sims: readonly ApiRecord[];
-  /** Where each record of `sims` is in the body. */
-  readonly spans: RecordSpans;
 }
 
 const envelopeSchema = z.object({
@@ -42,7 +39,6 @@ function recordProblem(record: unknown): string | undefined {
  * the caller adds which page it was.
  */
 export function parsePage(body: Buffer): ApiPage {
-  const spans = scanRecords(body);
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
@@ -61,10 +57,7 @@ export function parsePage(body: Buffer): ApiPage {
     const problem = recordProblem(sims[i]);
     if (problem) throw new Error(`the body is not the documented JSON (sims.${i}: ${problem})`);
   }
-  if (spans.starts.length !== sims.length) {
-    throw new Error(`the body is not the documented JSON (found ${spans.starts.length} record objects for ${sims.length} sims)`);
-  }
-  return { total, sims, spans };
+  return { total, sims };
 }
 
 /** The key a record is counted under in the manifest's `by_status`. */
