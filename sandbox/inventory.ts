@@ -15,7 +15,7 @@ export interface InventoryOptions {
   readonly size: number;
   readonly seed: number;
   readonly shape: ItemShape;
-  /** Add an integer beyond 2^53 to some items (lossless-number handling). */
+  /** Add an integer beyond 2^53 to some items (no JavaScript number holds it exactly). */
   readonly bigNumbers: boolean;
 }
 
