@@ -2,7 +2,7 @@
  * The page decoder: what a page body becomes, on the calling thread and on the worker thread.
  */
 import { decodePage, type DecodedPage, InvalidPageError, PageDecoder, selectRecords, transferable } from '../lambda/core/page-decoder';
-import { CSV_HEADER, encodeRecords } from '../lambda/core/record-bytes';
+import { CSV_HEADER, readPage } from '../lambda/core/page-body';
 import { parseCsvRows } from './helpers';
 
 const records = [
@@ -29,7 +29,7 @@ describe('decodePage', () => {
     const ndjson = page.encoded.ndjson!;
     expect(text(ndjson.bytes)).toBe(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
     const csv = page.encoded.csv!;
-    const rowOf = (record: unknown): string => text(encodeRecords(body([record]), ['csv']).encoded.csv!.bytes);
+    const rowOf = (record: unknown): string => text(readPage(body([record]), ['csv']).encoded.csv!.bytes);
     expect(text(csv.bytes)).toBe(records.map(rowOf).join(''));
     expect(parseCsvRows(CSV_HEADER + text(csv.bytes)).slice(1).map((row) => row[0])).toEqual(page.iccids);
 

@@ -2,7 +2,7 @@
  * From a page's body to what the snapshot needs of it: the API's total, each record's ICCID
  * and status, and the records encoded as the bytes of each requested format.
  *
- * Decoding (UTF-8, JSON parsing, validation, NDJSON and CSV encoding) is most of an export's
+ * Decoding (checking the JSON, reading ICCIDs, NDJSON and CSV encoding) is most of an export's
  * CPU. Where there is a second core it runs on a worker thread, so the main thread only talks
  * HTTP and writes while the compressors work in zlib's thread pool: `npm run bench` measured a
  * zero-latency export taking 1.3–1.8× as long without the thread as with it (BENCHMARKS.md).
@@ -12,20 +12,13 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type EncodedRecords, encodeRecords } from './record-bytes';
-import { parsePage, statusOf } from './records';
+import { type EncodedRecords, InvalidPageError, type PageContent, readPage } from './page-body';
 import type { Format } from './settings';
 
-export interface DecodedPage {
-  readonly total: number;
-  readonly iccids: readonly string[];
-  /** Each record's manifest status (`by_status`), aligned with `iccids`. */
-  readonly statuses: readonly string[];
-  readonly encoded: Readonly<Partial<Record<Format, EncodedRecords>>>;
-}
+/** The API's total, each record's ICCID and status, and the records in each requested format. */
+export type DecodedPage = PageContent;
 
-/** The body is not the documented JSON; the message says how. */
-export class InvalidPageError extends Error {}
+export { InvalidPageError };
 
 /** Message to the decoder thread, and its answer. */
 export interface DecodeRequest {
@@ -37,18 +30,9 @@ export interface DecoderThreadData {
   readonly formats: readonly Format[];
 }
 
-/** Parses, validates and encodes one page body. Throws InvalidPageError when the body is not the documented JSON. */
+/** Checks and encodes one page body. Throws InvalidPageError when the body is not the documented JSON. */
 export function decodePage(body: Uint8Array, formats: readonly Format[]): DecodedPage {
-  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  let page;
-  try {
-    page = parsePage(bytes);
-  } catch (error) {
-    throw new InvalidPageError((error as Error).message);
-  }
-  const { count, encoded } = encodeRecords(bytes, formats);
-  if (count !== page.sims.length) throw new Error(`internal error: found ${count} records to encode for ${page.sims.length} sims`);
-  return { total: page.total, iccids: page.sims.map((record) => record.iccid), statuses: page.sims.map(statusOf), encoded };
+  return readPage(Buffer.from(body.buffer, body.byteOffset, body.byteLength), formats);
 }
 
 /**

@@ -12,7 +12,7 @@ import { type Duplex, PassThrough, Transform, type TransformCallback, type Writa
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Batch } from './harvest';
-import { CSV_HEADER } from './record-bytes';
+import { CSV_HEADER } from './page-body';
 import type { Compression, Format } from './settings';
 
 export interface FileSummary {
