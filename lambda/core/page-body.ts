@@ -140,12 +140,18 @@ function keyEnd(body: Buffer, at: number): number {
   return i + 1;
 }
 
-/**
- * The index just after the JSON value at `at` (whitespace before it allowed), checking all of
- * it. Objects and arrays are followed with a stack of the brackets still open rather than by
- * recursion, so no depth of nesting can overflow the call stack.
- */
+/** The index just after the JSON value at `at`, checking all of it. */
 function valueEnd(body: Buffer, at: number): number {
+  const first = body[at];
+  return first === OPEN_OBJECT || first === OPEN_ARRAY ? containerEnd(body, at) : scalarEnd(body, at);
+}
+
+/**
+ * The index just after the object or array at `at`, checking all of it. Nesting is followed
+ * with a stack of the brackets still open rather than by recursion, so no depth of nesting can
+ * overflow the call stack.
+ */
+function containerEnd(body: Buffer, at: number): number {
   const open: number[] = [];
   let i = at;
   for (;;) {
