@@ -182,11 +182,13 @@ describe('readPage: CSV', () => {
     expect(rows.map((row) => parseCsv(row) as string[][]).map(([cells]) => cells![0])).toEqual(['89148000004012345678', '2', '8914800000401234567']);
   });
 
-  it('starts with the contract columns in order', () => {
-    expect(CSV_COLUMNS.slice(0, 12)).toEqual([
+  it('has the contract columns in order, then the newer item shape’s dates', () => {
+    expect(CSV_COLUMNS).toEqual([
       'iccid', 'sim_status', 'group_id', 'group_name', 'inventory_id', 'inventory_name',
       'company_id', 'company_name', 'provisioned_date', 'terminated_date', 'mapped_imsi', 'imsis',
+      'created_date', 'modified_date',
     ]);
+    expect(CSV_HEADER).toBe(`${CSV_COLUMNS.join(',')}\r\n`);
   });
 });
 

@@ -189,27 +189,6 @@ export interface EncodedRecords {
   readonly ends: Uint32Array;
 }
 
-/** The CSV columns, in order: the contract's twelve, then the fields of the API's newer item shape. */
-export const CSV_COLUMNS = [
-  'iccid',
-  'sim_status',
-  'group_id',
-  'group_name',
-  'inventory_id',
-  'inventory_name',
-  'company_id',
-  'company_name',
-  'provisioned_date',
-  'terminated_date',
-  'mapped_imsi',
-  'imsis',
-  'created_date',
-  'modified_date',
-] as const;
-
-/** The CSV header row. */
-export const CSV_HEADER = `${CSV_COLUMNS.join(',')}\r\n`;
-
 /**
  * Names of an object's keys, each with its slot. Matched on the key's bytes; a key written with
  * escape sequences (`"\u0069ccid"`) is decoded first, as JSON.parse would.
@@ -262,6 +241,12 @@ const RECORD_SLOTS = new KeySlots(RECORD_KEYS);
 const [ICCID, STATUS] = [0, 1] as const;
 /** `group`, `inventory`, `company`: `{id, name}` in the documented shape, a plain id (and no name) in the newer one. */
 const IS_REFERENCE = RECORD_KEYS.map((key) => key === 'group' || key === 'inventory' || key === 'company');
+
+/** The CSV columns, in order: the contract's twelve, then the fields of the API's newer item shape. */
+export const CSV_COLUMNS: readonly string[] = RECORD_KEYS.flatMap((key, slot) => (IS_REFERENCE[slot] ? [`${key}_id`, `${key}_name`] : [key]));
+
+/** The CSV header row. */
+export const CSV_HEADER = `${CSV_COLUMNS.join(',')}\r\n`;
 
 /** A reference's keys in the documented shape, `{id, name}`. */
 const ID_AND_NAME = new KeySlots(['id', 'name']);
