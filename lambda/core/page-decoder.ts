@@ -5,7 +5,7 @@
  * Decoding (checking the JSON, reading ICCIDs, NDJSON and CSV encoding) is most of an export's
  * CPU. Where there is a second core it runs on a worker thread, so the main thread only talks
  * HTTP and writes while the compressors work in zlib's thread pool: `npm run bench` measured a
- * zero-latency export taking about 1.3× as long without the thread as with it (BENCHMARKS.md).
+ * zero-latency export taking 1.2–1.3× as long without the thread as with it (BENCHMARKS.md).
  * Either way the same `decodePage` does the work, so the output is the same.
  */
 import { existsSync } from 'node:fs';
