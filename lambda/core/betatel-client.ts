@@ -2,7 +2,7 @@
  * The Betatel list endpoint, one page at a time: `GET {base}/esim/sim-registries`.
  *
  * Each page request is paced (pacer.ts), timed out, retried when the failure is transient
- * (retry.ts), and its body parsed and validated (page-decoder.ts). Failures that retrying cannot
+ * (retry.ts), and its body checked and encoded (page-decoder.ts). Failures that retrying cannot
  * fix (400, 401, 404, a body that is not the documented JSON) fail at once with a message
  * that names the page and what to do. Nothing the API sends back is quoted before the
  * credentials are redacted from it.
@@ -50,7 +50,7 @@ export interface BetatelClientOptions {
   readonly credentialsSource: string;
   readonly filters: Filters;
   readonly pacer: Pacer;
-  /** Turns each page's body into records (parsed, validated, encoded). */
+  /** Turns each page's body into records (checked, then encoded in each format). */
   readonly decoder: PageDecoder;
   readonly retryPolicy: RetryPolicy;
   readonly requestTimeoutMs: number;

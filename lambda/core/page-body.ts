@@ -132,6 +132,14 @@ function hasBackslash(body: Buffer, start: number, end: number): boolean {
   return false;
 }
 
+/**
+ * The text of the JSON string at body[start, end), quotes included: its bytes, or, when it holds
+ * escape sequences (rare, and already checked), what JSON.parse makes of it.
+ */
+function stringValue(body: Buffer, start: number, end: number): string {
+  return hasBackslash(body, start, end) ? (JSON.parse(body.toString('utf8', start, end)) as string) : body.toString('utf8', start + 1, end - 1);
+}
+
 /** The index just after `"key" :` at `at` (whitespace before the colon allowed). */
 function keyEnd(body: Buffer, at: number): number {
   if (body[at] !== QUOTE) invalid(at);
@@ -217,9 +225,7 @@ class KeySlots {
       while (i < bytes.length && bytes[i] === body[start + i]) i++;
       if (i === bytes.length) return slot;
     }
-    if (!hasBackslash(body, start, end)) return -1;
-    // Escapes in a key are rare: JSON.parse decodes this one (its escapes are already checked).
-    return this.byName.get(JSON.parse(body.toString('utf8', start - 1, end + 1)) as string) ?? -1;
+    return hasBackslash(body, start, end) ? (this.byName.get(stringValue(body, start - 1, end + 1)) ?? -1) : -1;
   }
 }
 
@@ -340,7 +346,7 @@ function writeString(out: ByteWriter, body: Buffer, start: number, end: number):
   let comma = false;
   for (let i = start + 1; i < end - 1; i++) {
     const code = body[i]!;
-    if (code === BACKSLASH) return writeText(out, JSON.parse(body.toString('utf8', start, end)) as string);
+    if (code === BACKSLASH) return writeText(out, stringValue(body, start, end));
     if (code === COMMA) comma = true;
   }
   if (comma) out.byte(QUOTE);
@@ -443,11 +449,6 @@ export class InvalidPageError extends Error {}
 /** The page's top-level keys this reads. */
 const PAGE_KEYS = new KeySlots(['total', 'sims']);
 const [TOTAL, SIMS] = [0, 1] as const;
-
-/** The text of the JSON string at body[start, end). */
-function stringValue(body: Buffer, start: number, end: number): string {
-  return hasBackslash(body, start, end) ? (JSON.parse(body.toString('utf8', start, end)) as string) : body.toString('utf8', start + 1, end - 1);
-}
 
 /** The records of one `sims` array, in every format asked for. */
 class SimsReader {
@@ -555,6 +556,7 @@ export function readPage(body: Buffer, formats: readonly Format[]): PageContent 
   }
   // What is wrong with the shape, in the order the contract lists it: the total, sims, each record.
   const total = totalOf(body, pageStarts[TOTAL]!, pageEnds[TOTAL]!);
+  // (Read through a typed copy: TypeScript takes `sims`, set only inside the callback, to be undefined here.)
   const records: SimsReader | undefined = sims;
   if (typeof total === 'string') throw new InvalidPageError(`the body is not the documented JSON (total: ${total})`);
   if (!records) throw new InvalidPageError(`the body is not the documented JSON (${simsProblem ?? 'sims: sims must be an array'})`);
