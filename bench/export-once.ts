@@ -12,8 +12,6 @@ export interface ExportOnceInput {
   apiBaseUrl: string;
   out: string;
   concurrency?: number;
-  /** Decode pages on a worker thread (the default where there is a second core). */
-  decoderThread?: boolean;
 }
 
 /** …and what it hears back (the last line of stdout, as JSON). */
@@ -37,7 +35,6 @@ async function main(): Promise<void> {
     destination: new FolderDestination(input.out),
     credentials: { apiKey: SANDBOX_API_KEY, userId: SANDBOX_USER_ID },
     credentialsSource: 'the benchmark',
-    ...(input.decoderThread !== undefined && { tuning: { decoderThread: input.decoderThread } }),
   });
   const wallMs = performance.now() - started;
   const result: ExportOnceResult = {

@@ -4,23 +4,18 @@
  * esbuild first, as the Lambda is), so neither steals the other's event loop and each
  * export's peak RSS is its own. Prints a table and writes BENCHMARKS.md.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { gunzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { DEFAULT_CONCURRENCY } from '../lambda/core/settings';
 import { type SandboxStats, STATS_PATH } from '../sandbox/server';
 import type { ExportOnceInput, ExportOnceResult } from './export-once';
 
 const ROOT = path.resolve(__dirname, '..');
-/** The V8 flags `npm run export` runs with (package.json), so the benchmark measures what users run. */
-const EXPORT_NODE_FLAGS = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
-  .export!.split(' ')
-  .filter((word) => /^--((max|initial)-[a-z-]+-size=\d+|single-threaded-gc)$/.test(word));
 const OUT = path.join(ROOT, 'bench', 'out');
 const run = promisify(execFile);
 
@@ -59,10 +54,10 @@ const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
 type ExportRun = ExportOnceResult & { out: string };
 
-async function exportOnce(apiBaseUrl: string, options: Pick<ExportOnceInput, 'concurrency' | 'decoderThread'> = {}): Promise<ExportRun> {
+async function exportOnce(apiBaseUrl: string, options: Pick<ExportOnceInput, 'concurrency'> = {}): Promise<ExportRun> {
   const out = await mkdtemp(path.join(SCRATCH, 'esim-bench-'));
   const input: ExportOnceInput = { apiBaseUrl, out, ...options };
-  const { stdout } = await run(process.execPath, [...EXPORT_NODE_FLAGS, path.join(OUT, 'export-once.js'), JSON.stringify(input)], {
+  const { stdout } = await run(process.execPath, [path.join(OUT, 'export-once.js'), JSON.stringify(input)], {
     maxBuffer: 1 << 24,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
@@ -77,8 +72,6 @@ async function main(): Promise<void> {
     entryPoints: {
       sandbox: path.join(ROOT, 'sandbox/main.ts'),
       'export-once': path.join(ROOT, 'bench/export-once.ts'),
-      // Found beside the export's bundle, as in the Lambda.
-      'page-decoder-thread': path.join(ROOT, 'lambda/core/page-decoder-thread.ts'),
     },
     outdir: OUT,
     bundle: true,
@@ -94,7 +87,31 @@ async function main(): Promise<void> {
   };
   const cleanup: string[] = [];
 
-  // 1. Concurrency at 20 ms latency, 60,000 eSIMs, against the floor pages × latency ÷ concurrency.
+  // 1. The export's own time against the floor pages × latency ÷ concurrency, at a realistic
+  // latency (50 ms a page), default settings: the API, not the CPU, should be the limit.
+  {
+    const apiSize = 100_000;
+    const apiLatencyMs = 50;
+    const apiPages = apiSize / 100;
+    const api = await startSandbox(['--size', String(apiSize), '--latency', String(apiLatencyMs), '--cache-pages']);
+    cleanup.push((await exportOnce(api.url)).out);
+    const results: ExportRun[] = [];
+    for (let i = 0; i < 3; i++) results.push(await exportOnce(api.url));
+    cleanup.push(...results.map((r) => r.out));
+    api.stop();
+    const wall = median(results.map((r) => r.wallMs));
+    const floor = (apiPages * apiLatencyMs) / DEFAULT_CONCURRENCY;
+    say(`## Default settings: ${apiSize.toLocaleString('en-US')} eSIMs, ${apiLatencyMs} ms per request (${apiPages} pages)`);
+    say();
+    say('| wall time | floor (pages × latency ÷ concurrency) | × floor | CPU time | peak RSS |');
+    say('|---|---|---|---|---|');
+    const cpu = median(results.map((r) => r.cpuMs));
+    const rss = median(results.map((r) => r.maxRssMb));
+    say(`| ${seconds(wall)} | ${seconds(floor)} | ${(wall / floor).toFixed(2)} | ${seconds(cpu)} | ${rss.toFixed(0)} MB |`);
+    say();
+  }
+
+  // 2. Concurrency at 20 ms latency, 60,000 eSIMs, against the floor pages × latency ÷ concurrency.
   const latencyMs = 20;
   const size = 60_000;
   const pages = Math.ceil(size / 100);
@@ -123,7 +140,7 @@ async function main(): Promise<void> {
   sandbox.stop();
   say();
 
-  // 2. Peak memory at 100,000 and 1,000,000 eSIMs (no latency: the most data in flight).
+  // 3. Peak memory at 100,000 and 1,000,000 eSIMs (no latency: the most data in flight).
   say('## Peak memory (RSS of the export process), default settings, no latency');
   say();
   say('| eSIMs | peak RSS | wall time | eSIMs/s |');
@@ -142,53 +159,6 @@ async function main(): Promise<void> {
   }
   say();
   say(`1,000,000 ÷ 100,000 peak: ${(peaks[1]! / peaks[0]!).toFixed(2)}×`);
-  say();
-
-  // 3. Throughput at zero latency against gzip -6 alone on the same output bytes.
-  const throughputSize = 200_000;
-  sandbox = await startSandbox(['--size', String(throughputSize), '--cache-pages']);
-  cleanup.push((await exportOnce(sandbox.url)).out);
-  // Each round times an export, then `gzip -6` alone on that export's output, so both figures
-  // come from the same moment of a machine whose speed drifts; the table shows the median round.
-  // Each round also times the export with pages decoded on the main thread (what the decoder
-  // thread buys), so that comparison is made at the same moments too.
-  const rounds: Array<{ wallMs: number; gzipMs: number; rawBytes: number }> = [];
-  const oneThread: ExportRun[] = [];
-  for (let i = 0; i < 5; i++) {
-    const result = await exportOnce(sandbox.url);
-    cleanup.push(result.out);
-    let gzipMs = 0;
-    let rawBytes = 0;
-    for (const file of result.files) {
-      const raw = gunzipSync(await readFile(path.join(result.out, file.key)));
-      rawBytes += raw.length;
-      const rawFile = path.join(result.out, `${file.format}.raw`);
-      await writeFile(rawFile, raw);
-      const started = performance.now();
-      spawnSync('gzip', ['-6', '-c', rawFile], { stdio: ['ignore', 'ignore', 'inherit'] });
-      gzipMs += performance.now() - started;
-    }
-    rounds.push({ wallMs: result.wallMs, gzipMs, rawBytes });
-    oneThread.push(await exportOnce(sandbox.url, { decoderThread: false }));
-  }
-  cleanup.push(...oneThread.map((r) => r.out));
-  sandbox.stop();
-  const round = rounds.sort((a, b) => a.wallMs / a.gzipMs - b.wallMs / b.gzipMs)[2]!;
-  const oneThreadMs = median(oneThread.map((r) => r.wallMs));
-  say(`## Throughput: ${throughputSize.toLocaleString('en-US')} eSIMs, no latency (median of 5 rounds)`);
-  say();
-  say('| export | eSIMs/s | output (uncompressed) | gzip -6 alone on that output | × gzip floor | × floor, all rounds |');
-  say('|---|---|---|---|---|---|');
-  say(
-    `| ${seconds(round.wallMs)} | ${Math.round(throughputSize / (round.wallMs / 1000)).toLocaleString('en-US')} | ${(round.rawBytes / 1024 ** 2).toFixed(0)} MiB | ` +
-      `${seconds(round.gzipMs)} | ${(round.wallMs / round.gzipMs).toFixed(2)} | ${rounds.map((r) => (r.wallMs / r.gzipMs).toFixed(2)).join(', ')} |`,
-  );
-  say();
-  const threadedMs = median(rounds.map((r) => r.wallMs));
-  say(
-    `Pages decoded on the main thread instead (no decoder thread), in the same rounds: ${seconds(oneThreadMs)}, ` +
-      `${(oneThreadMs / threadedMs).toFixed(2)}× the median export time with the thread (${seconds(threadedMs)}).`,
-  );
   say();
 
   // 4. Lambda cost per 100,000 eSIMs at the stack's memory size, 20 ms per request.
@@ -237,10 +207,10 @@ async function main(): Promise<void> {
     `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} × ${cpu}, ` +
       `${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node.js ${process.version}, ${os.platform()} ${os.release()}.`,
     'The sandbox and each export run in separate processes on the same machine; exports write to a RAM folder',
-    '(/dev/shm) so disk speed does not blur the figures. For the concurrency and throughput rows the sandbox answers from pages',
+    '(/dev/shm) so disk speed does not blur the figures. For the latency and concurrency rows the sandbox answers from pages',
     'it has already rendered (an unmeasured export renders them first): a remote API\'s own work does not run on the exporting',
-    'machine. Rows are medians of three runs (the single-request row: one run; throughput: five rounds). Wall time is the export alone',
-    `(process start excluded), peak RSS is the export process's own; exports run with the V8 flags of \`npm run export\` (${EXPORT_NODE_FLAGS.join(' ')}).`,
+    'machine. Rows are medians of three runs (the single-request row: one run). Wall time is the export alone',
+    "(process start excluded), peak RSS is the export process's own; exports run with plain `node`, no V8 flags, as `npx esim-export` does.",
     '',
   ];
   await writeFile(path.join(ROOT, 'BENCHMARKS.md'), `${[...header, ...lines].join('\n')}\n`);

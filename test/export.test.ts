@@ -176,14 +176,6 @@ describe('runExport against the sandbox', () => {
     expect(await csvOf()).toHaveLength(121);
   });
 
-  it('writes the same bytes whether pages are decoded on a worker thread or on the main thread', async () => {
-    const api = await sandbox({ size: 1_234, bigNumbers: true });
-    const threaded = await exportFrom(api, {}, { folder: path.join(out, 'thread'), tuning: { decoderThread: true } });
-    const inline = await exportFrom(api, {}, { folder: path.join(out, 'inline'), tuning: { decoderThread: false } });
-    expect(threaded.files.map((file) => file.sha256)).toEqual(inline.files.map((file) => file.sha256));
-    expect(threaded.by_status).toEqual(inline.by_status);
-  });
-
   it('gets the same snapshot from a sandbox that answers repeated pages from memory', async () => {
     const reference = await exportFrom(await sandbox({ size: 640 }), {}, { folder: path.join(out, 'reference') });
     const cached = await sandbox({ size: 640, cachePages: true });

@@ -4,13 +4,13 @@
  */
 import type { BetatelClient, PageRange } from '../lambda/core/betatel-client';
 import { Harvest } from '../lambda/core/harvest';
-import { decodePage } from '../lambda/core/page-decoder';
+import { parsePage } from '../lambda/core/records';
 
 function clientServing(page: (range: PageRange) => { total: number; iccids: string[] }): BetatelClient {
   return {
     fetchPage: async (range: PageRange) => {
       const { total, iccids } = page(range);
-      return decodePage(Buffer.from(JSON.stringify({ total, sims: iccids.map((iccid) => ({ iccid, sim_status: 'IN_SERVICE' })) })), ['ndjson']);
+      return parsePage(Buffer.from(JSON.stringify({ total, sims: iccids.map((iccid) => ({ iccid, sim_status: 'IN_SERVICE' })) })));
     },
   } as unknown as BetatelClient;
 }
@@ -18,11 +18,7 @@ function clientServing(page: (range: PageRange) => { total: number; iccids: stri
 async function harvestAll(client: BetatelClient): Promise<{ iccids: string[]; harvest: Harvest }> {
   const harvest = new Harvest(client, { pageSize: 10, concurrency: 4, maxPasses: 3, signal: new AbortController().signal });
   const iccids: string[] = [];
-  for await (const batch of harvest.batches()) {
-    const lines = Buffer.from(batch.encoded.ndjson!).toString('utf8').split('\n').slice(0, -1);
-    expect(lines).toHaveLength(batch.statuses.length);
-    iccids.push(...lines.map((line) => (JSON.parse(line) as { iccid: string }).iccid));
-  }
+  for await (const records of harvest.batches()) iccids.push(...records.map((record) => record.iccid));
   return { iccids, harvest };
 }
 

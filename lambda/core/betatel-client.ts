@@ -2,7 +2,7 @@
  * The Betatel list endpoint, one page at a time: `GET {base}/esim/sim-registries`.
  *
  * Each page request is paced (pacer.ts), timed out, retried when the failure is transient
- * (retry.ts), and its body checked and encoded (page-decoder.ts). Failures that retrying cannot
+ * (retry.ts), and its body read into records (records.ts). Failures that retrying cannot
  * fix (400, 401, 404, a body that is not the documented JSON) fail at once with a message
  * that names the page and what to do. Nothing the API sends back is quoted before the
  * credentials are redacted from it.
@@ -20,7 +20,7 @@ import {
   redact,
 } from './errors';
 import type { Pacer } from './pacer';
-import { type DecodedPage, InvalidPageError, type PageDecoder } from './page-decoder';
+import { InvalidPageError, type Page, parsePage } from './records';
 import { GaveUp, parseRetryAfter, type RetryEvent, type RetryPolicy, TransientError, withRetries } from './retry';
 import type { Filters } from './settings';
 
@@ -50,8 +50,6 @@ export interface BetatelClientOptions {
   readonly credentialsSource: string;
   readonly filters: Filters;
   readonly pacer: Pacer;
-  /** Turns each page's body into records (checked, then encoded in each format). */
-  readonly decoder: PageDecoder;
   readonly retryPolicy: RetryPolicy;
   readonly requestTimeoutMs: number;
   readonly maxConnections: number;
@@ -69,8 +67,6 @@ export class BetatelClient {
   private readonly secrets: string[];
 
   constructor(private readonly options: BetatelClientOptions) {
-    // Node's own HTTP client: `npm run bench` measured it using about a quarter less CPU per
-    // request than undici here, and the main thread's CPU was what bounded the export's pace.
     this.transport = options.apiBaseUrl.startsWith('https:') ? https : http;
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: options.maxConnections });
     this.secrets = [options.credentials.apiKey, options.credentials.userId];
@@ -82,7 +78,7 @@ export class BetatelClient {
   }
 
   /** Fetches one page, retrying transient failures. `signal` aborts everything at once. */
-  async fetchPage(range: PageRange, signal: AbortSignal): Promise<DecodedPage> {
+  async fetchPage(range: PageRange, signal: AbortSignal): Promise<Page> {
     try {
       return await withRetries((attempt) => this.attempt(range, attempt, signal), {
         policy: this.options.retryPolicy,
@@ -116,7 +112,7 @@ export class BetatelClient {
     return `${this.endpoint}?${params}`;
   }
 
-  private async attempt(range: PageRange, attempt: number, signal: AbortSignal): Promise<DecodedPage> {
+  private async attempt(range: PageRange, attempt: number, signal: AbortSignal): Promise<Page> {
     const ticket = await this.options.pacer.acquire(signal);
     this.requests++;
     if (attempt > 1) this.retries++;
@@ -180,11 +176,11 @@ export class BetatelClient {
   }
 
   /** The page, or the error the answer amounts to. */
-  private async interpret(range: PageRange, { status, body, retryAfter }: Answer): Promise<DecodedPage> {
+  private async interpret(range: PageRange, { status, body, retryAfter }: Answer): Promise<Page> {
     const where = `the page at offset ${range.offset}`;
     if (status === 200) {
       try {
-        return await this.options.decoder.decode(body);
+        return parsePage(body);
       } catch (error) {
         if (!(error instanceof InvalidPageError)) throw error;
         throw new ApiBadResponseError(`${where}: ${this.quote(error.message)}. The API URL may not point at the Betatel list endpoint.`);

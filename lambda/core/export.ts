@@ -1,14 +1,13 @@
 /**
  * The export core: one function that the CLI, the Lambda handler and the tests all call.
  *
- *   harvest pages ──► new records ──► NDJSON / CSV files (staged) ──► publish files
- *                                                                   ──► manifest ──► latest.json
+ *   API pages ──► records ──► new records ──► one encoder per format ──► staged files
+ *             (client)     (harvest)                                  ──► publish ──► manifest ──► latest.json
  *
  * The manifest is the commit point: it is written only after every data file is complete and
  * published, and a failed run discards its staged files, so it publishes nothing at all.
  */
 import { setMaxListeners } from 'node:events';
-import { availableParallelism } from 'node:os';
 import { version } from '../../package.json';
 import { BetatelClient, type Credentials } from './betatel-client';
 import type { Destination, StagedObject } from './destinations';
@@ -16,7 +15,8 @@ import { asExportError, ExportAbortedError, ExportError } from './errors';
 import { Harvest } from './harvest';
 import { snapshotLayout } from './layout';
 import { Pacer } from './pacer';
-import { PageDecoder } from './page-decoder';
+import { ENCODERS } from './formats';
+import { statusOf } from './records';
 import { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './retry';
 import type { ExportSettings } from './settings';
 import { contentType, type FileSummary, SnapshotFile } from './snapshot-file';
@@ -28,15 +28,12 @@ export interface Tuning {
   readonly retryPolicy: RetryPolicy;
   /** Passes over the inventory when it moves while we read it. */
   readonly maxPasses: number;
-  /** Decode pages on a worker thread (page-decoder.ts); worth it only with a second core. */
-  readonly decoderThread: boolean;
 }
 
 export const DEFAULT_TUNING: Tuning = {
   requestTimeoutMs: 30_000,
   retryPolicy: DEFAULT_RETRY_POLICY,
   maxPasses: 3,
-  decoderThread: availableParallelism() > 1,
 };
 
 export interface ExportProgress {
@@ -106,14 +103,12 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
   const controller = new AbortController();
   const signal = run.signal ? AbortSignal.any([run.signal, controller.signal]) : controller.signal;
   setMaxListeners(0, signal);
-  const decoder = new PageDecoder(settings.formats, { thread: tuning.decoderThread });
   const client = new BetatelClient({
     apiBaseUrl: settings.apiBaseUrl,
     credentials: run.credentials,
     credentialsSource: run.credentialsSource,
     filters: settings.filters,
     pacer: new Pacer({ maxConcurrency: settings.concurrency }),
-    decoder,
     retryPolicy: tuning.retryPolicy,
     requestTimeoutMs: tuning.requestTimeoutMs,
     maxConnections: settings.concurrency,
@@ -129,9 +124,10 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
   try {
     const files: SnapshotFile[] = [];
     for (const format of settings.formats) {
-      const object = await destination.stage(layout.data[format], contentType(format, settings.compression));
+      const encoder = ENCODERS[format];
+      const object = await destination.stage(layout.data[format], contentType(encoder, settings.compression));
       staged.push(object);
-      files.push(new SnapshotFile(format, destination.keyFor(layout.data[format]), settings.compression, object));
+      files.push(new SnapshotFile(encoder, destination.keyFor(layout.data[format]), settings.compression, object.stream));
     }
 
     const harvest = new Harvest(client, {
@@ -143,9 +139,9 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
         observer?.onProgress?.({ ...progress, requests: client.requests, retries: client.retries }),
     });
     const byStatus = new Map<string, number>();
-    for await (const batch of harvest.batches()) {
-      for (const status of batch.statuses) byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-      await Promise.all(files.map((file) => file.write(batch)));
+    for await (const records of harvest.batches()) {
+      for (const record of records) byStatus.set(statusOf(record), (byStatus.get(statusOf(record)) ?? 0) + 1);
+      await Promise.all(files.map((file) => file.write(records)));
     }
     const summaries = await Promise.all(files.map((file) => file.finish()));
     signal.throwIfAborted();
@@ -160,7 +156,7 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
       scope: layout.scope || 'full',
       records: summary.records,
       api_total: summary.apiTotal,
-      files: summaries.map((file) => ({ ...file, content_type: contentType(file.format, file.compression) })),
+      files: summaries.map((file) => ({ ...file, content_type: contentType(ENCODERS[file.format], file.compression) })),
       by_status: Object.fromEntries([...byStatus].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
       warnings: summary.warnings,
       source: {
@@ -191,7 +187,6 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
   } finally {
     signal.removeEventListener('abort', onAbort);
     await client.close();
-    await decoder.close();
     await destination.close();
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Reads every eSIM of the inventory exactly once, as batches of new records in a stable order.
+ * Reads every eSIM of the inventory exactly once: yields, page by page in offset order, the
+ * records not handed on before.
  *
  * One pass fetches every page (page-plan.ts decides which, the client fetches them
  * concurrently). The pass is consistent when the API reported one `total` throughout and we
@@ -10,18 +11,13 @@
 import { setMaxListeners } from 'node:events';
 import type { BetatelClient, PageRange } from './betatel-client';
 import { IccidSet } from './iccid-set';
-import { type DecodedPage, selectRecords } from './page-decoder';
 import { PagePlan } from './page-plan';
-import type { Format } from './settings';
+import type { ApiRecord, Page } from './records';
 
-/** New records from one page: their statuses, and their bytes in each format. */
-export interface Batch {
-  readonly statuses: readonly string[];
-  readonly encoded: Readonly<Partial<Record<Format, Uint8Array>>>;
-}
-
-/** Records fetched ahead of the writer at most (about 15 MB of encoded records). */
-const MAX_LOOKAHEAD = 25_000;
+/** Records fetched ahead of the writer at most (parsed, about 1 KB each on the JS heap). */
+const MAX_LOOKAHEAD = 10_000;
+/** ICCIDs the set makes room for up front at most (about 150 MB); beyond, it grows as it fills. */
+const MAX_RESERVE = 10_000_000;
 
 export interface HarvestOptions {
   readonly pageSize: number;
@@ -70,7 +66,7 @@ export class Harvest {
     return this.summaryValue;
   }
 
-  async *batches(): AsyncGenerator<Batch> {
+  async *batches(): AsyncGenerator<readonly ApiRecord[]> {
     const warnings: string[] = [];
     let pass = 1;
     let result = yield* this.pass(pass);
@@ -102,7 +98,7 @@ export class Harvest {
     this.summaryValue = { records: this.records, apiTotal: result.total, passes: pass, warnings };
   }
 
-  private async *pass(pass: number): AsyncGenerator<Batch, PassResult> {
+  private async *pass(pass: number): AsyncGenerator<readonly ApiRecord[], PassResult> {
     const { pageSize, concurrency } = this.options;
     // Look ahead by two rounds of requests (enough to keep every slot busy), and never by more
     // than MAX_LOOKAHEAD records, so memory stays bounded whatever --page-size and --concurrency say.
@@ -114,7 +110,7 @@ export class Harvest {
     let failure: { error: unknown } | undefined;
     let inFlight = 0;
     let wake: (() => void) | undefined;
-    const pageByOffset = new Map<number, DecodedPage>();
+    const pageByOffset = new Map<number, Page>();
     let distinct = 0;
     let repeats = 0;
 
@@ -131,8 +127,9 @@ export class Harvest {
         .then(
           (page) => {
             pageByOffset.set(range.offset, page);
-            if (plan.latestTotal === undefined) this.seen.reserve(page.total);
-            plan.arrive(range, page.iccids.length, page.total);
+            // Sized once from the API's total, within reason: a total of 10^12 must not allocate a table.
+            if (plan.latestTotal === undefined) this.seen.reserve(Math.min(page.total, MAX_RESERVE));
+            plan.arrive(range, page.records.length, page.total);
             fill();
           },
           (error: unknown) => {
@@ -161,21 +158,16 @@ export class Harvest {
         for (const range of ready) {
           const page = pageByOffset.get(range.offset)!;
           pageByOffset.delete(range.offset);
-          const fresh: number[] = [];
-          page.iccids.forEach((iccid, i) => {
-            const sighting = this.seen.mark(iccid, pass);
-            if (sighting === 'repeat-in-pass') {
-              repeats++;
-              return;
-            }
-            distinct++;
-            if (sighting === 'new') fresh.push(i);
-          });
+          const fresh: ApiRecord[] = [];
+          for (const record of page.records) {
+            const sighting = this.seen.mark(record.iccid, pass);
+            if (sighting === 'repeat-in-pass') repeats++;
+            else distinct++;
+            if (sighting === 'new') fresh.push(record);
+          }
           if (fresh.length > 0) {
             this.records += fresh.length;
-            const encoded: Partial<Record<Format, Uint8Array>> = {};
-            for (const [format, records] of Object.entries(page.encoded)) encoded[format as Format] = selectRecords(records, fresh);
-            yield { statuses: fresh.map((i) => page.statuses[i]!), encoded };
+            yield fresh;
           }
           this.options.onProgress?.({ pass, records: this.records, total: plan.latestTotal });
         }

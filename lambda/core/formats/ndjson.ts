@@ -1,0 +1,10 @@
+/** NDJSON: one API record per line, the same JSON values the API sent, unknown fields included. */
+import { toJsonText } from '../records';
+import type { Encoder } from './encoder';
+
+export const ndjsonEncoder: Encoder = {
+  format: 'ndjson',
+  contentType: 'application/x-ndjson',
+  header: '',
+  encode: (record) => `${toJsonText(record)}\n`,
+};

@@ -1,0 +1,87 @@
+/** The encoders: pure, no I/O. The CSV mapping covers both item shapes. */
+import { parse as parseCsv } from 'csv-parse/sync';
+import { CSV_COLUMNS, csvEncoder, csvRow } from '../lambda/core/formats/csv';
+import { ndjsonEncoder } from '../lambda/core/formats/ndjson';
+import { type ApiRecord, parsePage } from '../lambda/core/records';
+
+const recordOf = (json: string): ApiRecord => parsePage(Buffer.from(`{"total":1,"sims":[${json}]}`)).records[0]!;
+
+const documented = recordOf(
+  '{"iccid":"89148000004012345678","sim_status":"WAITING_FOR_ASSIGNMENT","group":{"id":1001,"name":"Premium, \\"Group\\""},' +
+    '"inventory":{"id":12345,"name":"US\\nEast"},"company":{"id":100,"name":"Acme Corp"},"provisioned_date":1640995200,' +
+    '"terminated_date":0,"imsis":[{"sponsor_id":200,"imsi":310260123456789}],"mapped_imsi":310260123456789}',
+);
+const partial = recordOf(
+  '{"iccid":"89148000004012345679","sim_status":null,"group":null,"inventory":12345,"company":100,"provisioned_date":1640995200,' +
+    '"terminated_date":0,"imsis":[],"mapped_imsi":null,"created_date":1761330317000,"modified_date":1761330318000,"extra_field":true}',
+);
+
+describe('csvRow', () => {
+  it('maps the documented shape: ids and names from the objects, imsis as JSON', () => {
+    expect(csvRow(documented)).toEqual([
+      '89148000004012345678',
+      'WAITING_FOR_ASSIGNMENT',
+      '1001',
+      'Premium, "Group"',
+      '12345',
+      'US\nEast',
+      '100',
+      'Acme Corp',
+      '1640995200',
+      '0',
+      '310260123456789',
+      '[{"sponsor_id":200,"imsi":310260123456789}]',
+      '',
+      '',
+    ]);
+  });
+
+  it('maps the newer shape: a plain integer is the id and the name is empty; null is empty', () => {
+    expect(csvRow(partial)).toEqual([
+      '89148000004012345679',
+      '',
+      '',
+      '',
+      '12345',
+      '',
+      '100',
+      '',
+      '1640995200',
+      '0',
+      '',
+      '[]',
+      '1761330317000',
+      '1761330318000',
+    ]);
+  });
+
+  it('writes integers beyond 2^53 with the digits the API sent', () => {
+    const big = recordOf('{"iccid":"1","mapped_imsi":123456789012345678901,"company":{"id":98765432109876543210,"name":"x"}}');
+    const row = csvRow(big);
+    expect(row[CSV_COLUMNS.indexOf('mapped_imsi')]).toBe('123456789012345678901');
+    expect(row[CSV_COLUMNS.indexOf('company_id')]).toBe('98765432109876543210');
+  });
+});
+
+describe('csvEncoder', () => {
+  it('writes an RFC 4180 header and rows that a CSV parser reads back to the same cells', () => {
+    const text = csvEncoder.header + csvEncoder.encode(documented) + csvEncoder.encode(partial);
+    expect(text.startsWith(`${CSV_COLUMNS.join(',')}\r\n`)).toBe(true);
+    expect(parseCsv(text)).toEqual([[...CSV_COLUMNS], csvRow(documented), csvRow(partial)]);
+  });
+
+  it('quotes a cell holding a lone line feed or carriage return', () => {
+    const line = csvEncoder.encode(recordOf('{"iccid":"1","group":{"id":1,"name":"a\\nb"},"company":{"id":2,"name":"c\\rd"}}'));
+    expect(line).toContain('"a\nb"');
+    expect(line).toContain('"c\rd"');
+  });
+});
+
+describe('ndjsonEncoder', () => {
+  it('writes each record as one line holding the same JSON values, unknown fields included', () => {
+    const line = ndjsonEncoder.encode(partial);
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.slice(0, -1)).not.toContain('\n');
+    expect(JSON.parse(line)).toEqual({ ...partial });
+  });
+});
