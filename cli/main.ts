@@ -1,4 +1,5 @@
-/** `npm run export -- [flags]`: see run-cli.ts, or `npm run export -- --help`. */
+#!/usr/bin/env node
+/** `npx esim-export [flags]` (built to dist/esim-export.js by `npm run build`): see run-cli.ts, or `--help`. */
 import { runCli } from './run-cli';
 
 const controller = new AbortController();
@@ -12,4 +13,10 @@ runCli(process.argv.slice(2), {
   signal: controller.signal,
 }).then((status) => {
   process.exitCode = status;
+});
+
+// `npx esim-export --help | head`: a reader that stops early is not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
 });

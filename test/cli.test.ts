@@ -11,7 +11,6 @@ import { type Sandbox, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..');
-const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const CREDENTIAL_ENV = { BETATEL_API_KEY: SANDBOX_CREDENTIALS.apiKey, BETATEL_USER_ID: SANDBOX_CREDENTIALS.userId };
 
 let api: Sandbox;
@@ -49,10 +48,10 @@ async function cli(args: string[], env: NodeJS.ProcessEnv = CREDENTIAL_ENV): Pro
   return { status, stdout, stderr };
 }
 
-/** Runs the real CLI entry point in its own process, as `npm run export` does. */
-function spawnCli(args: string[], env: NodeJS.ProcessEnv, script = 'cli/main.ts'): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** Runs the built CLI (`npx esim-export`; test/global-setup.ts builds it) in its own process. */
+function spawnCli(args: string[], env: NodeJS.ProcessEnv, script = 'dist/esim-export.js'): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [path.join(ROOT, script), ...args], { cwd: out, env: { PATH: process.env.PATH, ...env } });
+    const child = spawn(process.execPath, [path.join(ROOT, script), ...args], { cwd: out, env: { PATH: process.env.PATH, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -150,8 +149,25 @@ describe('the export CLI', () => {
     expect(debug.stderr).toMatch(/\n\s+at /);
   });
 
+  it('runs as `npx esim-export`, printing only the manifest with --json', async () => {
+    const result = await new Promise<{ status: number | null; stdout: string }>((resolve, reject) => {
+      const child = spawn('npx', ['--no-install', 'esim-export', '--api-url', api.apiBaseUrl, '--out', out, '--json'], {
+        cwd: ROOT,
+        env: { ...process.env, ...CREDENTIAL_ENV },
+      });
+      let stdout = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stdout }));
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout.endsWith('\n')).toBe(true);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    expect((JSON.parse(result.stdout) as Manifest).records).toBe(400);
+  });
+
   it('runs the whole demo with `npm start`: a sandbox export into ./exports, no credentials needed', async () => {
-    const demo = await spawnCli([], {}, 'cli/demo.ts');
+    const demo = await spawnCli([], {}, 'dist/demo.js');
     expect(demo.status).toBe(0);
     expect(demo.stdout).toMatch(/Exported 2,500 eSIMs \(API total 2,500\) as the \d{4}-\d{2}-\d{2} snapshot into \.\/exports/);
     const latest = JSON.parse(await readFile(path.join(out, 'exports/latest.json'), 'utf8')) as Manifest;
