@@ -16,18 +16,12 @@ import {
   DEFAULT_API_BASE_URL,
   DEFAULT_CONCURRENCY,
   DEFAULT_PAGE_SIZE,
-  dateIn,
-  defaultSettings,
   type ExportSettings,
+  exportSettings,
+  FORMATS,
   MAX_CONCURRENCY,
   MAX_PAGE_SIZE,
-  parseApiUrl,
-  parseCompression,
-  parseDate,
-  parseFormats,
-  parseId,
-  parseInteger,
-  parseTimezone,
+  readSettings,
 } from '../lambda/core/settings';
 import { ProgressLine } from './progress';
 
@@ -41,17 +35,9 @@ export interface CliIo {
   readonly tuning?: Partial<Tuning>;
 }
 
+/** Flags that are not export settings (those are read by core/settings.ts, by their flag names). */
 interface Flags {
-  apiUrl: string;
   out: string;
-  formats: string;
-  company?: string;
-  inventory?: string;
-  pageSize: string;
-  concurrency: string;
-  date?: string;
-  timezone: string;
-  compression: string;
   secretId?: string;
   json?: boolean;
   debug?: boolean;
@@ -59,17 +45,17 @@ interface Flags {
 
 function program(io: CliIo): Command {
   return new Command('esim-export')
-    .description('Export every eSIM of a Betatel account into dated NDJSON and CSV snapshots (a folder or S3).')
-    .option('--api-url <url>', 'API base URL; /esim/sim-registries is appended', DEFAULT_API_BASE_URL)
+    .description(`Export every eSIM of a Betatel account into dated ${FORMATS.join(', ')} snapshots (a folder or S3).`)
+    .option('--api-url <url>', `API base URL; /esim/sim-registries is appended (default: ${DEFAULT_API_BASE_URL})`)
     .option('--out <dest>', 'a folder, or s3://bucket/prefix', './exports')
-    .option('--formats <list>', 'comma list of ndjson, csv', 'ndjson,csv')
+    .option('--formats <list>', `comma list of ${FORMATS.join(', ')} (default: all)`)
     .option('--company <id>', "the API's company filter")
     .option('--inventory <id>', "the API's inventory filter")
-    .option('--page-size <n>', `eSIMs per request (the API's count), 1-${MAX_PAGE_SIZE}`, String(DEFAULT_PAGE_SIZE))
-    .option('--concurrency <n>', `requests in flight at most, 1-${MAX_CONCURRENCY}`, String(DEFAULT_CONCURRENCY))
+    .option('--page-size <n>', `eSIMs per request (the API's count), 1-${MAX_PAGE_SIZE} (default: ${DEFAULT_PAGE_SIZE})`)
+    .option('--concurrency <n>', `requests in flight at most, 1-${MAX_CONCURRENCY} (default: ${DEFAULT_CONCURRENCY})`)
     .option('--date <YYYY-MM-DD>', "the snapshot's date (default: today in --timezone)")
-    .option('--timezone <tz>', 'time zone that decides "today"', 'UTC')
-    .addOption(new Option('--compression <kind>', 'compression of the data files').choices(['gzip', 'none']).default('gzip'))
+    .option('--timezone <tz>', 'time zone that decides "today" (default: UTC)')
+    .addOption(new Option('--compression <kind>', 'compression of the data files (default: gzip)').choices(['gzip', 'none']))
     .option('--secret-id <id>', 'read {"apiKey","userId"} from this Secrets Manager secret instead of the environment')
     .option('--json', 'print the manifest as one JSON line on stdout')
     .option('--debug', 'on failure, print the stack trace too')
@@ -83,23 +69,11 @@ function program(io: CliIo): Command {
     .allowExcessArguments(false);
 }
 
-/** Turns flags into validated settings; every error names its flag. No I/O. */
-export function settingsFromFlags(flags: Flags, now: Date = new Date()): ExportSettings {
-  const timezone = parseTimezone('--timezone', flags.timezone);
-  const filters = {
-    ...(flags.company !== undefined && { company: parseId('--company', flags.company) }),
-    ...(flags.inventory !== undefined && { inventory: parseId('--inventory', flags.inventory) }),
-  };
-  return {
-    ...defaultSettings(dateIn(timezone, now)),
-    apiBaseUrl: parseApiUrl('--api-url', flags.apiUrl),
-    formats: parseFormats('--formats', flags.formats),
-    compression: parseCompression('--compression', flags.compression),
-    filters,
-    pageSize: parseInteger('--page-size', flags.pageSize, 1, MAX_PAGE_SIZE),
-    concurrency: parseInteger('--concurrency', flags.concurrency, 1, MAX_CONCURRENCY),
-    ...(flags.date !== undefined && { snapshotDate: parseDate('--date', flags.date) }),
-  };
+/** Turns the parsed command line into validated settings; every error names its flag. No I/O. */
+export function settingsFromFlags(command: Command, now: Date = new Date()): ExportSettings {
+  const values = command.opts();
+  const byFlag = Object.fromEntries(command.options.map((option) => [option.long!, values[option.attributeName()]]));
+  return exportSettings(readSettings('flag', byFlag), { now });
 }
 
 /** Runs the CLI; resolves to the exit status. */
@@ -117,7 +91,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let destination: Destination | undefined;
   let progress: ProgressLine | undefined;
   try {
-    const settings = settingsFromFlags(flags);
+    const settings = settingsFromFlags(command);
     destination = openDestination(flags.out, '--out', io.env);
     const credentials = flags.secretId
       ? credentialsFromSecret(await readSecretString(flags.secretId), flags.secretId)

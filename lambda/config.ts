@@ -1,6 +1,7 @@
 /**
  * The Lambda's configuration: the environment the stack sets, and the event that started the
- * run. Pure functions, so every rule is testable without AWS.
+ * run. Pure functions over core/settings.ts (the parser the CLI and the CDK app use too), so
+ * every rule is testable without AWS.
  *
  * Events:
  * - EventBridge Scheduler (the stack's schedule): `{"scheduledTime": "2026-11-27T02:00:00Z"}`.
@@ -11,31 +12,15 @@
  *   `{"company": 100, "inventory": 12345, "formats": ["csv"], "snapshotDate": "2026-11-27"}`.
  */
 import { ConfigError } from './core/errors';
-import {
-  DEFAULT_API_BASE_URL,
-  DEFAULT_CONCURRENCY,
-  DEFAULT_PAGE_SIZE,
-  dateIn,
-  defaultSettings,
-  type ExportSettings,
-  type Filters,
-  FORMATS,
-  MAX_CONCURRENCY,
-  MAX_PAGE_SIZE,
-  parseApiUrl,
-  parseDate,
-  parseFormats,
-  parseId,
-  parseInteger,
-  parsePrefix,
-  parseTimezone,
-} from './core/settings';
+import { dateIn, type ExportSettings, exportSettings, filtersOf, type GivenSettings, readSettings, settingNames } from './core/settings';
 
 export interface FunctionConfig {
   readonly secretId: string;
   readonly bucketName: string;
   readonly exportPrefix: string;
   readonly timezone: string;
+  /** The settings the environment gave. */
+  readonly given: GivenSettings;
   /** Settings of a scheduled run; the event may override some. snapshotDate is filled per run. */
   readonly defaults: Omit<ExportSettings, 'snapshotDate'>;
 }
@@ -48,32 +33,15 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 
 /** Reads and validates the environment once; errors name the variable. */
 export function configFromEnvironment(env: NodeJS.ProcessEnv): FunctionConfig {
-  const optional = (name: string): string | undefined => (env[name]?.trim() ? env[name]!.trim() : undefined);
-  const companyId = optional('COMPANY_ID');
-  const inventoryId = optional('INVENTORY_ID');
-  const filters: Filters = {
-    ...(companyId !== undefined && { company: parseId('COMPANY_ID', companyId) }),
-    ...(inventoryId !== undefined && { inventory: parseId('INVENTORY_ID', inventoryId) }),
-  };
-  const { snapshotDate: _unused, ...base } = defaultSettings('');
-  return {
-    secretId: required(env, 'SECRET_ID'),
-    bucketName: required(env, 'BUCKET_NAME'),
-    exportPrefix: parsePrefix('EXPORT_PREFIX', optional('EXPORT_PREFIX') ?? 'esims'),
-    timezone: parseTimezone('TIMEZONE', optional('TIMEZONE') ?? 'UTC'),
-    defaults: {
-      ...base,
-      apiBaseUrl: parseApiUrl('API_BASE_URL', optional('API_BASE_URL') ?? DEFAULT_API_BASE_URL),
-      formats: parseFormats('EXPORT_FORMATS', optional('EXPORT_FORMATS') ?? FORMATS.join(',')),
-      filters,
-      baseFilters: filters,
-      pageSize: parseInteger('PAGE_SIZE', optional('PAGE_SIZE') ?? DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
-      concurrency: parseInteger('CONCURRENCY', optional('CONCURRENCY') ?? DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),
-    },
-  };
+  const secretId = required(env, 'SECRET_ID');
+  const bucketName = required(env, 'BUCKET_NAME');
+  const given = readSettings('env', env);
+  const { snapshotDate: _perRun, ...defaults } = exportSettings(given, { baseFilters: filtersOf(given) });
+  return { secretId, bucketName, exportPrefix: given.exportPrefix ?? 'esims', timezone: given.timezone ?? 'UTC', given, defaults };
 }
 
-const OVERRIDES = ['company', 'inventory', 'formats', 'snapshotDate'] as const;
+/** The overrides an event may carry. */
+const OVERRIDES = settingNames('event');
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -94,15 +62,6 @@ export function settingsForEvent(event: unknown, config: FunctionConfig, now: Da
   const input = event ?? {};
   if (!isObject(input)) throw new ConfigError(`event must be a JSON object, got ${JSON.stringify(input)}`);
   const problems: string[] = [];
-  const attempt = <T>(parse: () => T): T | undefined => {
-    try {
-      return parse();
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      problems.push(error.message);
-      return undefined;
-    }
-  };
 
   let snapshotDate = dateIn(config.timezone, now);
   const schedule = scheduledTime(input);
@@ -111,18 +70,17 @@ export function settingsForEvent(event: unknown, config: FunctionConfig, now: Da
     if (Number.isNaN(time.getTime())) problems.push(`${schedule.label} must be an ISO 8601 time, got ${JSON.stringify(schedule.value)}`);
     else snapshotDate = dateIn(config.timezone, time);
   } else {
-    const unknown = Object.keys(input).filter((key) => !(OVERRIDES as readonly string[]).includes(key));
-    if (unknown.length > 0) {
-      problems.push(`event.${unknown[0]} is not a known field (use ${OVERRIDES.join(', ')})`);
-    }
+    const unknown = Object.keys(input).filter((key) => !OVERRIDES.includes(key));
+    if (unknown.length > 0) problems.push(`event.${unknown[0]} is not a known field (use ${OVERRIDES.join(', ')})`);
   }
 
-  const filters: { company?: number; inventory?: number } = { ...config.defaults.filters };
-  if (input.company !== undefined) filters.company = attempt(() => parseId('event.company', input.company));
-  if (input.inventory !== undefined) filters.inventory = attempt(() => parseId('event.inventory', input.inventory));
-  const formats = input.formats === undefined ? config.defaults.formats : attempt(() => parseFormats('event.formats', input.formats));
-  if (input.snapshotDate !== undefined) snapshotDate = attempt(() => parseDate('event.snapshotDate', input.snapshotDate)) ?? snapshotDate;
-
+  let overrides: GivenSettings = {};
+  try {
+    overrides = readSettings('event', input);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(error.message);
+  }
   if (problems.length > 0) throw new ConfigError(`invalid event: ${problems.join('; ')}. Nothing was exported.`);
-  return { ...config.defaults, filters, formats: formats!, snapshotDate };
+  return exportSettings({ snapshotDate, ...config.given, ...overrides }, { baseFilters: config.defaults.baseFilters });
 }

@@ -1,102 +1,88 @@
 /**
- * The stack's props from CDK context (`cdk.json`, or `npx cdk deploy -c key=value`), validated:
- * an error names the context key and what it got.
+ * The stack's props from CDK context (`cdk.json`, or `npx cdk deploy -c key=value`), validated
+ * by the settings parser the CLI and the function use (lambda/core/settings.ts): the same
+ * limits, the same messages, each naming the context key. A key this app does not know is an
+ * error, not silently ignored.
  */
 import type { Node } from 'constructs';
-import { FORMATS } from '../lambda/core/settings';
+import { ConfigError } from '../lambda/core/errors';
+import { closestName, parseInteger, parseSetting, readSettings, settingLabel, settingNames } from '../lambda/core/settings';
+import { z } from 'zod';
 import type { EsimExportStackProps } from './esim-export-stack';
 
-export const CONTEXT_KEYS = [
-  'bucketName',
-  'exportPrefix',
-  'secret',
-  'apiBaseUrl',
-  'formats',
-  'companyId',
-  'inventoryId',
-  'pageSize',
-  'concurrency',
-  'schedule',
-  'timezone',
-  'alarmEmail',
-  'staleAfterHours',
-  'memorySize',
-  'logRetentionDays',
-  'infrequentAccessAfterDays',
-  'glacierAfterDays',
-  'expireAfterDays',
-  'glueDatabaseName',
-] as const;
+/** Retention periods CloudWatch Logs accepts, in days. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
-type ContextKey = (typeof CONTEXT_KEYS)[number];
+const text = z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
+const whole = (min: number, max: number) => (label: string, raw: unknown) => parseInteger(label, raw, min, max);
 
-function fail(key: string, expected: string, value: unknown): never {
-  throw new Error(`CDK context "${key}" must be ${expected}, got ${JSON.stringify(value)}`);
+/** Settings of the stack alone (the export's own are in core/settings.ts). */
+const STACK_SETTINGS = {
+  stackName: (label: string, raw: unknown) => parseSetting(label, text, raw),
+  bucketName: (label: string, raw: unknown) => parseSetting(label, text, raw),
+  secret: (label: string, raw: unknown) => parseSetting(label, text, raw),
+  glueDatabaseName: (label: string, raw: unknown) =>
+    parseSetting(label, z.string().regex(/^[a-z0-9_]{1,255}$/, { error: 'must be lower-case letters, digits and _' }), raw),
+  schedule: (label: string, raw: unknown) =>
+    parseSetting(label, z.string().regex(/^(cron|rate|at)\(.+\)$/, { error: 'must be an EventBridge Scheduler expression such as "cron(0 2 * * ? *)"' }), raw),
+  alarmEmail: (label: string, raw: unknown) => parseSetting(label, z.email({ error: 'must be an e-mail address' }), raw),
+  staleAfterHours: whole(2, 168),
+  memorySize: whole(128, 10240),
+  logRetentionDays: (label: string, raw: unknown) =>
+    parseSetting(label, z.coerce.number().refine((days) => LOG_RETENTION_DAYS.includes(days), { error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}` }), raw),
+  infrequentAccessAfterDays: whole(30, 36500),
+  glacierAfterDays: whole(1, 36500),
+  expireAfterDays: whole(1, 36500),
+} as const;
+
+type StackSettings = { -readonly [K in keyof typeof STACK_SETTINGS]?: ReturnType<(typeof STACK_SETTINGS)[K]> };
+
+/** Every context key this app reads. */
+export const CONTEXT_KEYS: readonly string[] = [...settingNames('context'), ...Object.keys(STACK_SETTINGS)];
+
+export function propsFromContext(node: Node): EsimExportStackProps & { stackName?: string } {
+  const context = node.getAllContext() as Record<string, unknown>;
+  // Keys of our own are plain words; CDK's feature flags and tools' keys hold '/', ':' or '-'.
+  for (const key of Object.keys(context).filter((k) => /^[A-Za-z][A-Za-z0-9]*$/.test(k))) {
+    if (CONTEXT_KEYS.includes(key)) continue;
+    const suggestion = closestName(key, CONTEXT_KEYS);
+    throw new ConfigError(`${settingLabel('context', key)} is not a setting of this app${suggestion ? ` (did you mean ${suggestion}?)` : ''}`);
+  }
+  const given = readSettings('context', context);
+  const stack: StackSettings = {};
+  const problems: string[] = [];
+  for (const [key, parse] of Object.entries(STACK_SETTINGS)) {
+    const raw = context[key];
+    if (raw === undefined || raw === null || raw === '') continue;
+    try {
+      (stack as Record<string, unknown>)[key] = parse(settingLabel('context', key), raw);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  checkLifecycle(stack);
+  return {
+    ...stack,
+    apiBaseUrl: given.apiBaseUrl,
+    formats: given.formats,
+    companyId: given.company,
+    inventoryId: given.inventory,
+    pageSize: given.pageSize,
+    concurrency: given.concurrency,
+    timezone: given.timezone,
+    exportPrefix: given.exportPrefix,
+  };
 }
 
-export function propsFromContext(node: Node): EsimExportStackProps {
-  const raw = (key: ContextKey): unknown => {
-    const value: unknown = node.tryGetContext(key);
-    return value === '' || value === null ? undefined : value;
-  };
-  const text = (key: ContextKey): string | undefined => {
-    const value = raw(key);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string') fail(key, 'a string', value);
-    return value;
-  };
-  const whole = (key: ContextKey, min: number, max: number): number | undefined => {
-    const value = raw(key);
-    if (value === undefined) return undefined;
-    // `-c key=value` gives strings, cdk.json gives numbers.
-    const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-    if (typeof number !== 'number' || !Number.isInteger(number) || number < min || number > max) {
-      fail(key, `a whole number from ${min} to ${max}`, value);
-    }
-    return number;
-  };
-  const formatsValue = raw('formats');
-  let formats: string[] | undefined;
-  if (formatsValue !== undefined) {
-    formats = Array.isArray(formatsValue) ? formatsValue.map(String) : String(formatsValue).split(',').map((f) => f.trim());
-    if (formats.length === 0 || formats.some((f) => !(FORMATS as readonly string[]).includes(f))) {
-      fail('formats', `a list of ${FORMATS.join(', ')}`, formatsValue);
-    }
+/** S3 refuses a lifecycle rule whose steps are out of order: say so at synth, not at deploy. */
+function checkLifecycle({ infrequentAccessAfterDays: ia = 30, glacierAfterDays: glacier = 90, expireAfterDays: expire }: StackSettings): void {
+  // An object must stay 30 days in Standard-IA before it may move on.
+  if (glacier < ia + 30) {
+    throw new ConfigError(`CDK context "glacierAfterDays" must be at least 30 days after infrequentAccessAfterDays (${ia}), got ${glacier}`);
   }
-  const schedule = text('schedule');
-  if (schedule !== undefined && !/^(cron|rate)\(.+\)$/.test(schedule)) fail('schedule', 'an EventBridge Scheduler expression such as "cron(0 2 * * ? *)"', schedule);
-  const timezone = text('timezone');
-  if (timezone !== undefined) {
-    try {
-      new Intl.DateTimeFormat('en-CA', { timeZone: timezone });
-    } catch {
-      fail('timezone', 'an IANA time zone such as "UTC" or "Europe/Berlin"', timezone);
-    }
+  if (expire !== undefined && expire <= glacier) {
+    throw new ConfigError(`CDK context "expireAfterDays" must be after glacierAfterDays (${glacier}), got ${expire}`);
   }
-  const alarmEmail = text('alarmEmail');
-  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) fail('alarmEmail', 'an e-mail address', alarmEmail);
-  const apiBaseUrl = text('apiBaseUrl');
-  if (apiBaseUrl !== undefined && !apiBaseUrl.startsWith('https://')) fail('apiBaseUrl', 'an https:// URL', apiBaseUrl);
-
-  return {
-    bucketName: text('bucketName'),
-    exportPrefix: text('exportPrefix'),
-    secret: text('secret'),
-    apiBaseUrl,
-    formats,
-    companyId: whole('companyId', 1, Number.MAX_SAFE_INTEGER),
-    inventoryId: whole('inventoryId', 1, Number.MAX_SAFE_INTEGER),
-    pageSize: whole('pageSize', 1, 1000),
-    concurrency: whole('concurrency', 1, 64),
-    schedule,
-    timezone,
-    alarmEmail,
-    staleAfterHours: whole('staleAfterHours', 2, 168),
-    memorySize: whole('memorySize', 128, 10240),
-    logRetentionDays: whole('logRetentionDays', 1, 3653),
-    infrequentAccessAfterDays: whole('infrequentAccessAfterDays', 30, 36500),
-    glacierAfterDays: whole('glacierAfterDays', 31, 36500),
-    expireAfterDays: whole('expireAfterDays', 1, 36500),
-    glueDatabaseName: text('glueDatabaseName'),
-  };
 }

@@ -1,8 +1,9 @@
 /**
  * Secure settings every bucket of this stack starts from, in one place.
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { CfnResource, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
 
 export function secureBucketProps(): s3.BucketProps {
   return {
@@ -15,4 +16,14 @@ export function secureBucketProps(): s3.BucketProps {
     // Snapshots are the point of the product: deleting the stack never deletes them.
     removalPolicy: RemovalPolicy.RETAIN,
   };
+}
+
+/**
+ * Keeps a resource's logical id from version 0.1, when it lived directly in the stack. Stateful
+ * and named resources (buckets, the secret, Glue, Athena, the dashboard) must keep theirs, or an
+ * update would create a second one beside the first, or fail on its name.
+ */
+export function keepLogicalId(resource: Construct, logicalId: string): void {
+  const cfn = resource instanceof CfnResource ? resource : (resource.node.defaultChild as CfnResource);
+  cfn.overrideLogicalId(logicalId);
 }

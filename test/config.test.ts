@@ -57,12 +57,12 @@ describe('settingsForEvent', () => {
 
   it('names every invalid field at once', () => {
     expect(() => settingsForEvent({ formats: ['xml'], company: 'acme', snapshotDate: 'yesterday' }, config, now)).toThrow(
-      'invalid event: event.company must be a whole number ≥ 1, got "acme"; event.formats must list only ndjson, csv, got ["xml"]; event.snapshotDate must be a real date YYYY-MM-DD, got "yesterday". Nothing was exported.',
+      'invalid event: event.formats must list only ndjson, csv, got ["xml"]; event.company must be a whole number ≥ 1, got "acme"; event.snapshotDate must be a real date YYYY-MM-DD, got "yesterday". Nothing was exported.',
     );
   });
 
   it('rejects unknown fields, a bad scheduled time, and a non-object event', () => {
-    expect(() => settingsForEvent({ compnay: 100 }, config, now)).toThrow('event.compnay is not a known field (use company, inventory, formats, snapshotDate)');
+    expect(() => settingsForEvent({ compnay: 100 }, config, now)).toThrow('event.compnay is not a known field (use formats, company, inventory, snapshotDate)');
     expect(() => settingsForEvent({ scheduledTime: 'soon' }, config, now)).toThrow('event.scheduledTime must be an ISO 8601 time, got "soon"');
     expect(() => settingsForEvent([1, 2], config, now)).toThrow('event must be a JSON object, got [1,2]');
   });

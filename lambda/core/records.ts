@@ -75,8 +75,11 @@ export function parsePage(bytes: Uint8Array): Page {
   try {
     body = parseJson(text);
   } catch (error) {
-    const at = /position (\d+)/.exec((error as Error).message)?.[1];
-    throw new InvalidPageError(`the body is not valid JSON${at === undefined ? '' : ` (at character ${at})`}`);
+    // JSON.parse quotes the text around a bad token: only a message that quotes nothing is kept.
+    const reason = (error as Error).message;
+    const at = /position (\d+)/.exec(reason)?.[1];
+    const safe = /["'`]/.test(reason) ? (at === undefined ? 'unexpected text' : `unexpected text at character ${at}`) : reason;
+    throw new InvalidPageError(`the body is not valid JSON (${safe})`);
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new InvalidPageError('the body is not the documented JSON (the page must be an object)');

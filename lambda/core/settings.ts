@@ -1,9 +1,11 @@
 /**
- * The export's settings: their types, defaults and validation.
+ * The export's settings: their types, defaults and validation, in one place.
  *
- * The CLI (flags), the Lambda (environment and event) and the tests all build `ExportSettings`
- * with the same parsers; each parser takes the label its caller knows the value by
- * (`--company`, `COMPANY_ID`, `event.company`) so an error names exactly what to fix.
+ * A user gives a setting as a CLI flag, an environment variable of the function, a field of the
+ * function's event or a CDK context key. `SETTINGS` names each setting in every place it can be
+ * given, and `readSettings` reads any of them with the same parser, the same limits and the
+ * same messages; only the label differs (`--company`, `COMPANY_ID`, `event.company`,
+ * `CDK context "companyId"`), so an error names exactly what to fix.
  */
 import { z } from 'zod';
 import { ConfigError } from './errors';
@@ -44,8 +46,6 @@ export interface ExportSettings {
   readonly concurrency: number;
   /** YYYY-MM-DD: names the snapshot's partition. */
   readonly snapshotDate: string;
-  /** Key prefix inside the destination ('' for the destination's root). */
-  readonly prefix: string;
 }
 
 /** Validates `raw` with `schema`; on failure names the setting and quotes what was given. */
@@ -157,15 +157,125 @@ export const parsePrefix = (label: string, raw: unknown): string => parseSetting
 
 /** The settings every caller starts from; they override what they were given. */
 export function defaultSettings(today: string): ExportSettings {
+  return exportSettings({ snapshotDate: today });
+}
+
+/** The API filters among given settings. */
+export function filtersOf(given: GivenSettings): Filters {
   return {
-    apiBaseUrl: DEFAULT_API_BASE_URL,
-    formats: [...FORMATS],
-    compression: 'gzip',
-    filters: {},
-    baseFilters: {},
-    pageSize: DEFAULT_PAGE_SIZE,
-    concurrency: DEFAULT_CONCURRENCY,
-    snapshotDate: today,
-    prefix: '',
+    ...(given.company !== undefined && { company: given.company }),
+    ...(given.inventory !== undefined && { inventory: given.inventory }),
   };
+}
+
+/**
+ * An export's settings: what was given, the defaults for the rest. `baseFilters` are the
+ * deployment's own (its full snapshot's scope); the day defaults to today in the time zone.
+ */
+export function exportSettings(given: GivenSettings, options: { now?: Date; baseFilters?: Filters } = {}): ExportSettings {
+  return {
+    apiBaseUrl: given.apiBaseUrl ?? DEFAULT_API_BASE_URL,
+    formats: given.formats ?? [...FORMATS],
+    compression: given.compression ?? 'gzip',
+    filters: filtersOf(given),
+    baseFilters: options.baseFilters ?? {},
+    pageSize: given.pageSize ?? DEFAULT_PAGE_SIZE,
+    concurrency: given.concurrency ?? DEFAULT_CONCURRENCY,
+    snapshotDate: given.snapshotDate ?? dateIn(given.timezone ?? 'UTC', options.now),
+  };
+}
+
+/** Where a setting was given. */
+export type SettingSource = 'flag' | 'env' | 'event' | 'context';
+
+/** What a user can set, as given (validated); any of it may be absent. */
+export interface GivenSettings {
+  readonly apiBaseUrl?: string;
+  readonly formats?: Format[];
+  readonly compression?: Compression;
+  readonly company?: number;
+  readonly inventory?: number;
+  readonly pageSize?: number;
+  readonly concurrency?: number;
+  readonly timezone?: string;
+  readonly snapshotDate?: string;
+  readonly exportPrefix?: string;
+}
+
+interface Definition {
+  /** The setting's name in each place it can be given. */
+  readonly names: Partial<Record<SettingSource, string>>;
+  readonly parse: (label: string, raw: unknown) => unknown;
+}
+
+/** Every user setting, by its name in each source. */
+export const SETTINGS: Readonly<Record<keyof GivenSettings, Definition>> = {
+  apiBaseUrl: { names: { flag: '--api-url', env: 'API_BASE_URL', context: 'apiBaseUrl' }, parse: parseApiUrl },
+  formats: { names: { flag: '--formats', env: 'EXPORT_FORMATS', event: 'formats', context: 'formats' }, parse: parseFormats },
+  compression: { names: { flag: '--compression' }, parse: parseCompression },
+  company: { names: { flag: '--company', env: 'COMPANY_ID', event: 'company', context: 'companyId' }, parse: parseId },
+  inventory: { names: { flag: '--inventory', env: 'INVENTORY_ID', event: 'inventory', context: 'inventoryId' }, parse: parseId },
+  pageSize: {
+    names: { flag: '--page-size', env: 'PAGE_SIZE', context: 'pageSize' },
+    parse: (label, raw) => parseInteger(label, raw, 1, MAX_PAGE_SIZE),
+  },
+  concurrency: {
+    names: { flag: '--concurrency', env: 'CONCURRENCY', context: 'concurrency' },
+    parse: (label, raw) => parseInteger(label, raw, 1, MAX_CONCURRENCY),
+  },
+  timezone: { names: { flag: '--timezone', env: 'TIMEZONE', context: 'timezone' }, parse: parseTimezone },
+  snapshotDate: { names: { flag: '--date', event: 'snapshotDate' }, parse: parseDate },
+  exportPrefix: { names: { env: 'EXPORT_PREFIX', context: 'exportPrefix' }, parse: parsePrefix },
+};
+
+/** How a message names a setting from `source`. */
+export function settingLabel(source: SettingSource, name: string): string {
+  if (source === 'event') return `event.${name}`;
+  if (source === 'context') return `CDK context "${name}"`;
+  return name;
+}
+
+/** The names `source` knows settings by. */
+export function settingNames(source: SettingSource): string[] {
+  return Object.values(SETTINGS).flatMap((definition) => definition.names[source] ?? []);
+}
+
+/**
+ * Reads the settings `values` holds, keyed by their names in `source`. Absent and empty values
+ * are not given; every invalid one is named, all at once, in one ConfigError.
+ */
+export function readSettings(source: SettingSource, values: Readonly<Record<string, unknown>>): GivenSettings {
+  const given: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, definition] of Object.entries(SETTINGS)) {
+    const name = definition.names[source];
+    const raw = name === undefined ? undefined : values[name];
+    if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) continue;
+    try {
+      given[key] = definition.parse(settingLabel(source, name!), typeof raw === 'string' ? raw.trim() : raw);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  return given as GivenSettings;
+}
+
+/** The close match of a misspelled name among `known`, for "did you mean …". */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  const plain = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return known.find((candidate) => plain(candidate) === plain(name)) ?? known.find((candidate) => editDistance(plain(candidate), plain(name)) <= 2);
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }

@@ -1,0 +1,102 @@
+/**
+ * Athena: a Glue database, a table over the NDJSON snapshots partitioned by day with partition
+ * projection (queryable right after the first run, no crawler, no MSCK REPAIR), and a work group
+ * whose results expire.
+ */
+import { Aws, Stack } from 'aws-cdk-lib';
+import * as athena from 'aws-cdk-lib/aws-athena';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+
+export interface AthenaTablesProps {
+  readonly bucket: s3.IBucket;
+  readonly prefix: string;
+  /** @default 'esim_export' */
+  readonly databaseName?: string;
+}
+
+/**
+ * Days the `dt` partitions span: from long before any export to tomorrow in UTC, so a snapshot
+ * named after today in a time zone ahead of UTC is visible the moment it lands.
+ */
+export const PARTITION_RANGE = '2000-01-01,NOW+1DAYS';
+
+export class AthenaTables extends Construct {
+  public readonly databaseName: string;
+  public readonly workGroupName: string;
+
+  constructor(scope: Construct, id: string, props: AthenaTablesProps) {
+    super(scope, id);
+    this.databaseName = props.databaseName ?? 'esim_export';
+
+    // The database.
+    const database = new glue.CfnDatabase(this, 'GlueDatabase', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseInput: { name: this.databaseName, description: 'esim-export snapshots' },
+    });
+    database.overrideLogicalId('GlueDatabase');
+
+    // The raw table: the NDJSON, as the API sent it.
+    const location = `s3://${props.bucket.bucketName}/${props.prefix}/ndjson/`;
+    const table = new glue.CfnTable(this, 'EsimsTable', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: 'esims',
+        description: 'One row per eSIM per daily snapshot (NDJSON). group, inventory and company are JSON text or a plain id, as the API sent them.',
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          classification: 'json',
+          'projection.enabled': 'true',
+          'projection.dt.type': 'date',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'projection.dt.range': PARTITION_RANGE,
+          'projection.dt.interval': '1',
+          'projection.dt.interval.unit': 'DAYS',
+          'storage.location.template': `${location}dt=\${dt}/`,
+        },
+        partitionKeys: [{ name: 'dt', type: 'string' }],
+        storageDescriptor: {
+          location,
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
+          columns: [
+            { name: 'iccid', type: 'string' },
+            { name: 'sim_status', type: 'string' },
+            // Either item shape: the OpenX SerDe gives an object as its JSON text, a number as digits.
+            { name: 'group', type: 'string' },
+            { name: 'inventory', type: 'string' },
+            { name: 'company', type: 'string' },
+            { name: 'provisioned_date', type: 'bigint' },
+            { name: 'terminated_date', type: 'bigint' },
+            { name: 'imsis', type: 'array<struct<sponsor_id:bigint,imsi:bigint>>' },
+            { name: 'mapped_imsi', type: 'bigint' },
+            { name: 'created_date', type: 'bigint' },
+            { name: 'modified_date', type: 'bigint' },
+          ],
+        },
+      },
+    });
+    table.overrideLogicalId('EsimsTable');
+    table.addResourceDependency(database);
+
+    // The work group: results under athena-results/, expired by the bucket's lifecycle.
+    const workGroup = new athena.CfnWorkGroup(this, 'AthenaWorkGroup', {
+      name: `${Stack.of(this).stackName}-esim-export`,
+      description: 'Queries over the esim-export snapshots; results kept 30 days.',
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        resultConfiguration: {
+          outputLocation: `s3://${props.bucket.bucketName}/athena-results/`,
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+    workGroup.overrideLogicalId('AthenaWorkGroup');
+    this.workGroupName = workGroup.name;
+  }
+}

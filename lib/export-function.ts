@@ -1,0 +1,128 @@
+/**
+ * The export function: the export core (lambda/handler.ts) bundled by local esbuild, with its
+ * own log group, a least-privilege role and a queue for the runs that failed for good.
+ */
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { keepLogicalId } from './secure-defaults';
+
+export interface ExportFunctionProps {
+  readonly bucket: s3.IBucket;
+  /** Set when the bucket is an existing one, by name (the IAM acknowledgement names it). */
+  readonly importedBucketName?: string;
+  readonly prefix: string;
+  readonly secret: secretsmanager.ISecret;
+  /** The function's environment beyond SECRET_ID, BUCKET_NAME and EXPORT_PREFIX (lambda/config.ts). */
+  readonly settings: Readonly<Record<string, string>>;
+  /** @default 1024 */
+  readonly memorySize?: number;
+  /** @default 90 */
+  readonly logRetentionDays?: number;
+}
+
+export class ExportFunction extends Construct {
+  public readonly function: nodejs.NodejsFunction;
+  /** Runs that failed every retry, and scheduled runs that could not be delivered. */
+  public readonly failedRuns: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: ExportFunctionProps) {
+    super(scope, id);
+
+    // Its logs, kept as long as configured.
+    const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
+      retention: props.logRetentionDays ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    keepLogicalId(logGroup, 'FunctionLogsAE28C13D');
+
+    // Its role, granted below exactly what it needs.
+    const role = new iam.Role(this, 'FunctionRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'esim-export: read the Betatel secret, write snapshots under the export prefix, write its own logs.',
+    });
+
+    // The dead-letter queue of the schedule and the failure destination of the function.
+    this.failedRuns = new sqs.Queue(this, 'FailedRuns', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    keepLogicalId(this.failedRuns, 'FailedRuns6F7FC7C6');
+    keepLogicalId(this.failedRuns.node.findChild('Policy'), 'FailedRunsPolicyE1DA5ACD');
+    Validations.of(this.failedRuns).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the schedule and the failure destination of the function.' });
+
+    // The function, one run at a time.
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description: 'Exports every Betatel eSIM into dated snapshots in S3.',
+      entry: path.join(__dirname, '..', 'lambda', 'handler.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: Duration.minutes(15),
+      // One run at a time: a manual run and the schedule never overlap on the same keys.
+      reservedConcurrentExecutions: 1,
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      // Async invocations (the schedule, `aws lambda invoke --invocation-type Event`): two
+      // retries, safe because keys are deterministic; then the event goes to FailedRuns.
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      onFailure: new lambdaDestinations.SqsDestination(this.failedRuns),
+      environment: {
+        SECRET_ID: props.secret.secretArn,
+        BUCKET_NAME: props.bucket.bucketName,
+        EXPORT_PREFIX: props.prefix,
+        ...props.settings,
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+      bundling: {
+        // Everything bundled, AWS SDK included: the code runs with the versions it was tested with.
+        bundleAwsSDK: true,
+        minify: true,
+        sourceMap: true,
+        target: 'node24',
+        forceDockerBundling: false,
+      },
+    });
+
+    // Least privilege: its own logs, that one secret, and writes under the export prefix only.
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+    props.secret.grantRead(role);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteSnapshots',
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        resources: [props.bucket.arnForObjects(`${props.prefix}/*`)],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ListOwnManifests',
+        actions: ['s3:ListBucket'],
+        resources: [props.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${props.prefix}/*`] } },
+      }),
+    );
+    const stack = Stack.of(this);
+    const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+    const snapshotObjects = props.importedBucketName
+      ? `arn:${partition}:s3:::${props.importedBucketName}/${props.prefix}/*`
+      : `<${stack.resolve(((props.bucket as s3.Bucket).node.defaultChild as s3.CfnBucket).logicalId)}.Arn>/${props.prefix}/*`;
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${snapshotObjects}]`,
+      reason: 'Snapshot keys are dated (dt=YYYY-MM-DD), so writing them needs a wildcard; it is confined to the export prefix.',
+    });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Operations: an SNS topic for alarms, three alarms (a failed run, a run that failed for good,
+ * no fresh snapshot), and a dashboard of what each run did.
+ */
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { keepLogicalId } from './secure-defaults';
+
+/** The function's metrics: Powertools EMF, namespace and service as the handler sets them. */
+const METRICS_NAMESPACE = 'EsimExport';
+const SERVICE = 'esim-export';
+
+export interface OperationsProps {
+  readonly function: lambda.IFunction;
+  readonly failedRuns: sqs.IQueue;
+  /** @default no subscription */
+  readonly alarmEmail?: string;
+  /** @default 26 */
+  readonly staleAfterHours?: number;
+}
+
+export class Operations extends Construct {
+  public readonly alarmTopic: sns.Topic;
+  public readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: OperationsProps) {
+    super(scope, id);
+    const staleAfterHours = props.staleAfterHours ?? 26;
+    const metric = (metricName: string, statistic = 'Sum', period = Duration.days(1)): cloudwatch.Metric =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE }, statistic, period });
+
+    // Where alarms go.
+    this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: 'esim-export alarms', enforceSSL: true });
+    keepLogicalId(this.alarmTopic.node.findChild('Policy'), 'AlarmsPolicy5C860CFE');
+    Validations.of(this.alarmTopic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason: 'Alarm notifications carry no data; CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.',
+    });
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+
+    // The alarms, each into the topic, on alarm and on recovery.
+    const whenAny = (alarmId: string, alarmDescription: string, anyOf: cloudwatch.IMetric): cloudwatch.Alarm =>
+      new cloudwatch.Alarm(this, alarmId, {
+        alarmDescription,
+        metric: anyOf,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    const alarms = [
+      whenAny(
+        'RunFailedAlarm',
+        'An esim-export run failed. Its log says why in one line ("export failed"); nothing was published.',
+        props.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      ),
+      whenAny(
+        'FailedRunsQueueAlarm',
+        'A scheduled run could not be delivered or failed all its retries: see the FailedRuns queue.',
+        props.failedRuns.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      ),
+      new cloudwatch.Alarm(this, 'StaleSnapshotAlarm', {
+        alarmDescription: `No full snapshot was published for ${staleAfterHours} hours.`,
+        metric: metric('SnapshotsPublished', 'Sum', Duration.hours(1)),
+        threshold: 1,
+        evaluationPeriods: staleAfterHours,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        // No data point is exactly the problem: missing counts as breaching.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+    ];
+    for (const alarm of alarms) {
+      alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
+      alarm.addOkAction(new cloudwatchActions.SnsAction(this.alarmTopic));
+    }
+
+    // The dashboard: what each run exported, how long it took, what went wrong.
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${Stack.of(this).stackName}-esim-export`,
+      defaultInterval: Duration.days(30),
+    });
+    keepLogicalId(this.dashboard, 'Dashboard9E4231ED');
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'eSIMs exported per run', left: [metric('RecordsExported', 'Maximum')], width: 12 }),
+      new cloudwatch.GraphWidget({
+        title: 'eSIMs per status',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${METRICS_NAMESPACE},service,status} MetricName="RecordsByStatus"', 'Maximum', 86400)`,
+            label: '',
+            period: Duration.days(1),
+          }),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Run duration (s)', left: [metric('DurationSeconds', 'Maximum')], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Retries and warnings', left: [metric('Retries'), metric('Warnings')], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Errors', left: [props.function.metricErrors({ period: Duration.days(1) }), metric('ExportsFailed')], width: 8 }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }),
+    );
+  }
+}
