@@ -65,13 +65,13 @@ describe('csvRow', () => {
 
 describe('csvEncoder', () => {
   it('writes an RFC 4180 header and rows that a CSV parser reads back to the same cells', () => {
-    const text = csvEncoder.header + csvEncoder.encode(documented) + csvEncoder.encode(partial);
+    const text = csvEncoder.header + csvEncoder.encode([documented, partial]);
     expect(text.startsWith(`${CSV_COLUMNS.join(',')}\r\n`)).toBe(true);
     expect(parseCsv(text)).toEqual([[...CSV_COLUMNS], csvRow(documented), csvRow(partial)]);
   });
 
   it('quotes a cell holding a lone line feed or carriage return', () => {
-    const line = csvEncoder.encode(recordOf('{"iccid":"1","group":{"id":1,"name":"a\\nb"},"company":{"id":2,"name":"c\\rd"}}'));
+    const line = csvEncoder.encode([recordOf('{"iccid":"1","group":{"id":1,"name":"a\\nb"},"company":{"id":2,"name":"c\\rd"}}')]);
     expect(line).toContain('"a\nb"');
     expect(line).toContain('"c\rd"');
   });
@@ -79,7 +79,7 @@ describe('csvEncoder', () => {
 
 describe('ndjsonEncoder', () => {
   it('writes each record as one line holding the same JSON values, unknown fields included', () => {
-    const line = ndjsonEncoder.encode(partial);
+    const line = ndjsonEncoder.encode([partial]);
     expect(line.endsWith('\n')).toBe(true);
     expect(line.slice(0, -1)).not.toContain('\n');
     expect(JSON.parse(line)).toEqual({ ...partial });

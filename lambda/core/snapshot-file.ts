@@ -68,9 +68,7 @@ export class SnapshotFile {
   async write(records: readonly ApiRecord[]): Promise<void> {
     if (records.length === 0) return;
     this.records += records.length;
-    let text = '';
-    for (const record of records) text += this.encoder.encode(record);
-    if (!this.input.write(text)) await Promise.race([once(this.input, 'drain'), this.flowing]);
+    if (!this.input.write(this.encoder.encode(records))) await Promise.race([once(this.input, 'drain'), this.flowing]);
   }
 
   /** Flushes everything to the staged object and says what was written. */

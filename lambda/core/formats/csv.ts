@@ -69,5 +69,5 @@ export const csvEncoder: Encoder = {
   format: 'csv',
   contentType: 'text/csv; charset=utf-8',
   header: stringify([[...CSV_COLUMNS]], OPTIONS),
-  encode: (record) => stringify([csvRow(record)], OPTIONS),
+  encode: (records) => stringify(records.map(csvRow), OPTIONS),
 };

@@ -11,5 +11,10 @@ export interface Encoder {
   readonly contentType: string;
   /** What every file of this format starts with ('' for none). */
   readonly header: string;
-  encode(record: ApiRecord): string;
+  /**
+   * The text of some records, in order. (A batch, a page at a time, rather than one record per
+   * call: csv-stringify normalizes its options on every call, which cost a third of the CSV's
+   * CPU one record at a time; `npm run bench`.)
+   */
+  encode(records: readonly ApiRecord[]): string;
 }

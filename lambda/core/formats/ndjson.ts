@@ -6,5 +6,9 @@ export const ndjsonEncoder: Encoder = {
   format: 'ndjson',
   contentType: 'application/x-ndjson',
   header: '',
-  encode: (record) => `${toJsonText(record)}\n`,
+  encode: (records) => {
+    let text = '';
+    for (const record of records) text += `${toJsonText(record)}\n`;
+    return text;
+  },
 };
