@@ -3,7 +3,9 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   globalSetup: '<rootDir>/test/global-setup.ts',
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2023' } }] },
+  transform: { '^.+\\.[tj]s$': ['@swc/jest', { jsc: { target: 'es2023' } }] },
+  // hyparquet(-writer) ship ES modules only: jest runs CommonJS, so they are transformed too.
+  transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'],
   // Integration tests start real servers (sandbox, s3rver) and a CDK synth bundles with esbuild.
   testTimeout: 60_000,
   // Two cores: leave one for the servers the tests start.

@@ -109,6 +109,7 @@ describe('the bundled function', () => {
       'esims/latest.json',
       'esims/manifests/dt=2026-11-27/manifest.json',
       'esims/ndjson/dt=2026-11-27/esims.ndjson.gz',
+      'esims/parquet/dt=2026-11-27/esims.parquet',
     ]);
     expect(logs).toContain('"message":"snapshot published"');
     expect(logs).not.toContain(SANDBOX_CREDENTIALS.apiKey);

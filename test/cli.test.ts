@@ -84,7 +84,7 @@ describe('the export CLI', () => {
   });
 
   it.each([
-    [['--formats', 'xml'], /^esim-export: --formats must list only ndjson, csv, got "xml"\n$/],
+    [['--formats', 'xml'], /^esim-export: --formats must list only ndjson, csv, parquet, got "xml"\n$/],
     [['--company', 'abc'], /^esim-export: --company must be a whole number ≥ 1, got "abc"\n$/],
     [['--page-size', '0'], /^esim-export: --page-size must be a whole number from 1 to 1000, got "0"\n$/],
     [['--concurrency', 'many'], /^esim-export: --concurrency must be a whole number from 1 to 64, got "many"\n$/],

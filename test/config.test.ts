@@ -9,7 +9,7 @@ describe('configFromEnvironment', () => {
     expect(config).toMatchObject({ secretId: 'esim/betatel', bucketName: 'snapshots', exportPrefix: 'esims', timezone: 'UTC' });
     expect(config.defaults).toMatchObject({
       apiBaseUrl: 'https://esim.betatel.com/api/v1',
-      formats: ['ndjson', 'csv'],
+      formats: ['ndjson', 'csv', 'parquet'],
       filters: {},
       baseFilters: {},
       pageSize: 100,
@@ -23,7 +23,7 @@ describe('configFromEnvironment', () => {
     [{ SECRET_ID: 's' }, 'Environment variable BUCKET_NAME is required'],
     [{ ...env, PAGE_SIZE: 'lots' }, 'PAGE_SIZE must be a whole number from 1 to 1000, got "lots"'],
     [{ ...env, COMPANY_ID: '-3' }, 'COMPANY_ID must be a whole number ≥ 1, got "-3"'],
-    [{ ...env, EXPORT_FORMATS: 'parquet' }, 'EXPORT_FORMATS must list only ndjson, csv, got "parquet"'],
+    [{ ...env, EXPORT_FORMATS: 'xml' }, 'EXPORT_FORMATS must list only ndjson, csv, parquet, got "xml"'],
     [{ ...env, TIMEZONE: 'Berlin' }, 'TIMEZONE must be an IANA time zone'],
     [{ ...env, API_BASE_URL: 'http://api.example.com' }, 'API_BASE_URL must use https://'],
   ])('names the variable at fault in %j', (environment, message) => {
@@ -57,7 +57,7 @@ describe('settingsForEvent', () => {
 
   it('names every invalid field at once', () => {
     expect(() => settingsForEvent({ formats: ['xml'], company: 'acme', snapshotDate: 'yesterday' }, config, now)).toThrow(
-      'invalid event: event.formats must list only ndjson, csv, got ["xml"]; event.company must be a whole number ≥ 1, got "acme"; event.snapshotDate must be a real date YYYY-MM-DD, got "yesterday". Nothing was exported.',
+      'invalid event: event.formats must list only ndjson, csv, parquet, got ["xml"]; event.company must be a whole number ≥ 1, got "acme"; event.snapshotDate must be a real date YYYY-MM-DD, got "yesterday". Nothing was exported.',
     );
   });
 

@@ -165,7 +165,7 @@ describe('runExport against the sandbox', () => {
     expect(await ndjsonOf()).toEqual([]);
     expect(await csvOf()).toHaveLength(1);
     expect(manifest.records).toBe(0);
-    expect(manifest.files.map((file) => file.records)).toEqual([0, 0]);
+    expect(manifest.files.map((file) => file.records)).toEqual([0, 0, 0]);
   });
 
   it('writes only the formats asked for', async () => {

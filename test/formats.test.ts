@@ -1,8 +1,13 @@
 /** The encoders: pure, no I/O. The CSV mapping covers both item shapes. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { CSV_COLUMNS, csvEncoder, csvRow } from '../lambda/core/formats/csv';
 import { ndjsonEncoder } from '../lambda/core/formats/ndjson';
+import { parquetEncoder } from '../lambda/core/formats/parquet';
 import { type ApiRecord, parsePage } from '../lambda/core/records';
+import { literal, query } from './duckdb';
 
 const recordOf = (json: string): ApiRecord => parsePage(Buffer.from(`{"total":1,"sims":[${json}]}`)).records[0]!;
 
@@ -65,13 +70,13 @@ describe('csvRow', () => {
 
 describe('csvEncoder', () => {
   it('writes an RFC 4180 header and rows that a CSV parser reads back to the same cells', () => {
-    const text = csvEncoder.header + csvEncoder.encode([documented, partial]);
+    const text = csvEncoder().header + csvEncoder().encode([documented, partial]);
     expect(text.startsWith(`${CSV_COLUMNS.join(',')}\r\n`)).toBe(true);
     expect(parseCsv(text)).toEqual([[...CSV_COLUMNS], csvRow(documented), csvRow(partial)]);
   });
 
   it('quotes a cell holding a lone line feed or carriage return', () => {
-    const line = csvEncoder.encode([recordOf('{"iccid":"1","group":{"id":1,"name":"a\\nb"},"company":{"id":2,"name":"c\\rd"}}')]);
+    const line = csvEncoder().encode([recordOf('{"iccid":"1","group":{"id":1,"name":"a\\nb"},"company":{"id":2,"name":"c\\rd"}}')]);
     expect(line).toContain('"a\nb"');
     expect(line).toContain('"c\rd"');
   });
@@ -79,9 +84,41 @@ describe('csvEncoder', () => {
 
 describe('ndjsonEncoder', () => {
   it('writes each record as one line holding the same JSON values, unknown fields included', () => {
-    const line = ndjsonEncoder.encode([partial]);
-    expect(line.endsWith('\n')).toBe(true);
-    expect(line.slice(0, -1)).not.toContain('\n');
-    expect(JSON.parse(line)).toEqual({ ...partial });
+    const line = ndjsonEncoder().encode([partial]);
+    expect((line as string).endsWith('\n')).toBe(true);
+    expect((line as string).slice(0, -1)).not.toContain('\n');
+    expect(JSON.parse(line as string)).toEqual({ ...partial });
+  });
+});
+
+describe('parquetEncoder', () => {
+  const writeParquet = async (records: ApiRecord[]): Promise<{ file: string; warnings: string[] }> => {
+    const encoder = parquetEncoder();
+    const parts = [encoder.encode(records), encoder.end()].map((part) => Buffer.from(part as Uint8Array));
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'parquet-')), 'esims.parquet');
+    await writeFile(file, Buffer.concat(parts));
+    return { file, warnings: encoder.warnings() };
+  };
+
+  it('stores a value that does not fit its column as null, and warns naming the column and an ICCID', async () => {
+    const { file, warnings } = await writeParquet([
+      recordOf('{"iccid":"8900000000000000001","mapped_imsi":18446744073709551615,"group":{"id":1.5,"name":"g"},"imsis":"none"}'),
+      recordOf('{"iccid":"8900000000000000002","mapped_imsi":310260000000001,"group":7,"imsis":[{"sponsor_id":1,"imsi":2}]}'),
+    ]);
+    const rows = await query(`SELECT iccid, mapped_imsi, group_id, group_name, imsis FROM read_parquet(${literal(file)})`);
+    expect(rows).toEqual([
+      { iccid: '8900000000000000001', mapped_imsi: null, group_id: null, group_name: 'g', imsis: null },
+      { iccid: '8900000000000000002', mapped_imsi: 310260000000001n, group_id: 7n, group_name: null, imsis: [{ sponsor_id: 1n, imsi: 2n }] },
+    ]);
+    expect(warnings).toEqual([
+      'parquet: 3 value(s) did not fit their column and are null there (group_id 1, e.g. ICCID 8900000000000000001; ' +
+        'mapped_imsi 1, e.g. ICCID 8900000000000000001; imsis 1, e.g. ICCID 8900000000000000001); the NDJSON keeps them exactly.',
+    ]);
+  });
+
+  it('writes an empty file that readers open as zero rows', async () => {
+    const { file, warnings } = await writeParquet([]);
+    expect(await query(`SELECT count(*) AS n FROM read_parquet(${literal(file)})`)).toEqual([{ n: 0n }]);
+    expect(warnings).toEqual([]);
   });
 });

@@ -108,7 +108,11 @@ describe('handler', () => {
         'esims/latest.json',
       ]),
     );
-    expect(manifest.files.map((file) => file.key)).toEqual(['esims/ndjson/dt=2026-11-20/esims.ndjson.gz', 'esims/csv/dt=2026-11-20/esims.csv.gz']);
+    expect(manifest.files.map((file) => file.key)).toEqual([
+      'esims/ndjson/dt=2026-11-20/esims.ndjson.gz',
+      'esims/csv/dt=2026-11-20/esims.csv.gz',
+      'esims/parquet/dt=2026-11-20/esims.parquet',
+    ]);
 
     const lines = logLines();
     expect(lines.find((line) => line.message === 'snapshot published')).toMatchObject({ level: 'INFO', records: 700, service: 'esim-export' });

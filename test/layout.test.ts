@@ -4,7 +4,7 @@ describe('snapshotLayout', () => {
   it('puts each format under its own prefix with a dt partition, and the manifest and latest.json beside them', () => {
     expect(snapshotLayout({ filters: {}, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'gzip' })).toEqual({
       scope: '',
-      data: { ndjson: 'ndjson/dt=2026-11-27/esims.ndjson.gz', csv: 'csv/dt=2026-11-27/esims.csv.gz' },
+      data: { ndjson: 'ndjson/dt=2026-11-27/esims.ndjson.gz', csv: 'csv/dt=2026-11-27/esims.csv.gz', parquet: 'parquet/dt=2026-11-27/esims.parquet' },
       manifest: 'manifests/dt=2026-11-27/manifest.json',
       manifests: 'manifests/',
       latest: 'latest.json',

@@ -92,6 +92,7 @@ describe('export to S3', () => {
       'team/esims/latest.json',
       'team/esims/manifests/dt=2026-11-27/manifest.json',
       'team/esims/ndjson/dt=2026-11-27/esims.ndjson.gz',
+      'team/esims/parquet/dt=2026-11-27/esims.parquet',
     ]);
     for (const file of manifest.files) {
       const bytes = await object(file.key);

@@ -16,7 +16,7 @@ describe('settings parsers', () => {
   it('read formats as a comma list or an array, in canonical order, and name the bad value', () => {
     expect(parseFormats('--formats', 'csv,ndjson')).toEqual(['ndjson', 'csv']);
     expect(parseFormats('event.formats', ['csv'])).toEqual(['csv']);
-    expect(() => parseFormats('--formats', 'xml')).toThrow('--formats must list only ndjson, csv, got "xml"');
+    expect(() => parseFormats('--formats', 'xml')).toThrow('--formats must list only ndjson, csv, parquet, got "xml"');
     expect(() => parseFormats('--formats', '')).toThrow(/--formats must name at least one/);
     expect(() => parseFormats('event.formats', 42)).toThrow(/event.formats/);
   });

@@ -103,7 +103,7 @@ describe('EsimExportStack with default context', () => {
           BUCKET_NAME: { Ref: Match.stringLikeRegexp('^Bucket') },
           EXPORT_PREFIX: 'esims',
           API_BASE_URL: 'https://esim.betatel.com/api/v1',
-          EXPORT_FORMATS: 'ndjson,csv',
+          EXPORT_FORMATS: 'ndjson,csv,parquet',
           TIMEZONE: 'UTC',
           NODE_OPTIONS: '--enable-source-maps',
         }),
@@ -260,7 +260,7 @@ describe('EsimExportStack with context values', () => {
   it.each([
     // The same messages as the CLI's and the function's (one settings parser), naming the key.
     [{ companyId: 'acme' }, 'CDK context "companyId" must be a whole number ≥ 1, got "acme"'],
-    [{ formats: 'xml' }, 'CDK context "formats" must list only ndjson, csv, got "xml"'],
+    [{ formats: 'xml' }, 'CDK context "formats" must list only ndjson, csv, parquet, got "xml"'],
     [{ timezone: 'Mars/Base' }, 'CDK context "timezone" must be an IANA time zone'],
     [{ apiBaseUrl: 'http://esim.betatel.com/api/v1' }, 'CDK context "apiBaseUrl" must use https://'],
     [{ pageSize: 5000 }, 'CDK context "pageSize" must be a whole number from 1 to 1000, got 5000'],

@@ -62,7 +62,7 @@ export interface ExportRun {
   readonly observer?: ExportObserver;
 }
 
-export interface ManifestFile extends FileSummary {
+export interface ManifestFile extends Omit<FileSummary, 'warnings'> {
   readonly content_type: string;
 }
 
@@ -123,9 +123,11 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
 
   try {
     const files: SnapshotFile[] = [];
+    const contentTypes: string[] = [];
     for (const format of settings.formats) {
-      const encoder = ENCODERS[format];
-      const object = await destination.stage(layout.data[format], contentType(encoder, settings.compression));
+      const encoder = ENCODERS[format]();
+      contentTypes.push(contentType(encoder, settings.compression));
+      const object = await destination.stage(layout.data[format], contentTypes.at(-1)!);
       staged.push(object);
       files.push(new SnapshotFile(encoder, destination.keyFor(layout.data[format]), settings.compression, object.stream));
     }
@@ -156,9 +158,9 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
       scope: layout.scope || 'full',
       records: summary.records,
       api_total: summary.apiTotal,
-      files: summaries.map((file) => ({ ...file, content_type: contentType(ENCODERS[file.format], file.compression) })),
+      files: summaries.map(({ warnings: _warnings, ...file }, i) => ({ ...file, content_type: contentTypes[i]! })),
       by_status: Object.fromEntries([...byStatus].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-      warnings: summary.warnings,
+      warnings: [...summary.warnings, ...summaries.flatMap((file) => file.warnings)],
       source: {
         api_url: client.endpoint,
         company: settings.filters.company ?? null,

@@ -4,6 +4,7 @@
  *
  *   ndjson/dt=2026-11-27/esims.ndjson.gz        one prefix per format, Hive-style partitions,
  *   csv/dt=2026-11-27/esims.csv.gz              so an Athena table over one never reads the other
+ *   parquet/dt=2026-11-27/esims.parquet         (compressed inside: never gzipped)
  *   manifests/dt=2026-11-27/manifest.json       written after every data file is complete
  *   latest.json                                 the newest manifest, written last
  *
@@ -11,6 +12,7 @@
  * `filtered/company=100/inventory=12345/` with the same layout inside, never on the full
  * snapshot's keys.
  */
+import { fileCompression } from './formats';
 import type { Compression, Filters, Format } from './settings';
 
 export interface SnapshotLayout {
@@ -41,12 +43,12 @@ export function snapshotLayout(options: {
 }): SnapshotLayout {
   const scope = scopeOf(options.filters, options.baseFilters);
   const under = (key: string): string => (scope ? `${scope}/${key}` : key);
-  const suffix = options.compression === 'gzip' ? '.gz' : '';
   const partition = `dt=${options.snapshotDate}`;
-  const dataKey = (format: Format): string => under(`${format}/${partition}/esims.${format}${suffix}`);
+  const suffix = (format: Format): string => (fileCompression(format, options.compression) === 'gzip' ? '.gz' : '');
+  const dataKey = (format: Format): string => under(`${format}/${partition}/esims.${format}${suffix(format)}`);
   return {
     scope,
-    data: { ndjson: dataKey('ndjson'), csv: dataKey('csv') },
+    data: { ndjson: dataKey('ndjson'), csv: dataKey('csv'), parquet: dataKey('parquet') },
     manifest: under(`manifests/${partition}/manifest.json`),
     manifests: under('manifests/'),
     latest: under('latest.json'),

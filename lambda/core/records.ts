@@ -47,9 +47,12 @@ export function parseJson(text: string): unknown {
   return value;
 }
 
-/** JSON text of a value read by `parseJson`: the API's numbers exactly as it sent them. */
-export function toJsonText(value: unknown): string {
-  return typeof value === 'object' && value !== null && READ_LOSSLESSLY.has(value) ? losslessStringify(value)! : JSON.stringify(value);
+/**
+ * JSON text of a value read by `parseJson` (or made of parts of `readFrom`): the API's numbers
+ * exactly as it sent them.
+ */
+export function toJsonText(value: unknown, readFrom: unknown = value): string {
+  return typeof readFrom === 'object' && readFrom !== null && READ_LOSSLESSLY.has(readFrom) ? losslessStringify(value)! : JSON.stringify(value);
 }
 
 // The page's shape, checked with zod; the records' own fields are checked by `recordProblem`

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
 
-export const FORMATS = ['ndjson', 'csv'] as const;
+export const FORMATS = ['ndjson', 'csv', 'parquet'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export const COMPRESSIONS = ['gzip', 'none'] as const;

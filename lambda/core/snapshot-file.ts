@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { type Duplex, PassThrough, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { Encoder } from './formats';
+import { type Encoder, fileCompression } from './formats';
 import type { ApiRecord } from './records';
 import type { Compression, Format } from './settings';
 
@@ -21,12 +21,15 @@ export interface FileSummary {
   readonly bytes: number;
   /** SHA-256 of the bytes as stored, hex. */
   readonly sha256: string;
-  readonly compression: Compression;
+  /** gzip or none around the file, or the compression inside it (Parquet's snappy). */
+  readonly compression: Compression | 'snappy';
+  /** What the format could not hold (Parquet: values that do not fit their column). */
+  readonly warnings: readonly string[];
 }
 
 /** The Content-Type a data file is stored with. */
 export function contentType(encoder: Encoder, compression: Compression): string {
-  return compression === 'gzip' ? 'application/gzip' : encoder.contentType;
+  return fileCompression(encoder.format, compression) === 'gzip' ? 'application/gzip' : encoder.contentType;
 }
 
 /** Counts and hashes the bytes passing through. */
@@ -50,14 +53,16 @@ export class SnapshotFile {
   private readonly meter = new Meter();
   private readonly flowing: Promise<void>;
   private records = 0;
+  private readonly compression: FileSummary['compression'];
 
   constructor(
     private readonly encoder: Encoder,
     public readonly key: string,
-    private readonly compression: Compression,
+    compression: Compression,
     sink: Writable,
   ) {
-    this.input = compression === 'gzip' ? createGzip({ level: 6 }) : new PassThrough();
+    this.compression = encoder.compression ?? fileCompression(encoder.format, compression);
+    this.input = this.compression === 'gzip' ? createGzip({ level: 6 }) : new PassThrough();
     this.flowing = pipeline(this.input, this.meter, sink);
     // Failures surface through write() and finish(); this only keeps Node from calling them unhandled.
     this.flowing.catch(() => undefined);
@@ -73,6 +78,8 @@ export class SnapshotFile {
 
   /** Flushes everything to the staged object and says what was written. */
   async finish(): Promise<FileSummary> {
+    const ending = this.encoder.end();
+    if (ending.length > 0) this.input.write(ending);
     this.input.end();
     await this.flowing;
     return {
@@ -82,6 +89,7 @@ export class SnapshotFile {
       bytes: this.meter.bytes,
       sha256: this.meter.digest(),
       compression: this.compression,
+      warnings: this.encoder.warnings(),
     };
   }
 }

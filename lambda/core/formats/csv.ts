@@ -65,9 +65,11 @@ export function csvRow(record: ApiRecord): string[] {
 // a lone CR or LF must be quoted too, or readers would split the row there.
 const OPTIONS = { record_delimiter: 'windows', quoted_match: /[\r\n]/ } as const;
 
-export const csvEncoder: Encoder = {
+export const csvEncoder = (): Encoder => ({
   format: 'csv',
   contentType: 'text/csv; charset=utf-8',
   header: stringify([[...CSV_COLUMNS]], OPTIONS),
   encode: (records) => stringify(records.map(csvRow), OPTIONS),
-};
+  end: () => '',
+  warnings: () => [],
+});

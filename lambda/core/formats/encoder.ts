@@ -1,6 +1,6 @@
 /**
- * A snapshot format: what its files start with and how one record becomes text. Encoders are
- * pure (no I/O): snapshot-file.ts compresses, measures and stores what they return.
+ * A snapshot format: what its files start with, how records become its bytes, and how a file
+ * ends. Encoders do no I/O: snapshot-file.ts compresses, measures and stores what they return.
  */
 import type { ApiRecord } from '../records';
 import type { Format } from '../settings';
@@ -9,6 +9,8 @@ export interface Encoder {
   readonly format: Format;
   /** The Content-Type of an uncompressed file. */
   readonly contentType: string;
+  /** Compression inside the file (Parquet's own): such a file is stored as it is, never gzipped. */
+  readonly compression?: 'snappy';
   /** What every file of this format starts with ('' for none). */
   readonly header: string;
   /**
@@ -16,5 +18,9 @@ export interface Encoder {
    * call: csv-stringify normalizes its options on every call, which cost a third of the CSV's
    * CPU one record at a time; `npm run bench`.)
    */
-  encode(records: readonly ApiRecord[]): string;
+  encode(records: readonly ApiRecord[]): string | Uint8Array;
+  /** What the file ends with, once every record is in ('' for nothing). */
+  end(): string | Uint8Array;
+  /** What the manifest should say about values this format could not hold. */
+  warnings(): string[];
 }

@@ -2,7 +2,7 @@
 import { toJsonText } from '../records';
 import type { Encoder } from './encoder';
 
-export const ndjsonEncoder: Encoder = {
+export const ndjsonEncoder = (): Encoder => ({
   format: 'ndjson',
   contentType: 'application/x-ndjson',
   header: '',
@@ -11,4 +11,6 @@ export const ndjsonEncoder: Encoder = {
     for (const record of records) text += `${toJsonText(record)}\n`;
     return text;
   },
-};
+  end: () => '',
+  warnings: () => [],
+});
