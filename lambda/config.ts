@@ -19,6 +19,8 @@ export interface FunctionConfig {
   readonly bucketName: string;
   readonly exportPrefix: string;
   readonly timezone: string;
+  /** Where "Snapshot Published" events go; undefined for the account's default bus. */
+  readonly eventBusName: string | undefined;
   /** The settings the environment gave. */
   readonly given: GivenSettings;
   /** Settings of a scheduled run; the event may override some. snapshotDate is filled per run. */
@@ -37,7 +39,8 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): FunctionConfig {
   const bucketName = required(env, 'BUCKET_NAME');
   const given = readSettings('env', env);
   const { snapshotDate: _perRun, ...defaults } = exportSettings(given, { baseFilters: filtersOf(given) });
-  return { secretId, bucketName, exportPrefix: given.exportPrefix ?? 'esims', timezone: given.timezone ?? 'UTC', given, defaults };
+  const eventBusName = env.EVENT_BUS_NAME?.trim() || undefined;
+  return { secretId, bucketName, exportPrefix: given.exportPrefix ?? 'esims', timezone: given.timezone ?? 'UTC', eventBusName, given, defaults };
 }
 
 /** The overrides an event may carry. */

@@ -9,6 +9,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { configFromEnvironment, settingsForEvent } from './config';
 import { createS3Client } from './core/aws';
@@ -17,6 +18,8 @@ import { credentialsFromSecret } from './core/credentials';
 import { S3Destination } from './core/destinations';
 import { asExportError, CredentialsError, ExportAbortedError } from './core/errors';
 import { type ExportProgress, type Manifest, runExport } from './core/export';
+import { snapshotLayout } from './core/layout';
+import { putSnapshotPublished, snapshotPublishedEntry } from './snapshot-event';
 
 /** Leaves time to abort the uploads and report before Lambda's own time limit. */
 export const STOP_BEFORE_TIMEOUT_MS = 30_000;
@@ -27,6 +30,7 @@ const SECRET_MAX_AGE_SECONDS = 300;
 const logger = new Logger({ serviceName: 'esim-export' });
 const metrics = new Metrics({ namespace: 'EsimExport', serviceName: 'esim-export' });
 const s3 = createS3Client();
+const eventBridge = new EventBridgeClient({});
 
 async function loadCredentials(secretId: string): Promise<Credentials> {
   let value: unknown;
@@ -42,8 +46,23 @@ async function loadCredentials(secretId: string): Promise<Credentials> {
   return credentialsFromSecret(typeof value === 'string' ? value : undefined, secretId);
 }
 
+/** Statuses with a metric of their own (FACTS.md); any other counts as OTHER, so the API cannot create billed metrics at will. */
+const METRIC_STATUSES = new Set(['WAITING_FOR_ASSIGNMENT', 'PRE_SERVICE', 'IN_SERVICE', 'TERMINATED', 'ASSIGNED', 'ACTIVE', 'SUSPENDED']);
+
+export function metricStatuses(byStatus: Readonly<Record<string, number>>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [status, count] of Object.entries(byStatus)) {
+    const name = METRIC_STATUSES.has(status) ? status : 'OTHER';
+    counts.set(name, (counts.get(name) ?? 0) + count);
+  }
+  return counts;
+}
+
 export const handler = async (event: unknown, context: Context): Promise<Manifest> => {
   const startedAt = Date.now();
+  // The request id on every log line, and a cold-start metric.
+  logger.addContext(context);
+  metrics.captureColdStartMetric();
   let progress: ExportProgress | undefined;
   const deadline = new AbortController();
   const timer = setTimeout(() => {
@@ -66,9 +85,10 @@ export const handler = async (event: unknown, context: Context): Promise<Manifes
       destination: `s3://${config.bucketName}/${config.exportPrefix}`,
     });
     const credentials = await loadCredentials(config.secretId);
+    const destination = new S3Destination(s3, config.bucketName, config.exportPrefix);
     const manifest = await runExport({
       settings,
-      destination: new S3Destination(s3, config.bucketName, config.exportPrefix),
+      destination,
       credentials,
       credentialsSource: `the secret ${config.secretId}`,
       signal: deadline.signal,
@@ -78,13 +98,17 @@ export const handler = async (event: unknown, context: Context): Promise<Manifes
       },
     });
 
+    // Downstream pipelines start on this event rather than polling latest.json.
+    const manifestKey = destination.keyFor(snapshotLayout(settings).manifest);
+    await putSnapshotPublished(eventBridge, snapshotPublishedEntry(manifest, config.bucketName, manifestKey, config.eventBusName));
+
     metrics.addMetric('RecordsExported', MetricUnit.Count, manifest.records);
     metrics.addMetric('PagesFetched', MetricUnit.Count, manifest.requests - manifest.retries);
     metrics.addMetric('Retries', MetricUnit.Count, manifest.retries);
     metrics.addMetric('Warnings', MetricUnit.Count, manifest.warnings.length);
     // Only the deployment's own snapshot keeps the "no fresh snapshot" alarm quiet.
     if (manifest.scope === 'full') metrics.addMetric('SnapshotsPublished', MetricUnit.Count, 1);
-    for (const [status, count] of Object.entries(manifest.by_status)) {
+    for (const [status, count] of metricStatuses(manifest.by_status)) {
       const perStatus = metrics.singleMetric();
       perStatus.addDimension('status', status);
       perStatus.addMetric('RecordsByStatus', MetricUnit.Count, count);

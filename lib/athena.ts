@@ -1,13 +1,15 @@
 /**
- * Athena: a Glue database, a table over the NDJSON snapshots partitioned by day with partition
- * projection (queryable right after the first run, no crawler, no MSCK REPAIR), and a work group
- * whose results expire.
+ * Athena: a Glue database with two tables partitioned by day with partition projection
+ * (queryable right after the first run, no crawler, no MSCK REPAIR): `esims_parquet`, typed, the
+ * one to query; `esims`, the raw NDJSON as the API sent it. And a work group whose results expire.
+ * (aws-cdk-lib has only the L1 Glue resources; the L2 constructs are in the alpha package.)
  */
 import { Aws, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { PARQUET_HIVE_COLUMNS } from '../lambda/core/formats/parquet';
 
 export interface AthenaTablesProps {
   readonly bucket: s3.IBucket;
@@ -22,8 +24,23 @@ export interface AthenaTablesProps {
  */
 export const PARTITION_RANGE = '2000-01-01,NOW+1DAYS';
 
+/** Partition projection over `dt=YYYY-MM-DD/` folders under `location`. */
+function projection(location: string): Record<string, string> {
+  return {
+    'projection.enabled': 'true',
+    'projection.dt.type': 'date',
+    'projection.dt.format': 'yyyy-MM-dd',
+    'projection.dt.range': PARTITION_RANGE,
+    'projection.dt.interval': '1',
+    'projection.dt.interval.unit': 'DAYS',
+    'storage.location.template': `${location}dt=\${dt}/`,
+  };
+}
+
 export class AthenaTables extends Construct {
   public readonly databaseName: string;
+  /** The typed table over the Parquet files. */
+  public readonly tableName = 'esims_parquet';
   public readonly workGroupName: string;
 
   constructor(scope: Construct, id: string, props: AthenaTablesProps) {
@@ -46,16 +63,7 @@ export class AthenaTables extends Construct {
         name: 'esims',
         description: 'One row per eSIM per daily snapshot (NDJSON). group, inventory and company are JSON text or a plain id, as the API sent them.',
         tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          classification: 'json',
-          'projection.enabled': 'true',
-          'projection.dt.type': 'date',
-          'projection.dt.format': 'yyyy-MM-dd',
-          'projection.dt.range': PARTITION_RANGE,
-          'projection.dt.interval': '1',
-          'projection.dt.interval.unit': 'DAYS',
-          'storage.location.template': `${location}dt=\${dt}/`,
-        },
+        parameters: { classification: 'json', ...projection(location) },
         partitionKeys: [{ name: 'dt', type: 'string' }],
         storageDescriptor: {
           location,
@@ -81,6 +89,28 @@ export class AthenaTables extends Construct {
     });
     table.overrideLogicalId('EsimsTable');
     table.addResourceDependency(database);
+
+    // The typed table: the Parquet files, columns as the contract types them.
+    const parquetLocation = `s3://${props.bucket.bucketName}/${props.prefix}/parquet/`;
+    const parquetTable = new glue.CfnTable(this, 'ParquetTable', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: this.databaseName,
+      tableInput: {
+        name: this.tableName,
+        description: 'One row per eSIM per daily snapshot (Parquet), typed: ids and dates bigint, imsis an array of structs.',
+        tableType: 'EXTERNAL_TABLE',
+        parameters: { classification: 'parquet', ...projection(parquetLocation) },
+        partitionKeys: [{ name: 'dt', type: 'string' }],
+        storageDescriptor: {
+          location: parquetLocation,
+          inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+          serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+          columns: [...PARQUET_HIVE_COLUMNS],
+        },
+      },
+    });
+    parquetTable.addResourceDependency(database);
 
     // The work group: results under athena-results/, expired by the bucket's lifecycle.
     const workGroup = new athena.CfnWorkGroup(this, 'AthenaWorkGroup', {

@@ -77,6 +77,8 @@ export interface EsimExportStackProps extends StackProps {
   readonly expireAfterDays?: number;
   /** @default 'esim_export' */
   readonly glueDatabaseName?: string;
+  /** The EventBridge bus "Snapshot Published" events go to, by name. @default the account's default bus */
+  readonly eventBusName?: string;
 }
 
 export class EsimExportStack extends Stack {
@@ -115,6 +117,7 @@ export class EsimExportStack extends Stack {
       secret: this.secret,
       memorySize: props.memorySize,
       logRetentionDays: props.logRetentionDays,
+      eventBusName: props.eventBusName,
       settings: {
         API_BASE_URL: props.apiBaseUrl ?? DEFAULT_API_BASE_URL,
         EXPORT_FORMATS: (props.formats ?? FORMATS).join(','),
@@ -160,7 +163,7 @@ export class EsimExportStack extends Stack {
     new CfnOutput(this, 'InvokeCommand', {
       value: `aws lambda invoke --function-name ${fn.functionName} --cli-binary-format raw-in-base64-out --cli-read-timeout 0 --payload '{}' manifest.json`,
     });
-    new CfnOutput(this, 'AthenaTable', { value: `${this.athena.databaseName}.esims` });
+    new CfnOutput(this, 'AthenaTable', { value: `${this.athena.databaseName}.${this.athena.tableName}`, description: 'Typed (Parquet); the raw NDJSON is the table esims.' });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: this.athena.workGroupName });
     new CfnOutput(this, 'ScheduleName', { value: this.schedule.schedule.scheduleName });
     new CfnOutput(this, 'DashboardLink', {

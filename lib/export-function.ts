@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -27,6 +28,8 @@ export interface ExportFunctionProps {
   readonly memorySize?: number;
   /** @default 90 */
   readonly logRetentionDays?: number;
+  /** The bus "Snapshot Published" events go to. @default the account's default bus */
+  readonly eventBusName?: string;
 }
 
 export class ExportFunction extends Construct {
@@ -83,6 +86,7 @@ export class ExportFunction extends Construct {
         SECRET_ID: props.secret.secretArn,
         BUCKET_NAME: props.bucket.bucketName,
         EXPORT_PREFIX: props.prefix,
+        ...(props.eventBusName && { EVENT_BUS_NAME: props.eventBusName }),
         ...props.settings,
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -100,6 +104,7 @@ export class ExportFunction extends Construct {
     // Least privilege: its own logs, that one secret, and writes under the export prefix only.
     role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
     props.secret.grantRead(role);
+    events.EventBus.fromEventBusName(this, 'EventBus', props.eventBusName ?? 'default').grantPutEventsTo(role);
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'WriteSnapshots',

@@ -24,12 +24,25 @@ let secrets: Server;
 let secretValue = JSON.stringify(SANDBOX_CREDENTIALS);
 const env: NodeJS.ProcessEnv = {};
 
-/** Answers GetSecretValue the way Secrets Manager does (AWS JSON 1.1 protocol). */
+/** Events the bundle put on EventBridge (PutEvents entries). */
+const eventsPut: Array<{ Source: string; DetailType: string; Detail: string }> = [];
+
+/**
+ * Answers GetSecretValue the way Secrets Manager does, and PutEvents the way EventBridge does
+ * (both AWS JSON 1.1), recording the events.
+ */
 function startSecretsManager(): Promise<Server> {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
+      if (req.headers['x-amz-target'] === 'AWSEvents.PutEvents') {
+        const { Entries } = JSON.parse(body) as { Entries: typeof eventsPut };
+        eventsPut.push(...Entries);
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ FailedEntryCount: 0, Entries: Entries.map((_, i) => ({ EventId: `event-${i}` })) }));
+        return;
+      }
       const { SecretId } = JSON.parse(body) as { SecretId: string };
       const found = req.headers['x-amz-target'] === 'secretsmanager.GetSecretValue' && SecretId === SECRET_ID;
       res.writeHead(found ? 200 : 400, { 'content-type': 'application/x-amz-json-1.1' });
@@ -81,6 +94,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: `http://127.0.0.1:${(secrets.address() as AddressInfo).port}`,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     SECRET_ID,
     BUCKET_NAME: 'snapshots',
@@ -112,6 +126,9 @@ describe('the bundled function', () => {
       'esims/parquet/dt=2026-11-27/esims.parquet',
     ]);
     expect(logs).toContain('"message":"snapshot published"');
+    expect(eventsPut.map((event) => [event.Source, event.DetailType, JSON.parse(event.Detail).manifest_key])).toEqual([
+      ['esim-export', 'Snapshot Published', 'esims/manifests/dt=2026-11-27/manifest.json'],
+    ]);
     expect(logs).not.toContain(SANDBOX_CREDENTIALS.apiKey);
   });
 

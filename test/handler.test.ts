@@ -1,7 +1,8 @@
 /**
- * The Lambda handler against the sandbox API, a real S3 server (s3rver) and a mocked Secrets
- * Manager client (the only AWS service with no local server).
+ * The Lambda handler against the sandbox API, a real S3 server (s3rver) and mocked Secrets
+ * Manager and EventBridge clients (the AWS services with no local server).
  */
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clearCaches } from '@aws-lambda-powertools/parameters';
 import type { Context } from 'aws-lambda';
@@ -15,6 +16,7 @@ import { fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers'
 const BUCKET = 'esim-exports';
 const SECRET_ID = 'esim-export/betatel';
 const secrets = mockClient(SecretsManagerClient);
+const events = mockClient(EventBridgeClient);
 const savedEnv = { ...process.env };
 let s3rver: S3rver;
 let storage: string;
@@ -70,9 +72,23 @@ afterAll(async () => {
   await removeDir(storage);
 });
 
+/** The detail of every event the handler put, parsed. */
+function eventsPut(): Array<{ source?: string; detailType?: string; bus?: string; detail: Record<string, unknown> }> {
+  return events.commandCalls(PutEventsCommand).flatMap((call) =>
+    (call.args[0].input.Entries ?? []).map((entry) => ({
+      source: entry.Source,
+      detailType: entry.DetailType,
+      bus: entry.EventBusName,
+      detail: JSON.parse(entry.Detail ?? '{}') as Record<string, unknown>,
+    })),
+  );
+}
+
 beforeEach(() => {
   clearCaches();
   useSecret(JSON.stringify(SANDBOX_CREDENTIALS));
+  events.reset();
+  events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'event-1' }] });
   // Capture the structured logs and EMF metrics the handler prints.
   output = '';
   const capture = (chunk: string | Uint8Array): boolean => {
@@ -120,6 +136,53 @@ describe('handler', () => {
     expect(emf).toMatchObject({ RecordsExported: 700, SnapshotsPublished: 1, Retries: 0, service: 'esim-export' });
     expect(lines.filter((line) => 'RecordsByStatus' in line).map((line) => line.status)).toContain('IN_SERVICE');
     expect(output).not.toContain(SANDBOX_CREDENTIALS.apiKey);
+  });
+
+  it('puts exactly one Snapshot Published event whose detail matches the manifest', async () => {
+    const manifest = await handler({ snapshotDate: '2026-11-19' }, context());
+    expect(eventsPut()).toEqual([
+      {
+        source: 'esim-export',
+        detailType: 'Snapshot Published',
+        bus: undefined,
+        detail: {
+          snapshot_date: '2026-11-19',
+          scope: 'full',
+          records: manifest.records,
+          api_total: manifest.api_total,
+          bucket: BUCKET,
+          manifest_key: 'esims/manifests/dt=2026-11-19/manifest.json',
+          files: manifest.files.map(({ format, key, records, bytes }) => ({ format, key, records, bytes })),
+          warnings: 0,
+        },
+      },
+    ]);
+  });
+
+  it('puts the event on the bus EVENT_BUS_NAME names', async () => {
+    process.env.EVENT_BUS_NAME = 'data-platform';
+    try {
+      await handler({ snapshotDate: '2026-11-18' }, context());
+    } finally {
+      delete process.env.EVENT_BUS_NAME;
+    }
+    expect(eventsPut().map((event) => event.bus)).toEqual(['data-platform']);
+  });
+
+  it('puts no event when the run fails', async () => {
+    useSecret(JSON.stringify({ apiKey: 'revoked-key-123', userId: 'someone-else' }));
+    await expect(handler({}, context())).rejects.toMatchObject({ code: 'API_UNAUTHORIZED' });
+    await expect(handler({ formats: ['xml'] }, context())).rejects.toMatchObject({ code: 'CONFIG' });
+    expect(eventsPut()).toEqual([]);
+  });
+
+  it('fails the run, saying the snapshot was published, when the bus refuses the event', async () => {
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'not allowed' }] });
+    await expect(handler({ snapshotDate: '2026-11-17' }, context())).rejects.toMatchObject({
+      code: 'DESTINATION',
+      message: expect.stringMatching(/^the snapshot was published, but the "Snapshot Published" event could not be put on the event bus default \(AccessDeniedException/),
+    });
+    expect(Object.keys(await objects())).toContain('esims/manifests/dt=2026-11-17/manifest.json');
   });
 
   it('takes the day of an EventBridge rule’s scheduled event from its time', async () => {
@@ -202,5 +265,13 @@ describe('handler', () => {
       await slow.close();
     }
     expect(await objects()).toEqual(before);
+  });
+});
+
+describe('metricStatuses', () => {
+  it('keeps the documented statuses and counts any other as OTHER, so metrics stay bounded', async () => {
+    const { metricStatuses } = await import('../lambda/handler');
+    const counts = metricStatuses({ IN_SERVICE: 5, ACTIVE: 2, PORTING_OUT: 3, 'x-1': 1, '(none)': 4 });
+    expect(Object.fromEntries(counts)).toEqual({ IN_SERVICE: 5, ACTIVE: 2, OTHER: 8 });
   });
 });

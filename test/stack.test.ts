@@ -120,6 +120,7 @@ describe('EsimExportStack with default context', () => {
     const actions = statements.flatMap((statement) => [statement.Action].flat());
     expect(actions.sort()).toEqual(
       [
+        'events:PutEvents',
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         's3:AbortMultipartUpload',
@@ -140,6 +141,8 @@ describe('EsimExportStack with default context', () => {
       }),
     );
     expect(statements).toContainEqual(expect.objectContaining({ Action: 's3:ListBucket', Condition: { StringLike: { 's3:prefix': ['esims/*'] } } }));
+    // Events go to the default bus only.
+    expect(JSON.stringify(statements.find((statement) => statement.Action === 'events:PutEvents')?.Resource)).toContain(':event-bus/default');
     expect(statements).toContainEqual(
       expect.objectContaining({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: { Ref: expect.stringMatching(/^Secret/) } }),
     );
@@ -202,8 +205,48 @@ describe('EsimExportStack with default context', () => {
         StorageDescriptor: Match.objectLike({ SerdeInfo: { SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' } }),
       }),
     });
+    // Tomorrow in UTC is in range, so a snapshot named after today in a zone ahead of UTC is visible at once.
+    defaults.template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({ Name: 'esims', Parameters: Match.objectLike({ 'projection.dt.range': '2000-01-01,NOW+1DAYS' }) }),
+    });
     defaults.template.hasResourceProperties('AWS::Athena::WorkGroup', {
       WorkGroupConfiguration: Match.objectLike({ ResultConfiguration: Match.objectLike({ EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } }) }),
+    });
+  });
+
+  it('defines the typed table over the Parquet prefix, the one README queries use', () => {
+    defaults.template.hasResourceProperties('AWS::Glue::Table', {
+      DatabaseName: 'esim_export',
+      TableInput: Match.objectLike({
+        Name: 'esims_parquet',
+        PartitionKeys: [{ Name: 'dt', Type: 'string' }],
+        Parameters: Match.objectLike({
+          classification: 'parquet',
+          'projection.enabled': 'true',
+          'projection.dt.range': '2000-01-01,NOW+1DAYS',
+          'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^Bucket') }, '/esims/parquet/dt=${dt}/']] },
+        }),
+        StorageDescriptor: Match.objectLike({
+          SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+          Columns: [
+            { Name: 'iccid', Type: 'string' },
+            { Name: 'sim_status', Type: 'string' },
+            { Name: 'group_id', Type: 'bigint' },
+            { Name: 'group_name', Type: 'string' },
+            { Name: 'inventory_id', Type: 'bigint' },
+            { Name: 'inventory_name', Type: 'string' },
+            { Name: 'company_id', Type: 'bigint' },
+            { Name: 'company_name', Type: 'string' },
+            { Name: 'provisioned_date', Type: 'bigint' },
+            { Name: 'terminated_date', Type: 'bigint' },
+            { Name: 'mapped_imsi', Type: 'bigint' },
+            { Name: 'imsis', Type: 'array<struct<sponsor_id:bigint,imsi:bigint>>' },
+            { Name: 'created_date', Type: 'bigint' },
+            { Name: 'modified_date', Type: 'bigint' },
+            { Name: 'extra', Type: 'string' },
+          ],
+        }),
+      }),
     });
   });
 

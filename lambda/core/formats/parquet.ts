@@ -42,6 +42,12 @@ const AFTER_IMSIS = [int64('created_date'), int64('modified_date'), string('extr
 
 export const PARQUET_COLUMNS: readonly string[] = [...SCALARS.map((c) => c.name), 'imsis', ...AFTER_IMSIS.map((c) => c.name)];
 
+/** The columns in Hive's types, for the Glue table over these files. */
+export const PARQUET_HIVE_COLUMNS: ReadonlyArray<{ name: string; type: string }> = [
+  ...[...SCALARS, ...AFTER_IMSIS].map(({ name, type }) => ({ name, type: type === 'INT64' ? 'bigint' : 'string' })),
+  { name: 'imsis', type: 'array<struct<sponsor_id:bigint,imsi:bigint>>' },
+].sort((a, b) => PARQUET_COLUMNS.indexOf(a.name) - PARQUET_COLUMNS.indexOf(b.name));
+
 const SCHEMA: SchemaElement[] = [
   { name: 'schema', num_children: PARQUET_COLUMNS.length },
   ...SCALARS,
