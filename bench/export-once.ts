@@ -4,7 +4,7 @@
  */
 import { FolderDestination } from '../lambda/core/destinations';
 import { type Manifest, runExport } from '../lambda/core/export';
-import { defaultSettings } from '../lambda/core/settings';
+import { defaultSettings, type Format } from '../lambda/core/settings';
 import { SANDBOX_API_KEY, SANDBOX_USER_ID } from '../sandbox/server';
 
 /** What bench/run.ts asks for (argv[2], as JSON)… */
@@ -12,6 +12,7 @@ export interface ExportOnceInput {
   apiBaseUrl: string;
   out: string;
   concurrency?: number;
+  formats?: Format[];
 }
 
 /** …and what it hears back (the last line of stdout, as JSON). */
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       ...defaultSettings('2026-11-27'),
       apiBaseUrl: input.apiBaseUrl,
       ...(input.concurrency !== undefined && { concurrency: input.concurrency }),
+      ...(input.formats !== undefined && { formats: input.formats }),
     },
     destination: new FolderDestination(input.out),
     credentials: { apiKey: SANDBOX_API_KEY, userId: SANDBOX_USER_ID },

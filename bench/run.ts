@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { DEFAULT_CONCURRENCY } from '../lambda/core/settings';
+import { DEFAULT_CONCURRENCY, type Format } from '../lambda/core/settings';
 import { type SandboxStats, STATS_PATH } from '../sandbox/server';
 import type { ExportOnceInput, ExportOnceResult } from './export-once';
 
@@ -54,7 +54,7 @@ const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
 type ExportRun = ExportOnceResult & { out: string };
 
-async function exportOnce(apiBaseUrl: string, options: Pick<ExportOnceInput, 'concurrency'> = {}): Promise<ExportRun> {
+async function exportOnce(apiBaseUrl: string, options: Pick<ExportOnceInput, 'concurrency' | 'formats'> = {}): Promise<ExportRun> {
   const out = await mkdtemp(path.join(SCRATCH, 'esim-bench-'));
   const input: ExportOnceInput = { apiBaseUrl, out, ...options };
   const { stdout } = await run(process.execPath, [path.join(OUT, 'export-once.js'), JSON.stringify(input)], {
@@ -87,6 +87,10 @@ async function main(): Promise<void> {
   };
   const cleanup: string[] = [];
 
+  // The formats of version 0.1, and the default now (Parquet added): each table shows both, so
+  // the cost of the Parquet file is its own line.
+  const formatSets: Array<[string, Format[]]> = [['ndjson, csv', ['ndjson', 'csv']], ['ndjson, csv, parquet (default)', ['ndjson', 'csv', 'parquet']]];
+
   // 1. The export's own time against the floor pages × latency ÷ concurrency, at a realistic
   // latency (50 ms a page), default settings: the API, not the CPU, should be the limit.
   {
@@ -95,19 +99,21 @@ async function main(): Promise<void> {
     const apiPages = apiSize / 100;
     const api = await startSandbox(['--size', String(apiSize), '--latency', String(apiLatencyMs), '--cache-pages']);
     cleanup.push((await exportOnce(api.url)).out);
-    const results: ExportRun[] = [];
-    for (let i = 0; i < 3; i++) results.push(await exportOnce(api.url));
-    cleanup.push(...results.map((r) => r.out));
-    api.stop();
-    const wall = median(results.map((r) => r.wallMs));
     const floor = (apiPages * apiLatencyMs) / DEFAULT_CONCURRENCY;
     say(`## Default settings: ${apiSize.toLocaleString('en-US')} eSIMs, ${apiLatencyMs} ms per request (${apiPages} pages)`);
     say();
-    say('| wall time | floor (pages × latency ÷ concurrency) | × floor | CPU time | peak RSS |');
-    say('|---|---|---|---|---|');
-    const cpu = median(results.map((r) => r.cpuMs));
-    const rss = median(results.map((r) => r.maxRssMb));
-    say(`| ${seconds(wall)} | ${seconds(floor)} | ${(wall / floor).toFixed(2)} | ${seconds(cpu)} | ${rss.toFixed(0)} MB |`);
+    say('| formats | wall time | floor (pages × latency ÷ concurrency) | × floor | CPU time | peak RSS |');
+    say('|---|---|---|---|---|---|');
+    for (const [label, formats] of formatSets) {
+      const results: ExportRun[] = [];
+      for (let i = 0; i < 3; i++) results.push(await exportOnce(api.url, { formats }));
+      cleanup.push(...results.map((r) => r.out));
+      const wall = median(results.map((r) => r.wallMs));
+      const cpu = median(results.map((r) => r.cpuMs));
+      const rss = median(results.map((r) => r.maxRssMb));
+      say(`| ${label} | ${seconds(wall)} | ${seconds(floor)} | ${(wall / floor).toFixed(2)} | ${seconds(cpu)} | ${rss.toFixed(0)} MB |`);
+    }
+    api.stop();
     say();
   }
 
@@ -143,37 +149,50 @@ async function main(): Promise<void> {
   // 3. Peak memory at 100,000 and 1,000,000 eSIMs (no latency: the most data in flight).
   say('## Peak memory (RSS of the export process), default settings, no latency');
   say();
-  say('| eSIMs | peak RSS | wall time | eSIMs/s |');
-  say('|---|---|---|---|');
-  const peaks: number[] = [];
-  for (const count of [100_000, 1_000_000]) {
-    sandbox = await startSandbox(['--size', String(count)]);
-    const results: ExportRun[] = [];
-    for (let i = 0; i < 3; i++) results.push(await exportOnce(sandbox.url));
-    cleanup.push(...results.map((r) => r.out));
-    sandbox.stop();
-    // The run with the median peak: a peak is a maximum, and one busy moment moves it.
-    const result = results.sort((a, b) => a.maxRssMb - b.maxRssMb)[1]!;
-    peaks.push(result.maxRssMb);
-    say(`| ${count.toLocaleString('en-US')} | ${result.maxRssMb.toFixed(0)} MB | ${seconds(result.wallMs)} | ${Math.round(result.records / (result.wallMs / 1000)).toLocaleString('en-US')} |`);
+  say('| formats | eSIMs | peak RSS | wall time | eSIMs/s |');
+  say('|---|---|---|---|---|');
+  const ratios: string[] = [];
+  for (const [label, formats] of formatSets) {
+    const peaks: number[] = [];
+    for (const count of [100_000, 1_000_000]) {
+      sandbox = await startSandbox(['--size', String(count)]);
+      const results: ExportRun[] = [];
+      for (let i = 0; i < 3; i++) results.push(await exportOnce(sandbox.url, { formats }));
+      cleanup.push(...results.map((r) => r.out));
+      sandbox.stop();
+      // The run with the median peak: a peak is a maximum, and one busy moment moves it.
+      const result = results.sort((a, b) => a.maxRssMb - b.maxRssMb)[1]!;
+      peaks.push(result.maxRssMb);
+      say(
+        `| ${label} | ${count.toLocaleString('en-US')} | ${result.maxRssMb.toFixed(0)} MB | ${seconds(result.wallMs)} | ` +
+          `${Math.round(result.records / (result.wallMs / 1000)).toLocaleString('en-US')} |`,
+      );
+    }
+    ratios.push(`${label}: ${(peaks[1]! / peaks[0]!).toFixed(2)}×`);
   }
   say();
-  say(`1,000,000 ÷ 100,000 peak: ${(peaks[1]! / peaks[0]!).toFixed(2)}×`);
+  say(`1,000,000 ÷ 100,000 peak: ${ratios.join('; ')}`);
   say();
 
   // 4. Lambda cost per 100,000 eSIMs at the stack's memory size, 20 ms per request.
-  sandbox = await startSandbox(['--size', '100000', '--latency', String(latencyMs)]);
-  const costRun = await exportOnce(sandbox.url);
-  cleanup.push(costRun.out);
-  sandbox.stop();
-  const gbSeconds = (LAMBDA_MEMORY_MB / 1024) * (costRun.wallMs / 1000);
-  say(`## Lambda cost per 100,000 eSIMs (${LAMBDA_MEMORY_MB} MB, ARM, ${latencyMs} ms per request)`);
+  say(`## Lambda cost per 100,000 eSIMs (${LAMBDA_MEMORY_MB} MB, ARM, ${latencyMs} ms per request, median of 3)`);
   say();
-  say('| duration | peak RSS | GB-seconds | cost |');
-  say('|---|---|---|---|');
-  say(
-    `| ${seconds(costRun.wallMs)} | ${costRun.maxRssMb.toFixed(0)} MB | ${gbSeconds.toFixed(2)} | $${(gbSeconds * ARM_PRICE_PER_GB_SECOND + PRICE_PER_REQUEST).toFixed(6)} |`,
-  );
+  say('| formats | duration | peak RSS | GB-seconds | cost |');
+  say('|---|---|---|---|---|');
+  sandbox = await startSandbox(['--size', '100000', '--latency', String(latencyMs), '--cache-pages']);
+  cleanup.push((await exportOnce(sandbox.url)).out);
+  for (const [label, formats] of formatSets) {
+    const results: ExportRun[] = [];
+    for (let i = 0; i < 3; i++) results.push(await exportOnce(sandbox.url, { formats }));
+    cleanup.push(...results.map((r) => r.out));
+    const costRun = results.sort((a, b) => a.wallMs - b.wallMs)[1]!;
+    const gbSeconds = (LAMBDA_MEMORY_MB / 1024) * (costRun.wallMs / 1000);
+    say(
+      `| ${label} | ${seconds(costRun.wallMs)} | ${costRun.maxRssMb.toFixed(0)} MB | ${gbSeconds.toFixed(2)} | ` +
+        `$${(gbSeconds * ARM_PRICE_PER_GB_SECOND + PRICE_PER_REQUEST).toFixed(6)} |`,
+    );
+  }
+  sandbox.stop();
   say();
 
   // 5. Adaptive pacing: a sandbox that allows only N requests a second.

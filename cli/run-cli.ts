@@ -73,7 +73,7 @@ function program(io: CliIo): Command {
 export function settingsFromFlags(command: Command, now: Date = new Date()): ExportSettings {
   const values = command.opts();
   const byFlag = Object.fromEntries(command.options.map((option) => [option.long!, values[option.attributeName()]]));
-  return exportSettings(readSettings('flag', byFlag), { now });
+  return exportSettings(readSettings('flag', byFlag), { now, dateLabel: '--date' });
 }
 
 /** Runs the CLI; resolves to the exit status. */

@@ -12,7 +12,7 @@
  *   `{"company": 100, "inventory": 12345, "formats": ["csv"], "snapshotDate": "2026-11-27"}`.
  */
 import { ConfigError } from './core/errors';
-import { dateIn, type ExportSettings, exportSettings, filtersOf, type GivenSettings, readSettings, settingNames } from './core/settings';
+import { dateIn, type ExportSettings, exportSettings, filtersOf, type GivenSettings, parseTime, readSettings, settingNames } from './core/settings';
 
 export interface FunctionConfig {
   readonly secretId: string;
@@ -67,11 +67,17 @@ export function settingsForEvent(event: unknown, config: FunctionConfig, now: Da
   const problems: string[] = [];
 
   let snapshotDate = dateIn(config.timezone, now);
+  let dateLabel = 'event.snapshotDate';
   const schedule = scheduledTime(input);
   if (schedule) {
-    const time = typeof schedule.value === 'string' ? new Date(schedule.value) : new Date(Number.NaN);
-    if (Number.isNaN(time.getTime())) problems.push(`${schedule.label} must be an ISO 8601 time, got ${JSON.stringify(schedule.value)}`);
-    else snapshotDate = dateIn(config.timezone, time);
+    // Strict: a lenient reading of "0" or "2026-02-30T02:00Z" would overwrite another day's full snapshot.
+    try {
+      snapshotDate = dateIn(config.timezone, parseTime(schedule.label, schedule.value));
+      dateLabel = schedule.label;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(error.message);
+    }
   } else {
     const unknown = Object.keys(input).filter((key) => !OVERRIDES.includes(key));
     if (unknown.length > 0) problems.push(`event.${unknown[0]} is not a known field (use ${OVERRIDES.join(', ')})`);
@@ -85,5 +91,11 @@ export function settingsForEvent(event: unknown, config: FunctionConfig, now: Da
     problems.push(error.message);
   }
   if (problems.length > 0) throw new ConfigError(`invalid event: ${problems.join('; ')}. Nothing was exported.`);
-  return exportSettings({ snapshotDate, ...config.given, ...overrides }, { baseFilters: config.defaults.baseFilters });
+  if (overrides.snapshotDate !== undefined) dateLabel = 'event.snapshotDate';
+  try {
+    return exportSettings({ snapshotDate, ...config.given, ...overrides }, { now, baseFilters: config.defaults.baseFilters, dateLabel });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(`invalid event: ${error.message}. Nothing was exported.`);
+  }
 }

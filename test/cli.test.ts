@@ -2,10 +2,12 @@
  * The CLI as a user meets it: flags, exit status, one clear line on failure, nothing changed.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runCli } from '../cli/run-cli';
+import { openDestination } from '../lambda/core/destinations';
 import type { Manifest } from '../lambda/core/export';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
@@ -91,6 +93,12 @@ describe('the export CLI', () => {
     [['--date', '2026-13-01'], /^esim-export: --date must be a real date YYYY-MM-DD, got "2026-13-01"\n$/],
     [['--api-url', 'http://esim.betatel.com/api/v1'], /^esim-export: --api-url must use https:\/\/ .*loopback.*\n$/],
     [['--out', 's3://A_Bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix/],
+    // URL-like typos are refused, never made into a local folder named "s3:".
+    [['--out', 's3:/bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix \(lower-case s3, two slashes\), got "s3:\/bucket\/x"\n$/],
+    [['--out', 'S3://bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix \(lower-case s3, two slashes\)/],
+    [['--out', 'ftp://host/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix/],
+    [['--out', 's3://bucket/a/../b'], /^esim-export: --out must not have \. or \.\. in its prefix/],
+    [['--date', '2099-01-01'], /^esim-export: --date must not be after tomorrow \(\d{4}-\d{2}-\d{2} in UTC\), got "2099-01-01"\n$/],
     [['--compression', 'zip'], /^error: option '--compression <kind>' argument 'zip' is invalid/],
     [['--no-such-flag'], /^error: unknown option '--no-such-flag'/],
   ])('rejects %j with one line naming it, no request, exit 2 and nothing changed', async (args, message) => {
@@ -103,6 +111,11 @@ describe('the export CLI', () => {
     expect(result.stdout).toBe('');
     expect(api.stats.requests).toBe(requestsBefore);
     expect(await fingerprint(out)).toEqual(before);
+    expect(existsSync('s3:') || existsSync('S3:') || existsSync('ftp:')).toBe(false);
+  });
+
+  it('reads extra slashes in an S3 prefix as one', () => {
+    expect(openDestination('s3://my-bucket//team///esims/', '--out').description).toBe('s3://my-bucket/team/esims');
   });
 
   it('says which credentials are missing without sending a request', async () => {

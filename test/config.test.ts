@@ -38,6 +38,27 @@ describe('configFromEnvironment', () => {
 });
 
 describe('settingsForEvent', () => {
+  it.each(['2026-02-30T02:00:00Z', '0', '12', '2026-11-27', 'Fri, 27 Nov 2026 02:00:00 GMT'])(
+    'refuses the scheduled time %j instead of reading it leniently as another day',
+    (time) => {
+      const utc = configFromEnvironment(env);
+      expect(() => settingsForEvent({ scheduledTime: time }, utc, now)).toThrow(/^invalid event: event.scheduledTime must be an ISO 8601 time/);
+      expect(() => settingsForEvent({ 'detail-type': 'Scheduled Event', source: 'aws.events', time }, utc, now)).toThrow(/event.time must be an ISO 8601 time/);
+    },
+  );
+
+  it('refuses a snapshot date after tomorrow, in the configured time zone', () => {
+    const utc = configFromEnvironment(env);
+    expect(settingsForEvent({ snapshotDate: '2026-11-28' }, utc, now).snapshotDate).toBe('2026-11-28');
+    expect(() => settingsForEvent({ snapshotDate: '2099-01-01' }, utc, now)).toThrow(
+      'invalid event: event.snapshotDate must not be after tomorrow (2026-11-28 in UTC), got "2099-01-01". Nothing was exported.',
+    );
+    expect(() => settingsForEvent({ scheduledTime: '2099-01-01T02:00:00Z' }, utc, now)).toThrow(/event.scheduledTime must not be after tomorrow/);
+    // Ahead of UTC, tomorrow comes earlier.
+    const tokyo = configFromEnvironment({ ...env, TIMEZONE: 'Asia/Tokyo' });
+    expect(settingsForEvent({ snapshotDate: '2026-11-28' }, tokyo, now).snapshotDate).toBe('2026-11-28');
+  });
+
   const config = configFromEnvironment({ ...env, TIMEZONE: 'America/New_York' });
 
   it('names the snapshot after the scheduled time, in the configured time zone', () => {
@@ -63,7 +84,9 @@ describe('settingsForEvent', () => {
 
   it('rejects unknown fields, a bad scheduled time, and a non-object event', () => {
     expect(() => settingsForEvent({ compnay: 100 }, config, now)).toThrow('event.compnay is not a known field (use formats, company, inventory, snapshotDate)');
-    expect(() => settingsForEvent({ scheduledTime: 'soon' }, config, now)).toThrow('event.scheduledTime must be an ISO 8601 time, got "soon"');
+    expect(() => settingsForEvent({ scheduledTime: 'soon' }, config, now)).toThrow(
+      'event.scheduledTime must be an ISO 8601 time such as "2026-11-27T02:00:00Z", got "soon"',
+    );
     expect(() => settingsForEvent([1, 2], config, now)).toThrow('event must be a JSON object, got [1,2]');
   });
 });

@@ -1,5 +1,5 @@
 import { ConfigError } from '../lambda/core/errors';
-import { dateIn, parseApiUrl, parseDate, parseFormats, parseId, parseInteger, parseTimezone } from '../lambda/core/settings';
+import { dateIn, exportSettings, parseApiUrl, parseDate, parseFormats, parseId, parseInteger, parseTimezone } from '../lambda/core/settings';
 
 describe('settings parsers', () => {
   it('accept https anywhere and http only to loopback hosts', () => {
@@ -42,5 +42,17 @@ describe('settings parsers', () => {
     expect(dateIn('UTC', lateUtc)).toBe('2026-11-27');
     expect(dateIn('Europe/Berlin', lateUtc)).toBe('2026-11-28');
     expect(() => parseTimezone('TIMEZONE', 'Mars/Olympus')).toThrow(/TIMEZONE must be an IANA time zone/);
+  });
+});
+
+describe('exportSettings', () => {
+  it('refuses a --date after tomorrow in the time zone, naming the flag', () => {
+    const now = new Date('2026-11-27T23:30:00Z');
+    expect(exportSettings({ snapshotDate: '2026-11-28' }, { now, dateLabel: '--date' }).snapshotDate).toBe('2026-11-28');
+    expect(() => exportSettings({ snapshotDate: '2026-11-29' }, { now, dateLabel: '--date' })).toThrow(
+      '--date must not be after tomorrow (2026-11-28 in UTC), got "2026-11-29"',
+    );
+    // In Berlin it is already the 28th, so the 29th is tomorrow.
+    expect(exportSettings({ snapshotDate: '2026-11-29', timezone: 'Europe/Berlin' }, { now }).snapshotDate).toBe('2026-11-29');
   });
 });

@@ -240,9 +240,20 @@ export class S3Destination implements Destination {
 
 /** `s3://bucket/prefix` or a folder path, as given to --out. */
 export function openDestination(out: string, label: string, env: NodeJS.ProcessEnv = process.env): Destination {
-  if (!out.startsWith('s3://')) return new FolderDestination(out);
+  // Anything URL-like but s3:// (s3:/x, S3://x, ftp://x) is a typo, not a folder to create.
+  if (!out.startsWith('s3://')) {
+    if (/^[A-Za-z][A-Za-z0-9+.-]+:/.test(out)) {
+      throw new ConfigError(`${label} must be a folder or s3://bucket/prefix (lower-case s3, two slashes), got ${JSON.stringify(out)}`);
+    }
+    return new FolderDestination(out);
+  }
   const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(out);
   if (!match) throw new ConfigError(`${label} must be a folder or s3://bucket/prefix with a valid bucket name, got ${JSON.stringify(out)}`);
-  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
+  // Extra slashes would make keys S3 shows as empty folders: a/b//c/ is a/b/c.
+  const segments = (match[2] ?? '').split('/').filter((segment) => segment.length > 0);
+  if (segments.some((segment) => segment === '.' || segment === '..')) {
+    throw new ConfigError(`${label} must not have . or .. in its prefix, got ${JSON.stringify(out)}`);
+  }
+  const prefix = segments.join('/');
   return new S3Destination(createS3Client(env), match[1]!, prefix, true);
 }

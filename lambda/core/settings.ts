@@ -128,6 +128,10 @@ const dateSchema = z.string({ error: 'must be a date YYYY-MM-DD' }).refine(
 
 export const parseDate = (label: string, raw: unknown): string => parseSetting(label, dateSchema, raw);
 
+/** An ISO 8601 time with seconds and an offset, as EventBridge sends (`2026-11-27T02:00:00Z`); impossible dates refused. */
+export const parseTime = (label: string, raw: unknown): Date =>
+  new Date(parseSetting(label, z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time such as "2026-11-27T02:00:00Z"' }), raw));
+
 const timezoneSchema = z.string().refine(
   (tz) => {
     try {
@@ -172,7 +176,13 @@ export function filtersOf(given: GivenSettings): Filters {
  * An export's settings: what was given, the defaults for the rest. `baseFilters` are the
  * deployment's own (its full snapshot's scope); the day defaults to today in the time zone.
  */
-export function exportSettings(given: GivenSettings, options: { now?: Date; baseFilters?: Filters } = {}): ExportSettings {
+export function exportSettings(given: GivenSettings, options: { now?: Date; baseFilters?: Filters; dateLabel?: string } = {}): ExportSettings {
+  const timezone = given.timezone ?? 'UTC';
+  // A day after tomorrow cannot have a snapshot yet, and would hold latest.json there for good.
+  const tomorrow = dateIn(timezone, new Date((options.now ?? new Date()).getTime() + 86_400_000));
+  if (given.snapshotDate !== undefined && given.snapshotDate > tomorrow) {
+    throw new ConfigError(`${options.dateLabel ?? 'the snapshot date'} must not be after tomorrow (${tomorrow} in ${timezone}), got "${given.snapshotDate}"`);
+  }
   return {
     apiBaseUrl: given.apiBaseUrl ?? DEFAULT_API_BASE_URL,
     formats: given.formats ?? [...FORMATS],
@@ -181,7 +191,7 @@ export function exportSettings(given: GivenSettings, options: { now?: Date; base
     baseFilters: options.baseFilters ?? {},
     pageSize: given.pageSize ?? DEFAULT_PAGE_SIZE,
     concurrency: given.concurrency ?? DEFAULT_CONCURRENCY,
-    snapshotDate: given.snapshotDate ?? dateIn(given.timezone ?? 'UTC', options.now),
+    snapshotDate: given.snapshotDate ?? dateIn(timezone, options.now),
   };
 }
 
