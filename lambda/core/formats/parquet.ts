@@ -119,8 +119,11 @@ function imsiList(value: unknown): Cell | typeof MISFIT {
 }
 
 function extraOf(record: ApiRecord): string | null {
-  const extra = Object.entries(record).filter(([key]) => !KNOWN_FIELDS.has(key));
-  return extra.length === 0 ? null : toJsonText(Object.fromEntries(extra), record);
+  let extra: Record<string, unknown> | undefined;
+  for (const key in record) {
+    if (!KNOWN_FIELDS.has(key)) (extra ??= {})[key] = record[key];
+  }
+  return extra === undefined ? null : toJsonText(extra, record);
 }
 
 /**
