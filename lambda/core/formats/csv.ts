@@ -5,7 +5,7 @@
  * Columns: the contract's twelve, then the newer item shape's dates. `group`, `inventory` and
  * `company` are `{id, name}` in the documented shape and a plain id (no name) in the newer one.
  */
-import { stringify } from 'csv-stringify/sync';
+import { type Options, stringify } from 'csv-stringify/sync';
 import { isLosslessNumber } from 'lossless-json';
 import { type ApiRecord, toJsonText } from '../records';
 import type { Encoder } from './encoder';
@@ -35,23 +35,23 @@ export function cell(value: unknown): string {
   return String(value);
 }
 
-/** A reference's id and name: `{id, name}` gives both, a plain id gives the id and an empty name. */
-function reference(value: unknown): [string, string] {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isLosslessNumber(value)) {
-    const { id, name } = value as { id?: unknown; name?: unknown };
-    return [cell(id), cell(name)];
-  }
-  return [cell(value), ''];
-}
+/** `{id, name}` in the documented shape; a plain id (and so no name) in the newer one. */
+const isObject = (value: unknown): value is { id?: unknown; name?: unknown } =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) && !isLosslessNumber(value);
+const idOf = (value: unknown): string => cell(isObject(value) ? value.id : value);
+const nameOf = (value: unknown): string => (isObject(value) ? cell(value.name) : '');
 
 /** The CSV cells of one record, in CSV_COLUMNS order. */
 export function csvRow(record: ApiRecord): string[] {
   return [
     cell(record.iccid),
     cell(record.sim_status),
-    ...reference(record.group),
-    ...reference(record.inventory),
-    ...reference(record.company),
+    idOf(record.group),
+    nameOf(record.group),
+    idOf(record.inventory),
+    nameOf(record.inventory),
+    idOf(record.company),
+    nameOf(record.company),
     cell(record.provisioned_date),
     cell(record.terminated_date),
     cell(record.mapped_imsi),
@@ -62,8 +62,9 @@ export function csvRow(record: ApiRecord): string[] {
 }
 
 // csv-stringify quotes a field holding the delimiter, a quote or the record delimiter (CRLF);
-// a lone CR or LF must be quoted too, or readers would split the row there.
-const OPTIONS = { record_delimiter: 'windows', quoted_match: /[\r\n]/ } as const;
+// a lone CR or LF must be quoted too, or readers would split the row there. (As strings, not a
+// regex: csv-stringify then uses indexOf rather than a regex search.)
+const OPTIONS: Options = { record_delimiter: 'windows', quoted_match: ['\r', '\n'] };
 
 export const csvEncoder = (): Encoder => ({
   format: 'csv',
