@@ -140,7 +140,7 @@ export function summary(manifest: Manifest, destination: Destination): string {
   ];
   const width = Math.max(...manifest.files.map((file) => file.key.length));
   for (const file of manifest.files) {
-    lines.push(`  ${file.format.padEnd(6)}  ${file.key.padEnd(width)}  ${size(file.bytes).padStart(10)}  sha256 ${file.sha256.slice(0, 12)}…`);
+    lines.push(`  ${file.format.padEnd(7)}  ${file.key.padEnd(width)}  ${size(file.bytes).padStart(10)}  sha256 ${file.sha256.slice(0, 12)}…`);
   }
   const statuses = Object.entries(manifest.by_status).map(([status, count]) => `${status} ${number(count)}`);
   lines.push(`  by status: ${statuses.join(', ') || 'none'}`);
