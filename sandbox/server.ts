@@ -10,7 +10,10 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type Filter, type InventoryOptions, type ItemShape, itemJson, seededRandom, type View, viewOf } from './inventory';
+import { type DriftOptions, DriftingList } from './drift';
+import { type Filter, type InventoryOptions, type ItemShape, itemJson, seededRandom, viewOf } from './inventory';
+
+export type { DriftOptions };
 
 export type FaultKind = 'hang' | 'drop' | 'throttle' | 'serverError' | 'truncate';
 
@@ -27,17 +30,6 @@ export interface FaultOptions {
   readonly maxPerPage?: number;
   /** Retry-After sent with injected 429s, in seconds. @default 1 */
   readonly retryAfterSeconds?: number;
-}
-
-export interface DriftOptions {
-  /** A change happens after every this many list requests. */
-  readonly everyRequests: number;
-  /** eSIMs added at the front of the list per change (shifting every offset). */
-  readonly add: number;
-  /** eSIMs removed per change. */
-  readonly remove: number;
-  /** Changes in all; after that the inventory holds still. */
-  readonly steps: number;
 }
 
 export interface SandboxOptions {
@@ -96,52 +88,6 @@ const LIST_PATH = `${BASE_PATH}/esim/sim-registries`;
 export const STATS_PATH = '/_sandbox/stats';
 const HTML_ERROR = (status: number, text: string): string =>
   `<!DOCTYPE html><html><head><title>${status} ${text}</title></head><body><center><h1>${status} ${text}</h1></center><hr><center>nginx</center></body></html>`;
-
-/** The list as it stands after the drift so far: added items in front, some items removed. */
-class DriftingList {
-  private added = 0;
-  private readonly removed: number[] = []; // positions in the base view, ascending
-  private requests = 0;
-  private steps = 0;
-
-  constructor(
-    private readonly view: View,
-    private readonly drift: DriftOptions | undefined,
-    private readonly random: () => number,
-  ) {}
-
-  get size(): number {
-    return this.view.size + this.added - this.removed.length;
-  }
-
-  /** The inventory index at position `p` of the current list. */
-  indexAt(position: number): number {
-    const { stride, start, size } = this.view;
-    // Added items extend the same progression past the base inventory, newest first.
-    if (position < this.added) return stride * (size + this.added - 1 - position) + start;
-    let k = position - this.added;
-    for (const gone of this.removed) {
-      if (gone <= k) k++;
-      else break;
-    }
-    return stride * k + start;
-  }
-
-  /** Counts a list request, and changes the list when the drift says so. */
-  tick(): void {
-    if (!this.drift || this.steps >= this.drift.steps) return;
-    if (++this.requests % this.drift.everyRequests !== 0) return;
-    this.steps++;
-    this.added += this.drift.add;
-    for (let i = 0; i < this.drift.remove && this.removed.length < this.view.size; i++) {
-      let position: number;
-      do position = Math.floor(this.random() * this.view.size);
-      while (this.removed.includes(position));
-      this.removed.push(position);
-    }
-    this.removed.sort((a, b) => a - b);
-  }
-}
 
 class BadRequest extends Error {}
 

@@ -142,11 +142,13 @@ describe('export to S3', () => {
     );
     try {
       const failing = runExport({
-        settings: settingsFor(broken.apiBaseUrl, { compression: 'none', concurrency: 1 }),
+        // NDJSON alone, and a generous request timeout: under load a timed-out request would be
+        // retried and shift which page the scripted fault hits.
+        settings: settingsFor(broken.apiBaseUrl, { compression: 'none', concurrency: 1, formats: ['ndjson'] }),
         destination: new S3Destination(client, BUCKET, 'team/esims'),
         credentials: SANDBOX_CREDENTIALS,
         credentialsSource: 'test',
-        tuning: FAST_TUNING,
+        tuning: { ...FAST_TUNING, requestTimeoutMs: 10_000 },
       });
       await expect(failing).rejects.toThrow(/the page at offset 25000: the body is not valid JSON/);
     } finally {
