@@ -12,6 +12,21 @@ import { z } from 'zod';
 /** One eSIM as the API sent it: the documented fields, the newer shape's, and any others. */
 export type ApiRecord = Readonly<Record<string, unknown>> & { readonly iccid: string; readonly sim_status?: string | null };
 
+/** The fields the two item shapes name (the documented one, and the SDK's newer one). */
+export const RECORD_FIELDS = [
+  'iccid',
+  'sim_status',
+  'group',
+  'inventory',
+  'company',
+  'provisioned_date',
+  'terminated_date',
+  'mapped_imsi',
+  'imsis',
+  'created_date',
+  'modified_date',
+] as const;
+
 export interface Page {
   /** The API's `total` for the run's filters. */
   readonly total: number;

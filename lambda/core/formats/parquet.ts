@@ -13,7 +13,7 @@
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet-writer';
 import { isLosslessNumber } from 'lossless-json';
-import { type ApiRecord, toJsonText } from '../records';
+import { type ApiRecord, RECORD_FIELDS, toJsonText } from '../records';
 import type { Encoder } from './encoder';
 
 const string = (name: string, required = false): SchemaElement => ({
@@ -61,19 +61,7 @@ const SCHEMA: SchemaElement[] = [
 ];
 
 /** The fields the two item shapes name; any other goes to `extra`. */
-const KNOWN_FIELDS = new Set([
-  'iccid',
-  'sim_status',
-  'group',
-  'inventory',
-  'company',
-  'provisioned_date',
-  'terminated_date',
-  'mapped_imsi',
-  'imsis',
-  'created_date',
-  'modified_date',
-]);
+const KNOWN_FIELDS = new Set<string>(RECORD_FIELDS);
 
 /** Marks a value that does not fit its column. */
 const MISFIT = Symbol('misfit');
