@@ -142,7 +142,10 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
     });
     const byStatus = new Map<string, number>();
     for await (const records of harvest.batches()) {
-      for (const record of records) byStatus.set(statusOf(record), (byStatus.get(statusOf(record)) ?? 0) + 1);
+      for (const record of records) {
+        const status = statusOf(record);
+        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+      }
       await Promise.all(files.map((file) => file.write(records)));
     }
     const summaries = await Promise.all(files.map((file) => file.finish()));

@@ -7,25 +7,14 @@
  */
 import { type Options, stringify } from 'csv-stringify/sync';
 import { isLosslessNumber } from 'lossless-json';
-import { type ApiRecord, toJsonText } from '../records';
+import { type ApiRecord, RECORD_FIELDS, toJsonText } from '../records';
 import type { Encoder } from './encoder';
 
-export const CSV_COLUMNS = [
-  'iccid',
-  'sim_status',
-  'group_id',
-  'group_name',
-  'inventory_id',
-  'inventory_name',
-  'company_id',
-  'company_name',
-  'provisioned_date',
-  'terminated_date',
-  'mapped_imsi',
-  'imsis',
-  'created_date',
-  'modified_date',
-] as const;
+/** `group`, `inventory` and `company`: each fills two columns, `_id` and `_name`. */
+const REFERENCES = new Set<string>(['group', 'inventory', 'company']);
+
+/** The columns, in the order of the item shapes' fields (records.ts). */
+export const CSV_COLUMNS: readonly string[] = RECORD_FIELDS.flatMap((field) => (REFERENCES.has(field) ? [`${field}_id`, `${field}_name`] : [field]));
 
 /** One cell: null and absent are empty, numbers are the API's digits, objects and arrays their JSON. */
 export function cell(value: unknown): string {
@@ -43,22 +32,12 @@ const nameOf = (value: unknown): string => (isObject(value) ? cell(value.name) :
 
 /** The CSV cells of one record, in CSV_COLUMNS order. */
 export function csvRow(record: ApiRecord): string[] {
-  return [
-    cell(record.iccid),
-    cell(record.sim_status),
-    idOf(record.group),
-    nameOf(record.group),
-    idOf(record.inventory),
-    nameOf(record.inventory),
-    idOf(record.company),
-    nameOf(record.company),
-    cell(record.provisioned_date),
-    cell(record.terminated_date),
-    cell(record.mapped_imsi),
-    cell(record.imsis),
-    cell(record.created_date),
-    cell(record.modified_date),
-  ];
+  const row: string[] = [];
+  for (const field of RECORD_FIELDS) {
+    if (REFERENCES.has(field)) row.push(idOf(record[field]), nameOf(record[field]));
+    else row.push(cell(record[field]));
+  }
+  return row;
 }
 
 // csv-stringify quotes a field holding the delimiter, a quote or the record delimiter (CRLF);
@@ -69,7 +48,7 @@ const OPTIONS: Options = { record_delimiter: 'windows', quoted_match: ['\r', '\n
 export const csvEncoder = (): Encoder => ({
   format: 'csv',
   contentType: 'text/csv; charset=utf-8',
-  header: stringify([[...CSV_COLUMNS]], OPTIONS),
+  header: stringify([CSV_COLUMNS], OPTIONS),
   encode: (records) => stringify(records.map(csvRow), OPTIONS),
   end: () => '',
   warnings: () => [],
