@@ -12,7 +12,7 @@
  *   `{"company": 100, "inventory": 12345, "formats": ["csv"], "snapshotDate": "2026-11-27"}`.
  */
 import { ConfigError } from './core/errors';
-import { dateIn, type ExportSettings, exportSettings, filtersOf, type GivenSettings, parseTime, readSettings, settingNames } from './core/settings';
+import { dateIn, type ExportSettings, exportSettings, filtersOf, type GivenSettings, parseInteger, parseTime, readSettings, settingNames } from './core/settings';
 
 export interface FunctionConfig {
   readonly secretId: string;
@@ -21,6 +21,10 @@ export interface FunctionConfig {
   readonly timezone: string;
   /** Where "Snapshot Published" events go; undefined for the account's default bus. */
   readonly eventBusName: string | undefined;
+  /** How long one invocation exports before it hands over to the next (MAX_RUN_SECONDS). */
+  readonly maxRunSeconds: number;
+  /** The stack's state machine, named in the message of a direct invocation that does not fit. */
+  readonly stateMachineName: string | undefined;
   /** The settings the environment gave. */
   readonly given: GivenSettings;
   /** Settings of a scheduled run; the event may override some. snapshotDate is filled per run. */
@@ -40,7 +44,19 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): FunctionConfig {
   const given = readSettings('env', env);
   const { snapshotDate: _perRun, ...defaults } = exportSettings(given, { baseFilters: filtersOf(given) });
   const eventBusName = env.EVENT_BUS_NAME?.trim() || undefined;
-  return { secretId, bucketName, exportPrefix: given.exportPrefix ?? 'esims', timezone: given.timezone ?? 'UTC', eventBusName, given, defaults };
+  // Default: no limit of our own; the handler still hands over before Lambda's time limit.
+  const maxRunSeconds = env.MAX_RUN_SECONDS === undefined ? Number.MAX_SAFE_INTEGER / 1000 : parseInteger('MAX_RUN_SECONDS', env.MAX_RUN_SECONDS, 1, 900);
+  return {
+    secretId,
+    bucketName,
+    exportPrefix: given.exportPrefix ?? 'esims',
+    timezone: given.timezone ?? 'UTC',
+    eventBusName,
+    maxRunSeconds,
+    stateMachineName: env.STATE_MACHINE_NAME?.trim() || undefined,
+    given,
+    defaults,
+  };
 }
 
 /** The overrides an event may carry. */

@@ -1,28 +1,33 @@
 /**
- * The Lambda function: reads its settings and the event, fetches the credentials, runs the
- * shared export core into S3 and returns the manifest. Structured JSON logs and EMF metrics
- * come from Powertools; the export itself is lambda/core/export.ts, the same code the CLI runs.
+ * The Lambda function, the one function every step of the state machine runs (steps.ts), and
+ * a whole export when invoked directly (console Test, `aws lambda invoke`). Structured JSON
+ * logs and EMF metrics come from Powertools; the export itself is lambda/core/, the same code
+ * the CLI runs.
  *
- * It stops on its own STOP_BEFORE_TIMEOUT_MS before Lambda would kill it, so an export that
- * cannot finish in time aborts its uploads, publishes nothing and says why.
+ * An export step hands over after MAX_RUN_SECONDS; a direct invocation that cannot finish by
+ * then publishes nothing and names the state machine to start instead. Whatever happens, it
+ * stops on its own STOP_BEFORE_TIMEOUT_MS before Lambda would kill it.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
-import { configFromEnvironment, settingsForEvent } from './config';
+import { configFromEnvironment, type FunctionConfig, settingsForEvent } from './config';
 import { createS3Client } from './core/aws';
 import type { Credentials } from './core/betatel-client';
 import { credentialsFromSecret } from './core/credentials';
 import { S3Destination } from './core/destinations';
 import { asExportError, CredentialsError, ExportAbortedError } from './core/errors';
 import { type ExportProgress, type Manifest, runExport } from './core/export';
-import { snapshotLayout } from './core/layout';
+import { manifestKey } from './core/layout';
 import { putSnapshotPublished, snapshotPublishedEntry } from './snapshot-event';
+import { isStepEvent, parseStepEvent, type RunRef, runStep, type StepResult } from './steps';
 
 /** Leaves time to abort the uploads and report before Lambda's own time limit. */
 export const STOP_BEFORE_TIMEOUT_MS = 30_000;
+/** Time an export step keeps, after it stops reading, to finish its files and save the checkpoint. */
+const HANDOVER_MS = 90_000;
 /** How long a fetched secret is reused by warm invocations, in seconds. */
 const SECRET_MAX_AGE_SECONDS = 300;
 
@@ -58,77 +63,111 @@ export function metricStatuses(byStatus: Readonly<Record<string, number>>): Map<
   return counts;
 }
 
-export const handler = async (event: unknown, context: Context): Promise<Manifest> => {
+/** Metrics, logs and the "Snapshot Published" event, once a snapshot is published. */
+async function announce(manifest: Manifest, config: FunctionConfig, destination: S3Destination): Promise<void> {
+  // Downstream pipelines start on this event rather than polling latest.json.
+  const key = destination.keyFor(manifestKey(manifest.scope, manifest.snapshot_date));
+  await putSnapshotPublished(eventBridge, snapshotPublishedEntry(manifest, config.bucketName, key, config.eventBusName));
+  metrics.addMetric('RecordsExported', MetricUnit.Count, manifest.records);
+  metrics.addMetric('PagesFetched', MetricUnit.Count, manifest.requests - manifest.retries);
+  metrics.addMetric('Retries', MetricUnit.Count, manifest.retries);
+  metrics.addMetric('Warnings', MetricUnit.Count, manifest.warnings.length);
+  // Only the deployment's own snapshot keeps the "no fresh snapshot" alarm quiet.
+  if (manifest.scope === 'full') metrics.addMetric('SnapshotsPublished', MetricUnit.Count, 1);
+  for (const [status, count] of metricStatuses(manifest.by_status)) {
+    const perStatus = metrics.singleMetric();
+    perStatus.addDimension('status', status);
+    perStatus.addMetric('RecordsByStatus', MetricUnit.Count, count);
+  }
+  logger.info('snapshot published', {
+    snapshotDate: manifest.snapshot_date,
+    scope: manifest.scope,
+    records: manifest.records,
+    apiTotal: manifest.api_total,
+    files: manifest.files.map((file) => file.key),
+    requests: manifest.requests,
+    retries: manifest.retries,
+    invocations: manifest.invocations,
+    warnings: manifest.warnings,
+  });
+  for (const warning of manifest.warnings) logger.warn('snapshot warning', { warning });
+}
+
+export const handler = async (event: unknown, context: Context): Promise<Manifest | StepResult | { cleaned: RunRef }> => {
   const startedAt = Date.now();
   // The request id on every log line, and a cold-start metric.
   logger.addContext(context);
   metrics.captureColdStartMetric();
   let progress: ExportProgress | undefined;
+  // The hard stop: leaves time to abort uploads and report before Lambda's own time limit.
   const deadline = new AbortController();
   const timer = setTimeout(() => {
     const done = progress ? `${progress.records.toLocaleString('en-US')} of ${progress.total?.toLocaleString('en-US') ?? '?'} eSIMs` : 'no eSIMs';
     deadline.abort(
-      new ExportAbortedError(
-        `stopped ${STOP_BEFORE_TIMEOUT_MS / 1000} s before the Lambda time limit with ${done} read; nothing was published. ` +
-          'Raise CONCURRENCY if the API allows it, or split the export with COMPANY_ID / INVENTORY_ID.',
-      ),
+      new ExportAbortedError(`stopped ${STOP_BEFORE_TIMEOUT_MS / 1000} s before the Lambda time limit with ${done} read; nothing was published.`),
     );
   }, Math.max(0, context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS));
+  const step = isStepEvent(event) ? parseStepEvent(event) : undefined;
 
   try {
     const config = configFromEnvironment(process.env);
+    const destination = new S3Destination(s3, config.bucketName, config.exportPrefix);
+    // The soft stop: hand over to the next invocation, with time left to save the checkpoint.
+    const stopAt = startedAt + Math.min(config.maxRunSeconds * 1000, context.getRemainingTimeInMillis() - HANDOVER_MS);
+    const exportContext = {
+      destination,
+      signal: deadline.signal,
+      observer: {
+        onProgress: (update: ExportProgress) => (progress = update),
+        onRetry: ({ offset, attempt, delayMs, reason }: { offset: number; attempt: number; delayMs: number; reason: string }) =>
+          logger.warn('retrying a page', { offset, attempt, delayMs, reason }),
+        onPageSize: (pageSize: number, reason: string) => logger.info('page size chosen', { pageSize, reason }),
+      },
+    };
+    const credentials = async () => ({ credentials: await loadCredentials(config.secretId), credentialsSource: `the secret ${config.secretId}` });
+
+    if (step) {
+      logger.info('step starting', { step: step.step, ...('run' in step && { run: step.run }) });
+      const outcome = await runStep(step, {
+        context: exportContext,
+        settingsFor: (input) => settingsForEvent(input, config),
+        credentials,
+        stopAt,
+        holder: `Lambda request ${context.awsRequestId}`,
+      });
+      if ('cleaned' in outcome) return outcome;
+      if (outcome.manifest) await announce(outcome.manifest, config, destination);
+      logger.info('step finished', { step: step.step, ...outcome.result });
+      return outcome.result;
+    }
+
+    // A direct invocation (console Test, aws lambda invoke, a schedule that targets the function).
     const settings = settingsForEvent(event, config);
     logger.info('export starting', {
       snapshotDate: settings.snapshotDate,
       filters: settings.filters,
       formats: settings.formats,
-      destination: `s3://${config.bucketName}/${config.exportPrefix}`,
+      destination: destination.description,
     });
-    const credentials = await loadCredentials(config.secretId);
-    const destination = new S3Destination(s3, config.bucketName, config.exportPrefix);
     const manifest = await runExport({
       settings,
-      destination,
-      credentials,
-      credentialsSource: `the secret ${config.secretId}`,
-      signal: deadline.signal,
-      observer: {
-        onProgress: (update) => (progress = update),
-        onRetry: ({ offset, attempt, delayMs, reason }) => logger.warn('retrying a page', { offset, attempt, delayMs, reason }),
-      },
+      ...exportContext,
+      ...(await credentials()),
+      stopAt,
+      holder: `Lambda request ${context.awsRequestId}`,
+      tooLong: (checkpoint) =>
+        new ExportAbortedError(
+          `this export does not fit one invocation (${checkpoint.harvest.records.toLocaleString('en-US')} of ` +
+            `${checkpoint.harvest.total?.toLocaleString('en-US') ?? '?'} eSIMs read in ${config.maxRunSeconds} s); nothing was published. ` +
+            `Start the state machine ${stateMachineArn(context, config)} with the same input instead.`,
+        ),
     });
-
-    // Downstream pipelines start on this event rather than polling latest.json.
-    const manifestKey = destination.keyFor(snapshotLayout(settings).manifest);
-    await putSnapshotPublished(eventBridge, snapshotPublishedEntry(manifest, config.bucketName, manifestKey, config.eventBusName));
-
-    metrics.addMetric('RecordsExported', MetricUnit.Count, manifest.records);
-    metrics.addMetric('PagesFetched', MetricUnit.Count, manifest.requests - manifest.retries);
-    metrics.addMetric('Retries', MetricUnit.Count, manifest.retries);
-    metrics.addMetric('Warnings', MetricUnit.Count, manifest.warnings.length);
-    // Only the deployment's own snapshot keeps the "no fresh snapshot" alarm quiet.
-    if (manifest.scope === 'full') metrics.addMetric('SnapshotsPublished', MetricUnit.Count, 1);
-    for (const [status, count] of metricStatuses(manifest.by_status)) {
-      const perStatus = metrics.singleMetric();
-      perStatus.addDimension('status', status);
-      perStatus.addMetric('RecordsByStatus', MetricUnit.Count, count);
-    }
-    logger.info('snapshot published', {
-      snapshotDate: manifest.snapshot_date,
-      scope: manifest.scope,
-      records: manifest.records,
-      apiTotal: manifest.api_total,
-      files: manifest.files.map((file) => file.key),
-      requests: manifest.requests,
-      retries: manifest.retries,
-      warnings: manifest.warnings,
-    });
-    for (const warning of manifest.warnings) logger.warn('snapshot warning', { warning });
+    await announce(manifest, config, destination);
     return manifest;
   } catch (caught) {
     const error = asExportError(caught);
     metrics.addMetric('ExportsFailed', MetricUnit.Count, 1);
-    logger.error('export failed', { code: error.code, reason: error.message });
+    logger.error(step ? 'step failed' : 'export failed', { step: step?.step, code: error.code, reason: error.message });
     throw error;
   } finally {
     clearTimeout(timer);
@@ -136,3 +175,10 @@ export const handler = async (event: unknown, context: Context): Promise<Manifes
     metrics.publishStoredMetrics();
   }
 };
+
+/** The state machine's ARN, from its name (the stack sets it) and this function's region and account. */
+function stateMachineArn(context: Context, config: FunctionConfig): string {
+  const [, partition, , region, account] = (context.invokedFunctionArn ?? '').split(':');
+  if (!config.stateMachineName) return 'of this stack (see the stack output StateMachineName)';
+  return partition && region && account ? `arn:${partition}:states:${region}:${account}:stateMachine:${config.stateMachineName}` : config.stateMachineName;
+}

@@ -8,7 +8,7 @@ import { Aws, CfnOutput, RemovalPolicy, SecretValue, Stack, type StackProps, Val
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/credentials';
-import { DEFAULT_API_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_PAGE_SIZE, FORMATS } from '../lambda/core/settings';
+import { DEFAULT_API_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_PAGE_SIZE, FORMATS, type PageSize } from '../lambda/core/settings';
 import { AthenaTables } from './athena';
 import { ExportFunction } from './export-function';
 import { Operations } from './operations';
@@ -42,7 +42,7 @@ export interface EsimExportStackProps extends StackProps {
   /** Export only this inventory. @default all inventories */
   readonly inventoryId?: number;
   /** @default 100 */
-  readonly pageSize?: number;
+  readonly pageSize?: PageSize;
   /** @default 8 */
   readonly concurrency?: number;
   /**

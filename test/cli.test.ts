@@ -88,7 +88,7 @@ describe('the export CLI', () => {
   it.each([
     [['--formats', 'xml'], /^esim-export: --formats must list only ndjson, csv, parquet, got "xml"\n$/],
     [['--company', 'abc'], /^esim-export: --company must be a whole number ≥ 1, got "abc"\n$/],
-    [['--page-size', '0'], /^esim-export: --page-size must be a whole number from 1 to 1000, got "0"\n$/],
+    [['--page-size', '0'], /^esim-export: --page-size must be a whole number from 1 to 1000 or auto, got "0"\n$/],
     [['--concurrency', 'many'], /^esim-export: --concurrency must be a whole number from 1 to 64, got "many"\n$/],
     [['--date', '2026-13-01'], /^esim-export: --date must be a real date YYYY-MM-DD, got "2026-13-01"\n$/],
     [['--api-url', 'http://esim.betatel.com/api/v1'], /^esim-export: --api-url must use https:\/\/ .*loopback.*\n$/],

@@ -12,7 +12,7 @@ describe('configFromEnvironment', () => {
       formats: ['ndjson', 'csv', 'parquet'],
       filters: {},
       baseFilters: {},
-      pageSize: 100,
+      pageSize: 'auto',
       concurrency: 8,
       compression: 'gzip',
     });
@@ -21,7 +21,7 @@ describe('configFromEnvironment', () => {
   it.each([
     [{ BUCKET_NAME: 'b' }, 'Environment variable SECRET_ID is required'],
     [{ SECRET_ID: 's' }, 'Environment variable BUCKET_NAME is required'],
-    [{ ...env, PAGE_SIZE: 'lots' }, 'PAGE_SIZE must be a whole number from 1 to 1000, got "lots"'],
+    [{ ...env, PAGE_SIZE: 'lots' }, 'PAGE_SIZE must be a whole number from 1 to 1000 or auto, got "lots"'],
     [{ ...env, COMPANY_ID: '-3' }, 'COMPANY_ID must be a whole number ≥ 1, got "-3"'],
     [{ ...env, EXPORT_FORMATS: 'xml' }, 'EXPORT_FORMATS must list only ndjson, csv, parquet, got "xml"'],
     [{ ...env, TIMEZONE: 'Berlin' }, 'TIMEZONE must be an IANA time zone'],

@@ -21,8 +21,9 @@ const savedEnv = { ...process.env };
 let s3rver: S3rver;
 let storage: string;
 let api: Sandbox;
-let handler: typeof import('../lambda/handler').handler;
-let STOP_BEFORE_TIMEOUT_MS: number;
+let lambdaHandler: typeof import('../lambda/handler').handler;
+/** A direct invocation: the handler returns the manifest. */
+const handler = async (event: unknown, ctx: Context): Promise<Manifest> => (await lambdaHandler(event, ctx)) as Manifest;
 let output: string;
 const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
 
@@ -62,7 +63,7 @@ beforeAll(async () => {
     TIMEZONE: 'UTC',
   });
   // The handler builds its S3 client when loaded, from the environment above.
-  ({ handler, STOP_BEFORE_TIMEOUT_MS } = await import('../lambda/handler'));
+  ({ handler: lambdaHandler } = await import('../lambda/handler'));
 });
 
 afterAll(async () => {
@@ -251,17 +252,22 @@ describe('handler', () => {
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 
-  it('stops before the Lambda time limit and publishes nothing', async () => {
+  it('stops a direct invocation that does not fit MAX_RUN_SECONDS, publishes nothing and names the state machine', async () => {
     const slow = await startSandbox({ size: 20_000, latencyMs: 50 });
-    process.env.API_BASE_URL = slow.apiBaseUrl;
+    Object.assign(process.env, { API_BASE_URL: slow.apiBaseUrl, MAX_RUN_SECONDS: '1', STATE_MACHINE_NAME: 'esim-export-run' });
     const before = await objects();
+    const ctx = { ...context(), invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:esim-export' } as Context;
     try {
-      await expect(handler({ snapshotDate: '2026-10-01' }, context(STOP_BEFORE_TIMEOUT_MS + 400))).rejects.toMatchObject({
+      await expect(handler({ snapshotDate: '2026-10-01' }, ctx)).rejects.toMatchObject({
         code: 'ABORTED',
-        message: expect.stringMatching(/^stopped 30 s before the Lambda time limit with [\d,]+ of 20,000 eSIMs read; nothing was published/),
+        message: expect.stringMatching(
+          /^this export does not fit one invocation \([\d,]+ of 20,000 eSIMs read in 1 s\); nothing was published\. Start the state machine arn:aws:states:eu-west-1:123456789012:stateMachine:esim-export-run with the same input instead\.$/,
+        ),
       });
     } finally {
       process.env.API_BASE_URL = api.apiBaseUrl;
+      delete process.env.MAX_RUN_SECONDS;
+      delete process.env.STATE_MACHINE_NAME;
       await slow.close();
     }
     expect(await objects()).toEqual(before);

@@ -4,6 +4,7 @@
  */
 import type { BetatelClient, PageRange } from '../lambda/core/betatel-client';
 import { Harvest } from '../lambda/core/harvest';
+import { IccidSet } from '../lambda/core/iccid-set';
 import { parsePage } from '../lambda/core/records';
 
 function clientServing(page: (range: PageRange) => { total: number; iccids: string[] }): BetatelClient {
@@ -31,13 +32,28 @@ describe('Harvest', () => {
     expect(harvest.summary).toEqual({ records: 95, apiTotal: 95, passes: 1, warnings: [] });
   });
 
-  it('says so when an API ignores the offset, writing each eSIM once', async () => {
-    const { iccids, harvest } = await harvestAll(clientServing(() => ({ total: 50, iccids: ids(0, 10) })));
-    expect(iccids).toEqual(ids(0, 10));
-    expect(harvest.summary.passes).toBe(3);
-    expect(harvest.summary.warnings).toContain(
-      'the API reported a total of 50 but its pages listed 10 distinct eSIMs, in each of 3 passes; the snapshot holds the 10 it could read.',
-    );
+  it('fails when an API ignores the offset: a shortfall no drift explains is not a snapshot', async () => {
+    await expect(harvestAll(clientServing(() => ({ total: 50, iccids: ids(0, 10) })))).rejects.toMatchObject({
+      code: 'API_BAD_RESPONSE',
+      message:
+        'the API reported a total of 50 eSIMs but its pages listed only 10 distinct ones in 3 passes (does it ignore offset, or sort unstably?); an incomplete snapshot is not published.',
+    });
+  });
+
+  it('carries on from a checkpoint: two halves give the same records as one read', async () => {
+    const serve = clientServing(({ offset, count }) => ({ total: 95, iccids: ids(0, 95).slice(offset, offset + count) }));
+    const signal = new AbortController().signal;
+    // stopAt in the past: the first harvest hands on what it has and stops at once.
+    const first = new Harvest(serve, { pageSize: 10, concurrency: 1, maxPasses: 3, signal, stopAt: 0 });
+    const before: string[] = [];
+    for await (const records of first.batches()) before.push(...records.map((record) => record.iccid));
+    expect(first.checkpoint.summary).toBeUndefined();
+    const saved = JSON.parse(JSON.stringify(first.checkpoint)) as typeof first.checkpoint;
+    const second = new Harvest(serve, { pageSize: 10, concurrency: 4, maxPasses: 3, signal }, saved, IccidSet.fromBuffer(first.seen.toBuffer()));
+    const after: string[] = [];
+    for await (const records of second.batches()) after.push(...records.map((record) => record.iccid));
+    expect([...before, ...after]).toEqual(ids(0, 95));
+    expect(second.summary).toEqual({ records: 95, apiTotal: 95, passes: 1, warnings: [] });
   });
 
   it('finds on a second pass what an unstable sort hid on the first', async () => {

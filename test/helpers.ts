@@ -17,8 +17,9 @@ export const FAST_TUNING: Partial<Tuning> = {
   retryPolicy: { maxAttempts: 8, baseDelayMs: 5, maxDelayMs: 50, budgetMs: 5_000 },
 };
 
+/** Default settings, but a fixed page size: tests of paging count requests; `auto` has tests of its own. */
 export function settingsFor(apiBaseUrl: string, overrides: Partial<ExportSettings> = {}): ExportSettings {
-  return { ...defaultSettings('2026-11-27'), apiBaseUrl, ...overrides };
+  return { ...defaultSettings('2026-11-27'), pageSize: 100, apiBaseUrl, ...overrides };
 }
 
 export async function tempDir(): Promise<string> {

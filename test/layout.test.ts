@@ -2,13 +2,22 @@ import { scopeOf, snapshotLayout } from '../lambda/core/layout';
 
 describe('snapshotLayout', () => {
   it('puts each format under its own prefix with a dt partition, and the manifest and latest.json beside them', () => {
-    expect(snapshotLayout({ filters: {}, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'gzip' })).toEqual({
+    expect(snapshotLayout({ filters: {}, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'gzip' })).toMatchObject({
       scope: '',
       data: { ndjson: 'ndjson/dt=2026-11-27/esims.ndjson.gz', csv: 'csv/dt=2026-11-27/esims.csv.gz', parquet: 'parquet/dt=2026-11-27/esims.parquet' },
       manifest: 'manifests/dt=2026-11-27/manifest.json',
       manifests: 'manifests/',
       latest: 'latest.json',
+      runs: '_runs/',
+      lock: '_runs/lock.json',
     });
+  });
+
+  it('numbers the files of a format split over several invocations', () => {
+    const layout = snapshotLayout({ filters: {}, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'gzip' });
+    expect(layout.dataKey('csv', 1, 1)).toBe('csv/dt=2026-11-27/esims.csv.gz');
+    expect(layout.dataKey('csv', 2, 3)).toBe('csv/dt=2026-11-27/esims-00002.csv.gz');
+    expect(layout.dayFolders.parquet).toBe('parquet/dt=2026-11-27/');
   });
 
   it('names uncompressed files without .gz', () => {

@@ -167,7 +167,7 @@ describe('export to S3', () => {
     const before = await objectsFingerprint();
     const broken = await startSandbox({ size: 3_000, faults: { sequence: [...Array<undefined>(20), 'truncate'] } });
     try {
-      const result = await cli(['--out', `s3://${BUCKET}/team/esims`, '--concurrency', '1'], broken.apiBaseUrl);
+      const result = await cli(['--out', `s3://${BUCKET}/team/esims`, '--concurrency', '1', '--page-size', '100'], broken.apiBaseUrl);
       expect(result.status).toBe(1);
       expect(result.stderr).toMatch(/^esim-export: the page at offset 2000: the body is not valid JSON \(.*\)\. The API URL may not point at the Betatel list endpoint\.\n$/);
     } finally {
@@ -176,9 +176,13 @@ describe('export to S3', () => {
     expect(await objectsFingerprint()).toEqual(before);
   });
 
-  it('says which bucket it could not write to', async () => {
+  it('says which bucket it could not write to, before reading the API', async () => {
+    const requestsBefore = api.stats.requests;
     const result = await cli(['--out', 's3://no-such-bucket/esims']);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^esim-export: could not upload s3:\/\/no-such-bucket\/esims\/.*NoSuchBucket/);
+    expect(result.stderr).toBe(
+      'esim-export: could not write s3://no-such-bucket/esims/_runs/lock.json: the bucket no-such-bucket does not exist (or is in another account).\n',
+    );
+    expect(api.stats.requests).toBe(requestsBefore);
   });
 });

@@ -306,7 +306,7 @@ describe('EsimExportStack with context values', () => {
     [{ formats: 'xml' }, 'CDK context "formats" must list only ndjson, csv, parquet, got "xml"'],
     [{ timezone: 'Mars/Base' }, 'CDK context "timezone" must be an IANA time zone'],
     [{ apiBaseUrl: 'http://esim.betatel.com/api/v1' }, 'CDK context "apiBaseUrl" must use https://'],
-    [{ pageSize: 5000 }, 'CDK context "pageSize" must be a whole number from 1 to 1000, got 5000'],
+    [{ pageSize: 5000 }, 'CDK context "pageSize" must be a whole number from 1 to 1000 or auto, got 5000'],
     // A misspelled key is an error, not silently ignored.
     [{ alarmEmial: 'ops@example.com' }, 'CDK context "alarmEmial" is not a setting of this app (did you mean alarmEmail?)'],
     [{ pagesize: '500' }, 'CDK context "pagesize" is not a setting of this app (did you mean pageSize?)'],

@@ -77,10 +77,21 @@ export class BetatelClient {
     return `${this.options.apiBaseUrl}${LIST_PATH}`;
   }
 
-  /** Fetches one page, retrying transient failures. `signal` aborts everything at once. */
-  async fetchPage(range: PageRange, signal: AbortSignal): Promise<Page> {
+  /**
+   * Fetches one page, retrying transient failures. `signal` aborts everything at once. A probe
+   * (page size `auto` trying a large page) retries only 429s: any other failure is its answer.
+   */
+  async fetchPage(range: PageRange, signal: AbortSignal, { probe = false } = {}): Promise<Page> {
+    const once = async (attempt: number): Promise<Page> => {
+      try {
+        return await this.attempt(range, attempt, signal);
+      } catch (error) {
+        if (probe && error instanceof TransientError && !error.throttled) throw new ApiUnavailableError(error.message);
+        throw error;
+      }
+    };
     try {
-      return await withRetries((attempt) => this.attempt(range, attempt, signal), {
+      return await withRetries(once, {
         policy: this.options.retryPolicy,
         signal,
         lastSuccessAt: () => this.lastSuccessAt,

@@ -16,6 +16,7 @@ export type ExportErrorCode =
   | 'API_BAD_RESPONSE'
   | 'API_UNAVAILABLE'
   | 'DESTINATION'
+  | 'BUSY'
   | 'ABORTED'
   | 'INTERNAL';
 
@@ -90,6 +91,14 @@ export class DestinationError extends ExportError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('DESTINATION', message, options);
     this.name = 'DestinationError';
+  }
+}
+
+/** Another export of the same scope holds the lock: two runs never interleave. */
+export class ExportBusyError extends ExportError {
+  constructor(message: string) {
+    super('BUSY', message);
+    this.name = 'ExportBusyError';
   }
 }
 

@@ -1,25 +1,29 @@
 /**
- * The export core: one function that the CLI, the Lambda handler and the tests all call.
+ * The export core: what the CLI, the Lambda's steps and the tests all call.
  *
- *   API pages ──► records ──► new records ──► one encoder per format ──► staged files
- *             (client)     (harvest)                                  ──► publish ──► manifest ──► latest.json
+ *   begin ──► slice ──► slice … ──► publish                        (or, on failure: discard)
+ *   lock the   one invocation's    data files, then the manifest,
+ *   scope      share (slice.ts)    then latest.json (publish.ts)
  *
- * The manifest is the commit point: it is written only after every data file is complete and
- * published, and a failed run discards its staged files, so it publishes nothing at all.
+ * A run that fits one process is `runExport`: all three in a row. The state machine runs the
+ * same steps in separate invocations, the checkpoint in between kept by run-store.ts. The
+ * manifest is the commit point, and a failed run discards everything it staged, so it
+ * publishes nothing at all.
  */
-import { setMaxListeners } from 'node:events';
+import { randomUUID } from 'node:crypto';
 import { version } from '../../package.json';
-import { BetatelClient, type Credentials } from './betatel-client';
-import type { Destination, StagedObject } from './destinations';
+import type { Credentials } from './betatel-client';
+import type { Destination } from './destinations';
 import { asExportError, ExportAbortedError, ExportError } from './errors';
-import { Harvest } from './harvest';
+import { START } from './harvest';
+import { IccidSet } from './iccid-set';
 import { snapshotLayout } from './layout';
-import { Pacer } from './pacer';
-import { ENCODERS } from './formats';
-import { statusOf } from './records';
+import { publish, RestoreFailedError } from './publish';
 import { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './retry';
-import type { ExportSettings } from './settings';
-import { contentType, type FileSummary, SnapshotFile } from './snapshot-file';
+import { localHolder, type RunCheckpoint, RunStore } from './run-store';
+import type { ExportSettings, Format } from './settings';
+import { exportSlice } from './slice';
+import type { FileSummary } from './snapshot-file';
 
 /** Knobs that are not user settings: the defaults suit production; tests shorten them. */
 export interface Tuning {
@@ -48,10 +52,11 @@ export interface ExportProgress {
 export interface ExportObserver {
   onProgress?(progress: ExportProgress): void;
   onRetry?(event: RetryEvent & { offset: number }): void;
+  onPageSize?(pageSize: number, reason: string): void;
 }
 
-export interface ExportRun {
-  readonly settings: ExportSettings;
+/** What every step needs besides the run's own state. */
+export interface ExportContext {
   readonly destination: Destination;
   readonly credentials: Credentials;
   /** Where the credentials came from, named in a 401 message (never their values). */
@@ -60,6 +65,15 @@ export interface ExportRun {
   readonly signal?: AbortSignal;
   readonly tuning?: Partial<Tuning>;
   readonly observer?: ExportObserver;
+}
+
+export interface ExportRun extends ExportContext {
+  readonly settings: ExportSettings;
+  /** Epoch ms: an export not finished by then fails with `tooLong`'s error (a direct Lambda invocation). */
+  readonly stopAt?: number;
+  readonly tooLong?: (checkpoint: RunCheckpoint) => ExportError;
+  /** Who holds the scope's lock, for the message another run gets (default: pid@host). */
+  readonly holder?: string;
 }
 
 export interface ManifestFile extends Omit<FileSummary, 'warnings'> {
@@ -80,6 +94,7 @@ export interface Manifest {
     readonly api_url: string;
     readonly company: number | null;
     readonly inventory: number | null;
+    /** The `count` asked for (what `auto` settled on). */
     readonly page_size: number;
   };
   readonly started_at: string;
@@ -87,6 +102,8 @@ export interface Manifest {
   readonly requests: number;
   readonly retries: number;
   readonly passes: number;
+  /** Invocations that exported (more than one when the state machine ran a long export). */
+  readonly invocations: number;
   readonly tool: { readonly name: 'esim-export'; readonly version: string };
 }
 
@@ -95,104 +112,99 @@ export interface Latest extends Manifest {
   readonly manifest_key: string;
 }
 
-export async function runExport(run: ExportRun): Promise<Manifest> {
-  const { settings, destination, observer } = run;
-  const tuning: Tuning = { ...DEFAULT_TUNING, ...run.tuning };
-  const startedAt = new Date();
+/** Starts a run: takes the scope's lock. Nothing else is written until the first slice. */
+export async function beginExport(context: ExportContext, settings: ExportSettings, holder: string, now = new Date()): Promise<{ checkpoint: RunCheckpoint; store: RunStore }> {
+  const store = new RunStore(context.destination, snapshotLayout(settings), randomUUID());
+  await store.lock(holder, now);
+  const checkpoint: RunCheckpoint = {
+    schema_version: 1,
+    run_id: store.runId,
+    settings,
+    started_at: now.toISOString(),
+    invocations: 0,
+    harvest: START,
+    parts: [],
+    by_status: {},
+    requests: 0,
+    retries: 0,
+  };
+  return { checkpoint, store };
+}
+
+export async function continueExport(context: ExportContext, store: RunStore, checkpoint: RunCheckpoint, seen: IccidSet, stopAt?: number): Promise<RunCheckpoint> {
+  return exportSlice(context, { ...DEFAULT_TUNING, ...context.tuning }, store, checkpoint, seen, stopAt);
+}
+
+/** Publishes a finished run (its harvest has a summary) and clears its staging and lock. */
+export async function publishExport(context: ExportContext, store: RunStore, checkpoint: RunCheckpoint): Promise<Manifest> {
+  const { destination } = context;
+  const { settings, harvest } = checkpoint;
+  const summary = harvest.summary;
+  if (!summary) throw new ExportError('INTERNAL', `run ${checkpoint.run_id} has not finished reading the API; it cannot be published.`);
   const layout = snapshotLayout(settings);
-  const controller = new AbortController();
-  const signal = run.signal ? AbortSignal.any([run.signal, controller.signal]) : controller.signal;
-  setMaxListeners(0, signal);
-  const client = new BetatelClient({
-    apiBaseUrl: settings.apiBaseUrl,
-    credentials: run.credentials,
-    credentialsSource: run.credentialsSource,
-    filters: settings.filters,
-    pacer: new Pacer({ maxConcurrency: settings.concurrency }),
-    retryPolicy: tuning.retryPolicy,
-    requestTimeoutMs: tuning.requestTimeoutMs,
-    maxConnections: settings.concurrency,
-    onRetry: (event) => observer?.onRetry?.(event),
+  // Each format's files in order; a file with no records is kept only if the format has no other.
+  const moves: { from: string; to: string; file: FileSummary & { content_type: string } }[] = [];
+  for (const format of settings.formats) {
+    const all = checkpoint.parts.filter((part) => part.format === format);
+    const parts = all.some((part) => part.records > 0) ? all.filter((part) => part.records > 0) : all.slice(0, 1);
+    parts.forEach((part, i) => moves.push({ from: part.key, to: layout.dataKey(format as Format, i + 1, parts.length), file: part }));
+  }
+  const manifest: Manifest = {
+    schema_version: 1,
+    snapshot_date: settings.snapshotDate,
+    scope: layout.scope || 'full',
+    records: summary.records,
+    api_total: summary.apiTotal,
+    files: moves.map(({ to, file: { warnings: _warnings, ...file } }) => ({ ...file, key: destination.keyFor(to) })),
+    by_status: Object.fromEntries(Object.entries(checkpoint.by_status).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    warnings: [...summary.warnings, ...moves.flatMap(({ file }) => file.warnings)],
+    source: {
+      api_url: `${settings.apiBaseUrl}/esim/sim-registries`,
+      company: settings.filters.company ?? null,
+      inventory: settings.filters.inventory ?? null,
+      page_size: harvest.pageSize ?? 0,
+    },
+    started_at: checkpoint.started_at,
+    finished_at: new Date().toISOString(),
+    requests: checkpoint.requests,
+    retries: checkpoint.retries,
+    passes: summary.passes,
+    invocations: checkpoint.invocations,
+    tool: { name: 'esim-export', version },
+  };
+  // latest.json never moves back to an older day (a backfill).
+  const newest = (await destination.list(layout.manifests)).every((key) => (/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1] ?? '') <= settings.snapshotDate);
+  const latest: Latest = { ...manifest, manifest_key: destination.keyFor(layout.manifest) };
+  await publish(destination, layout, `${store.folder}backup/`, {
+    files: moves,
+    manifest: `${JSON.stringify(manifest, null, 2)}\n`,
+    latest: newest ? `${JSON.stringify(latest, null, 2)}\n` : undefined,
   });
-  const staged: StagedObject[] = [];
-  let published = false;
-  // An abort (deadline, Ctrl-C) must also unblock a write stalled on the destination.
-  const discardAll = (): Promise<unknown> => Promise.all(staged.map((object) => object.discard()));
-  const onAbort = (): void => void discardAll();
-  signal.addEventListener('abort', onAbort, { once: true });
+  await store.clear();
+  return manifest;
+}
 
+/** Removes everything a failed run staged, and its lock; the published snapshot is untouched. */
+export async function discardExport(store: RunStore, failure: unknown): Promise<void> {
+  // If putting the earlier snapshot back failed, its backup is in the run's folder: keep it.
+  if (failure instanceof RestoreFailedError) return;
+  await store.clear();
+}
+
+/** A whole export in this process: the CLI, a direct Lambda invocation, tests. */
+export async function runExport(run: ExportRun): Promise<Manifest> {
+  let started: { checkpoint: RunCheckpoint; store: RunStore } | undefined;
   try {
-    const files: SnapshotFile[] = [];
-    const contentTypes: string[] = [];
-    for (const format of settings.formats) {
-      const encoder = ENCODERS[format]();
-      contentTypes.push(contentType(encoder, settings.compression));
-      const object = await destination.stage(layout.data[format], contentTypes.at(-1)!);
-      staged.push(object);
-      files.push(new SnapshotFile(encoder, destination.keyFor(layout.data[format]), settings.compression, object.stream));
-    }
-
-    const harvest = new Harvest(client, {
-      pageSize: settings.pageSize,
-      concurrency: settings.concurrency,
-      maxPasses: tuning.maxPasses,
-      signal,
-      onProgress: (progress) =>
-        observer?.onProgress?.({ ...progress, requests: client.requests, retries: client.retries }),
-    });
-    const byStatus = new Map<string, number>();
-    for await (const records of harvest.batches()) {
-      for (const record of records) {
-        const status = statusOf(record);
-        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-      }
-      await Promise.all(files.map((file) => file.write(records)));
-    }
-    const summaries = await Promise.all(files.map((file) => file.finish()));
-    signal.throwIfAborted();
-
-    // Publish: data files first, then the manifest, then latest.json.
-    published = true;
-    await Promise.all(staged.map((object) => object.publish()));
-    const { summary } = harvest;
-    const manifest: Manifest = {
-      schema_version: 1,
-      snapshot_date: settings.snapshotDate,
-      scope: layout.scope || 'full',
-      records: summary.records,
-      api_total: summary.apiTotal,
-      files: summaries.map(({ warnings: _warnings, ...file }, i) => ({ ...file, content_type: contentTypes[i]! })),
-      by_status: Object.fromEntries([...byStatus].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-      warnings: [...summary.warnings, ...summaries.flatMap((file) => file.warnings)],
-      source: {
-        api_url: client.endpoint,
-        company: settings.filters.company ?? null,
-        inventory: settings.filters.inventory ?? null,
-        page_size: settings.pageSize,
-      },
-      started_at: startedAt.toISOString(),
-      finished_at: new Date().toISOString(),
-      requests: client.requests,
-      retries: client.retries,
-      passes: summary.passes,
-      tool: { name: 'esim-export', version },
-    };
-    await destination.putDocument(layout.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
-    // latest.json never moves back to an older day (a backfill).
-    if (await isNewest(destination, layout.manifests, settings.snapshotDate)) {
-      const latest: Latest = { ...manifest, manifest_key: destination.keyFor(layout.manifest) };
-      await destination.putDocument(layout.latest, `${JSON.stringify(latest, null, 2)}\n`);
-    }
-    return manifest;
+    started = await beginExport(run, run.settings, run.holder ?? localHolder());
+    const checkpoint = await continueExport(run, started.store, started.checkpoint, new IccidSet(), run.stopAt);
+    if (!checkpoint.harvest.summary) throw run.tooLong?.(checkpoint) ?? new ExportAbortedError('the export did not finish in the time it was given; nothing was published.');
+    return await publishExport(run, started.store, checkpoint);
   } catch (error) {
     const failure = run.signal?.aborted ? abortReason(run.signal) : asExportError(error);
-    controller.abort();
-    if (!published) await discardAll();
+    if (started) await discardExport(started.store, error).catch(() => undefined);
     throw failure;
   } finally {
-    signal.removeEventListener('abort', onAbort);
-    await client.close();
-    await destination.close();
+    await run.destination.close();
   }
 }
 
@@ -202,10 +214,4 @@ function abortReason(signal: AbortSignal): ExportError {
   return reason instanceof ExportError
     ? reason
     : new ExportAbortedError('the export was stopped before it finished; nothing was published.', { cause: reason });
-}
-
-/** True unless a manifest for a later day exists in this scope. */
-async function isNewest(destination: Destination, manifests: string, snapshotDate: string): Promise<boolean> {
-  const keys = await destination.list(manifests);
-  return keys.every((key) => (/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1] ?? '') <= snapshotDate);
 }

@@ -6,13 +6,20 @@
  * concurrently). The pass is consistent when the API reported one `total` throughout and we
  * saw exactly that many distinct ICCIDs. If the inventory moved while we read it, we read it
  * again (up to `maxPasses`), handing on only ICCIDs not seen before, until a pass is
- * consistent. Whatever could not be reconciled is reported as a warning.
+ * consistent. Whatever could not be reconciled is reported as a warning; a shortfall that no
+ * change of the inventory explains fails the export.
+ *
+ * An export longer than one Lambda invocation stops at `stopAt` and carries on in the next one
+ * from `checkpoint` (plain JSON) and the ICCID set (saved as bytes): the same records, in the
+ * same order, as one long read.
  */
 import { setMaxListeners } from 'node:events';
 import type { BetatelClient, PageRange } from './betatel-client';
 import { IccidSet } from './iccid-set';
 import { PagePlan } from './page-plan';
+import { ApiBadRequestError, ApiBadResponseError, ApiUnavailableError } from './errors';
 import type { ApiRecord, Page } from './records';
+import { DOCUMENTED_PAGE_SIZE, MAX_PAGE_SIZE, type PageSize } from './settings';
 
 /** Records fetched ahead of the writer at most (parsed, about 1 KB each on the JS heap). */
 const MAX_LOOKAHEAD = 10_000;
@@ -20,11 +27,16 @@ const MAX_LOOKAHEAD = 10_000;
 const MAX_RESERVE = 10_000_000;
 
 export interface HarvestOptions {
-  readonly pageSize: number;
+  /** A number, or 'auto' (SPEC.md): ask for MAX_PAGE_SIZE, keep the largest size the API honours. */
+  readonly pageSize: PageSize;
   readonly concurrency: number;
   readonly maxPasses: number;
   readonly signal: AbortSignal;
+  /** Epoch ms: hand over at this time (checkpoint) instead of reading on. Absent: read to the end. */
+  readonly stopAt?: number;
   readonly onProgress?: (progress: HarvestProgress) => void;
+  /** Told when `auto` settles on a page size, and why. */
+  readonly onPageSize?: (pageSize: number, reason: string) => void;
 }
 
 export interface HarvestProgress {
@@ -42,6 +54,29 @@ export interface HarvestSummary {
   readonly warnings: readonly string[];
 }
 
+/**
+ * Where a harvest stands, as plain JSON: enough for the next invocation to carry on exactly
+ * where this one stopped. With the ICCID set, it is the export's whole memory.
+ */
+export interface HarvestCheckpoint {
+  /** The page size in use, once `auto` has settled it. */
+  readonly pageSize?: number;
+  readonly pass: number;
+  /** Every item before this offset has been handed on in this pass. */
+  readonly offset: number;
+  readonly totalsSeen: readonly number[];
+  readonly total?: number;
+  /** Counts of the current pass so far. */
+  readonly distinct: number;
+  readonly repeats: number;
+  /** Distinct eSIMs handed on in all passes. */
+  readonly records: number;
+  /** Set once the last pass has ended. */
+  readonly summary?: HarvestSummary;
+}
+
+export const START: HarvestCheckpoint = { pass: 1, offset: 0, totalsSeen: [], distinct: 0, repeats: 0, records: 0 };
+
 interface PassResult {
   readonly consistent: boolean;
   readonly total: number;
@@ -51,26 +86,73 @@ interface PassResult {
 }
 
 export class Harvest {
-  private readonly seen = new IccidSet();
-  private records = 0;
-  private summaryValue: HarvestSummary | undefined;
+  private state: HarvestCheckpoint;
 
   constructor(
     private readonly client: BetatelClient,
     private readonly options: HarvestOptions,
-  ) {}
-
-  /** Available once iteration has finished. */
-  get summary(): HarvestSummary {
-    if (!this.summaryValue) throw new Error('the harvest has not finished');
-    return this.summaryValue;
+    from: HarvestCheckpoint = START,
+    /** The ICCIDs handed on before (a resumed export passes the saved set). */
+    public readonly seen = new IccidSet(),
+  ) {
+    this.state = from;
   }
 
+  /** Where the harvest stands: saved between invocations. */
+  get checkpoint(): HarvestCheckpoint {
+    return this.state;
+  }
+
+  /** Available once the last pass has ended. */
+  get summary(): HarvestSummary {
+    if (!this.state.summary) throw new Error('the harvest has not finished');
+    return this.state.summary;
+  }
+
+  /** Yields new records until the inventory is read (summary set) or `stopAt` comes (checkpoint set). */
   async *batches(): AsyncGenerator<readonly ApiRecord[]> {
+    if (this.state.summary) return;
+    const pageSize = this.state.pageSize ?? (await this.choosePageSize());
+    this.state = { ...this.state, pageSize };
+    for (;;) {
+      const result = yield* this.pass(pageSize);
+      if (!result) return; // stopped for a checkpoint
+      if (result.consistent || this.state.pass >= this.options.maxPasses) {
+        this.state = { ...this.state, summary: this.summarize(result) };
+        return;
+      }
+      this.state = { ...START, pageSize, pass: this.state.pass + 1, records: this.state.records };
+    }
+  }
+
+  /**
+   * `auto`: one request for MAX_PAGE_SIZE items. Whatever fails at that size (a 400, a server
+   * error, a timeout) falls back to the documented size, which must then work; an API that
+   * answers fewer items than asked while more remain is followed at the size it answers.
+   */
+  private async choosePageSize(): Promise<number> {
+    const asked = this.options.pageSize;
+    if (asked !== 'auto') return asked;
+    let chosen: number = MAX_PAGE_SIZE;
+    let reason = `the API answered ${MAX_PAGE_SIZE} items a page`;
+    try {
+      const page = await this.client.fetchPage({ offset: 0, count: MAX_PAGE_SIZE }, this.options.signal, { probe: true });
+      if (page.records.length < MAX_PAGE_SIZE && page.records.length < page.total) {
+        chosen = Math.max(1, page.records.length);
+        reason = `the API answers at most ${chosen} items a page`;
+      }
+    } catch (error) {
+      if (!(error instanceof ApiBadRequestError || error instanceof ApiBadResponseError || error instanceof ApiUnavailableError)) throw error;
+      chosen = DOCUMENTED_PAGE_SIZE;
+      reason = `asking for ${MAX_PAGE_SIZE} items failed (${error.message.slice(0, 160)}); using the documented ${DOCUMENTED_PAGE_SIZE}`;
+    }
+    this.options.onPageSize?.(chosen, reason);
+    return chosen;
+  }
+
+  private summarize(result: PassResult): HarvestSummary {
+    const { pass, records } = this.state;
     const warnings: string[] = [];
-    let pass = 1;
-    let result = yield* this.pass(pass);
-    while (!result.consistent && pass < this.options.maxPasses) result = yield* this.pass(++pass);
     if (result.repeats > 0 && pass === 1) {
       warnings.push(`the API listed ${result.repeats} eSIM(s) more than once while paging; each was written once.`);
     }
@@ -80,29 +162,34 @@ export class Harvest {
           `${result.totalsSeen.join(', ')} in the last pass, which listed ${result.distinct} distinct eSIMs; ` +
           'eSIMs added or moved during the run may be missing. Run again when the inventory is quieter.',
       );
-    } else if (!result.consistent) {
-      // The total held still, yet paging did not list that many distinct eSIMs: the API's paging
-      // skips or repeats items (an unstable sort, or an offset it ignores).
-      warnings.push(
-        `the API reported a total of ${result.total} but its pages listed ${result.distinct} distinct eSIMs, ` +
-          `in each of ${pass} passes; the snapshot holds the ${this.records} it could read.`,
+    } else if (!result.consistent && records < result.total) {
+      // The total held still, yet paging listed fewer distinct eSIMs, pass after pass: the API's
+      // paging skips items (an unstable sort, or an offset it ignores). No drift explains the
+      // shortfall, so this is not a snapshot of the inventory: fail, publish nothing.
+      throw new ApiBadResponseError(
+        `the API reported a total of ${result.total} eSIMs but its pages listed only ${records} distinct ones ` +
+          `in ${pass} passes (does it ignore offset, or sort unstably?); an incomplete snapshot is not published.`,
       );
+    } else if (!result.consistent) {
+      warnings.push(`the API reported a total of ${result.total} but its pages listed ${result.distinct} distinct eSIMs; the snapshot holds all ${records}.`);
     }
-    const gone = this.records - result.distinct;
+    const gone = records - result.distinct;
     if (pass > 1 && gone > 0) {
       warnings.push(
         `${gone} eSIM(s) in this snapshot were no longer listed by the API at the end of the run ` +
           '(removed or moved out of scope while it ran).',
       );
     }
-    this.summaryValue = { records: this.records, apiTotal: result.total, passes: pass, warnings };
+    return { records, apiTotal: result.total, passes: pass, warnings };
   }
 
-  private async *pass(pass: number): AsyncGenerator<readonly ApiRecord[], PassResult> {
-    const { pageSize, concurrency } = this.options;
+  /** Reads the current pass from the checkpoint's offset; undefined when stopped for a checkpoint. */
+  private async *pass(pageSize: number): AsyncGenerator<readonly ApiRecord[], PassResult | undefined> {
+    const { concurrency, stopAt } = this.options;
+    const { pass } = this.state;
     // Look ahead by two rounds of requests (enough to keep every slot busy), and never by more
     // than MAX_LOOKAHEAD records, so memory stays bounded whatever --page-size and --concurrency say.
-    const plan = new PagePlan(pageSize, Math.max(pageSize, Math.min(pageSize * concurrency * 2, MAX_LOOKAHEAD)));
+    const plan = new PagePlan(pageSize, Math.max(pageSize, Math.min(pageSize * concurrency * 2, MAX_LOOKAHEAD)), this.state.offset);
     const controller = new AbortController();
     const signal = AbortSignal.any([this.options.signal, controller.signal]);
     // Every request and pacer wait listens on this signal: many listeners is expected, not a leak.
@@ -110,14 +197,16 @@ export class Harvest {
     let failure: { error: unknown } | undefined;
     let inFlight = 0;
     let wake: (() => void) | undefined;
+    let stopping = false;
+    const timer = stopAt === undefined ? undefined : setTimeout(() => ((stopping = true), wake?.()), Math.max(0, stopAt - Date.now()));
     const pageByOffset = new Map<number, Page>();
-    let distinct = 0;
-    let repeats = 0;
+    const totalsSeen = new Set(this.state.totalsSeen);
+    let { distinct, repeats, records } = this.state;
 
     // Answers go into the plan the moment they arrive, and the freed slot is refilled at once,
     // whether or not the writer is keeping up: the window alone bounds how far ahead we read.
     const fill = (): void => {
-      if (failure) return;
+      if (failure || stopping) return;
       for (let range = plan.next(); range; range = plan.next()) start(range);
     };
     const start = (range: PageRange): void => {
@@ -130,10 +219,11 @@ export class Harvest {
             // Sized once from the API's total, within reason: a total of 10^12 must not allocate a table.
             if (plan.latestTotal === undefined) this.seen.reserve(Math.min(page.total, MAX_RESERVE));
             plan.arrive(range, page.records.length, page.total);
+            totalsSeen.add(page.total);
             fill();
           },
           (error: unknown) => {
-            failure ??= { error };
+            if (!stopping) failure ??= { error };
           },
         )
         .finally(() => {
@@ -141,11 +231,16 @@ export class Harvest {
           wake?.();
         });
     };
+    const save = (): void => {
+      this.state = { ...this.state, offset: plan.handedOn, totalsSeen: [...totalsSeen], total: plan.latestTotal, distinct, repeats, records };
+    };
 
     try {
       fill();
       for (;;) {
         if (failure) throw failure.error;
+        if (stopAt !== undefined && Date.now() >= stopAt) stopping = true;
+        if (stopping) return undefined; // `finally` saves where we are
         const ready = [...plan.ready()];
         if (ready.length === 0) {
           if (plan.done) break;
@@ -165,25 +260,21 @@ export class Harvest {
             else distinct++;
             if (sighting === 'new') fresh.push(record);
           }
-          if (fresh.length > 0) {
-            this.records += fresh.length;
-            yield fresh;
-          }
-          this.options.onProgress?.({ pass, records: this.records, total: plan.latestTotal });
+          records += fresh.length;
+          save();
+          if (fresh.length > 0) yield fresh;
+          this.options.onProgress?.({ pass, records, total: plan.latestTotal });
         }
       }
     } finally {
-      // On failure, stop the other requests and wait for them: nothing keeps running behind us.
+      clearTimeout(timer);
+      // Stop the other requests and wait for them: nothing keeps running behind us. Pages that
+      // arrived beyond what was handed on are read again by the next invocation.
+      stopping = true;
       controller.abort();
       while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
     }
     const total = plan.latestTotal ?? 0;
-    return {
-      consistent: plan.totalsSeen.size === 1 && distinct === total,
-      total,
-      totalsSeen: [...plan.totalsSeen],
-      distinct,
-      repeats,
-    };
+    return { consistent: totalsSeen.size === 1 && distinct === total, total, totalsSeen: [...totalsSeen], distinct, repeats };
   }
 }

@@ -71,6 +71,33 @@ export class IccidSet {
     return 'new';
   }
 
+  /**
+   * The whole set as bytes, so an export that spans several invocations keeps it in S3 between
+   * them: the table as is (12 bytes a slot), then the other ICCIDs as JSON.
+   */
+  toBuffer(): Buffer {
+    const others = Buffer.from(JSON.stringify([...this.others]));
+    const header = Buffer.alloc(12);
+    header.writeUInt32LE(this.metas.length, 0);
+    header.writeUInt32LE(this.used, 4);
+    header.writeUInt32LE(others.length, 8);
+    return Buffer.concat([header, Buffer.from(this.metas.buffer, this.metas.byteOffset, this.metas.byteLength), Buffer.from(this.lows.buffer, this.lows.byteOffset, this.lows.byteLength), others]);
+  }
+
+  static fromBuffer(bytes: Buffer): IccidSet {
+    const capacity = bytes.readUInt32LE(0);
+    const set = new IccidSet(0);
+    const metasEnd = 12 + capacity * 4;
+    const lowsEnd = metasEnd + capacity * 8;
+    if (bytes.length !== lowsEnd + bytes.readUInt32LE(8)) throw new Error('the saved ICCID set is damaged (wrong length)');
+    // Copied out: the buffer may not be aligned for typed-array views.
+    set.metas = new Int32Array(new Uint8Array(bytes.subarray(12, metasEnd)).buffer);
+    set.lows = new Float64Array(new Uint8Array(bytes.subarray(metasEnd, lowsEnd)).buffer);
+    set.used = bytes.readUInt32LE(4);
+    for (const [iccid, pass] of JSON.parse(bytes.subarray(lowsEnd).toString('utf8')) as [string, number][]) set.others.set(iccid, pass);
+    return set;
+  }
+
   private markOther(iccid: string, pass: number): Sighting {
     const before = this.others.get(iccid);
     this.others.set(iccid, pass);

@@ -7,6 +7,10 @@
  *   parquet/dt=2026-11-27/esims.parquet         (compressed inside: never gzipped)
  *   manifests/dt=2026-11-27/manifest.json       written after every data file is complete
  *   latest.json                                 the newest manifest, written last
+ *   _runs/                                      runs not yet published (run-store.ts)
+ *
+ * An export that spanned several invocations may hold several files of a format in a day's
+ * folder (esims-00001.csv.gz, esims-00002.csv.gz, …); the manifest lists them all.
  *
  * A run with filters other than the deployment's own goes under
  * `filtered/company=100/inventory=12345/` with the same layout inside, never on the full
@@ -15,10 +19,12 @@
 import { fileCompression } from './formats';
 import type { Compression, Filters, Format } from './settings';
 
-export interface SnapshotLayout {
-  /** '' for the deployment's own scope, else `filtered/…`. */
-  readonly scope: string;
+export interface SnapshotLayout extends RunsLayout {
   readonly data: Readonly<Record<Format, string>>;
+  /** Each format's folder for the day: after a publish it holds exactly the manifest's files. */
+  readonly dayFolders: Readonly<Record<Format, string>>;
+  /** The key of file `part` (1-based) of `parts` of a format. */
+  dataKey(format: Format, part: number, parts: number): string;
   readonly manifest: string;
   /** Where every day's manifest of this scope lives. */
   readonly manifests: string;
@@ -35,6 +41,25 @@ export function scopeOf(filters: Filters, baseFilters: Filters): string {
   return parts.join('/');
 }
 
+/** Where a day's manifest of a scope is ('' or 'full' for the deployment's own). */
+export function manifestKey(scope: string, snapshotDate: string): string {
+  const key = `manifests/dt=${snapshotDate}/manifest.json`;
+  return scope && scope !== 'full' ? `${scope}/${key}` : key;
+}
+
+/** Where a scope keeps its unpublished runs and its lock (run-store.ts). */
+export interface RunsLayout {
+  /** '' for the deployment's own scope, else `filtered/…`. */
+  readonly scope: string;
+  readonly runs: string;
+  readonly lock: string;
+}
+
+export function runsLayout(scope: string): RunsLayout {
+  const runs = scope ? `${scope}/_runs/` : '_runs/';
+  return { scope, runs, lock: `${runs}lock.json` };
+}
+
 export function snapshotLayout(options: {
   filters: Filters;
   baseFilters: Filters;
@@ -45,11 +70,15 @@ export function snapshotLayout(options: {
   const under = (key: string): string => (scope ? `${scope}/${key}` : key);
   const partition = `dt=${options.snapshotDate}`;
   const suffix = (format: Format): string => (fileCompression(format, options.compression) === 'gzip' ? '.gz' : '');
-  const dataKey = (format: Format): string => under(`${format}/${partition}/esims.${format}${suffix(format)}`);
+  const folder = (format: Format): string => under(`${format}/${partition}/`);
+  const dataKey = (format: Format, part = 1, parts = 1): string =>
+    `${folder(format)}esims${parts > 1 ? `-${String(part).padStart(5, '0')}` : ''}.${format}${suffix(format)}`;
   return {
-    scope,
     data: { ndjson: dataKey('ndjson'), csv: dataKey('csv'), parquet: dataKey('parquet') },
-    manifest: under(`manifests/${partition}/manifest.json`),
+    dayFolders: { ndjson: folder('ndjson'), csv: folder('csv'), parquet: folder('parquet') },
+    dataKey,
+    ...runsLayout(scope),
+    manifest: manifestKey(scope, options.snapshotDate),
     manifests: under('manifests/'),
     latest: under('latest.json'),
   };

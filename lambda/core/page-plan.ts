@@ -26,7 +26,17 @@ export class PagePlan {
   constructor(
     private readonly pageSize: number,
     private readonly window: number,
-  ) {}
+    /** Where the pass starts: 0, or where an earlier invocation stopped. */
+    start = 0,
+  ) {
+    this.nextOffset = start;
+    this.handedOnTo = start;
+  }
+
+  /** Every item before this offset has been handed on. */
+  get handedOn(): number {
+    return this.handedOnTo;
+  }
 
   /** The latest total the API reported, or undefined before the first answer. */
   get latestTotal(): number | undefined {
@@ -39,7 +49,7 @@ export class PagePlan {
     if (gap) return this.start(gap);
     if (this.total === undefined) {
       // Only the first page until the API has told us how many there are.
-      return this.nextOffset === 0 && this.inFlight.size === 0 ? this.start(this.claim()) : undefined;
+      return this.nextOffset === this.handedOnTo && this.inFlight.size === 0 ? this.start(this.claim()) : undefined;
     }
     if (this.nextOffset >= Math.min(this.total, this.end)) return undefined;
     if (this.nextOffset >= this.handedOnTo + this.window) return undefined;

@@ -17,9 +17,13 @@ export const COMPRESSIONS = ['gzip', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
 export const DEFAULT_API_BASE_URL = 'https://esim.betatel.com/api/v1';
-/** The API's documented default `count`; its maximum is unknown, so we never ask for more by default. */
-export const DEFAULT_PAGE_SIZE = 100;
+/** The API's documented default `count`: what `auto` falls back to. */
+export const DOCUMENTED_PAGE_SIZE = 100;
+/** The largest `count` we ask for: what `auto` tries first (SPEC.md, "Page size auto"). */
 export const MAX_PAGE_SIZE = 1000;
+/** `auto` finds the largest page the API honours, up to MAX_PAGE_SIZE. */
+export type PageSize = number | 'auto';
+export const DEFAULT_PAGE_SIZE: PageSize = 'auto';
 /** Chosen from `npm run bench`: see README "Choosing the concurrency". */
 export const DEFAULT_CONCURRENCY = 8;
 export const MAX_CONCURRENCY = 64;
@@ -42,7 +46,7 @@ export interface ExportSettings {
    * @default {} (no filters)
    */
   readonly baseFilters: Filters;
-  readonly pageSize: number;
+  readonly pageSize: PageSize;
   readonly concurrency: number;
   /** YYYY-MM-DD: names the snapshot's partition. */
   readonly snapshotDate: string;
@@ -106,8 +110,9 @@ export const parseCompression = (label: string, raw: unknown): Compression =>
   parseSetting(label, z.enum(COMPRESSIONS, { error: `must be one of ${COMPRESSIONS.join(', ')}` }), raw);
 
 /** A whole number in [min, max], given as a JSON number or as digits in a string (flags, env). */
-export function parseInteger(label: string, raw: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const message = max === Number.MAX_SAFE_INTEGER ? `must be a whole number ≥ ${min}` : `must be a whole number from ${min} to ${max}`;
+export function parseInteger(label: string, raw: unknown, min: number, max = Number.MAX_SAFE_INTEGER, alternative = ''): number {
+  const range = max === Number.MAX_SAFE_INTEGER ? `a whole number ≥ ${min}` : `a whole number from ${min} to ${max}`;
+  const message = `must be ${range}${alternative ? ` ${alternative}` : ''}`;
   const schema = z
     .union([z.number(), z.string().trim().regex(/^\d+$/).transform(Number)], { error: message })
     .pipe(z.number().int({ error: message }).min(min, { error: message }).max(max, { error: message }));
@@ -205,7 +210,7 @@ export interface GivenSettings {
   readonly compression?: Compression;
   readonly company?: number;
   readonly inventory?: number;
-  readonly pageSize?: number;
+  readonly pageSize?: PageSize;
   readonly concurrency?: number;
   readonly timezone?: string;
   readonly snapshotDate?: string;
@@ -227,7 +232,7 @@ export const SETTINGS: Readonly<Record<keyof GivenSettings, Definition>> = {
   inventory: { names: { flag: '--inventory', env: 'INVENTORY_ID', event: 'inventory', context: 'inventoryId' }, parse: parseId },
   pageSize: {
     names: { flag: '--page-size', env: 'PAGE_SIZE', context: 'pageSize' },
-    parse: (label, raw) => parseInteger(label, raw, 1, MAX_PAGE_SIZE),
+    parse: (label, raw) => (raw === 'auto' ? 'auto' : parseInteger(label, raw, 1, MAX_PAGE_SIZE, 'or auto')),
   },
   concurrency: {
     names: { flag: '--concurrency', env: 'CONCURRENCY', context: 'concurrency' },

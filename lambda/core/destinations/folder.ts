@@ -1,0 +1,165 @@
+/**
+ * A folder on this machine as a destination. Every replacement is a rename within the folder
+ * (atomic on one file system), and copies are hard links where the file system allows, so
+ * publishing a large snapshot moves no data.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { DestinationError } from '../errors';
+import type { Destination, StoredDocument, WriteCondition, WrittenObject } from './index';
+
+/** File-system failures in words a user acts on (ENOSPC is "the disk is full", not a code). */
+const WHY: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOTDIR: 'a file is in the way of a folder',
+  EISDIR: 'a folder is in the way of a file',
+  EEXIST: 'something is already in the way',
+};
+
+export function fileFailure(action: string, where: string, error: unknown): DestinationError {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const why = WHY[code] ?? (error as Error).message;
+  return new DestinationError(`could not ${action} ${where}: ${why}${WHY[code] ? ` (${code})` : ''}. Nothing was published.`, { cause: error });
+}
+
+const versionOf = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
+
+export class FolderDestination implements Destination {
+  public readonly description: string;
+  private readonly root: string;
+  /** Whether the output folder existed before this run: if not, and nothing is left in it, it goes again. */
+  private rootExisted: boolean | undefined;
+
+  constructor(folder: string) {
+    this.description = folder;
+    this.root = path.resolve(folder);
+  }
+
+  keyFor(relativeKey: string): string {
+    return relativeKey;
+  }
+
+  async write(relativeKey: string): Promise<WrittenObject> {
+    const file = await this.prepare(relativeKey, 'create');
+    const stream = createWriteStream(file, { flags: 'wx' });
+    return {
+      stream,
+      complete: async () => {
+        stream.end();
+        await finished(stream).catch((error: unknown) => {
+          throw fileFailure('write', file, error);
+        });
+      },
+      discard: async () => {
+        stream.destroy();
+        await this.remove([relativeKey]);
+      },
+    };
+  }
+
+  async putDocument(relativeKey: string, body: string | Buffer, condition?: WriteCondition): Promise<boolean> {
+    const final = await this.prepare(relativeKey, 'write');
+    const temporary = `${path.dirname(final)}/.${path.basename(final)}.${randomUUID()}.tmp`;
+    try {
+      await writeFile(temporary, body, { flag: 'wx' });
+      if (condition && 'absent' in condition) {
+        // link() fails if the name exists: create-if-absent in one step.
+        const created = await link(temporary, final).then(
+          () => true,
+          (error: NodeJS.ErrnoException) => {
+            if (error.code === 'EEXIST') return false;
+            throw error;
+          },
+        );
+        return created;
+      }
+      if (condition && (await this.readDocument(relativeKey))?.version !== condition.version) return false;
+      await rename(temporary, final);
+      return true;
+    } catch (error) {
+      throw fileFailure('write', final, error);
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  }
+
+  async readDocument(relativeKey: string): Promise<StoredDocument | undefined> {
+    const file = this.resolve(relativeKey);
+    try {
+      const body = await readFile(file);
+      return { body, version: versionOf(body) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw fileFailure('read', file, error);
+    }
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    const from = this.resolve(fromKey);
+    const to = await this.prepare(toKey, 'write');
+    const temporary = `${path.dirname(to)}/.${path.basename(to)}.${randomUUID()}.tmp`;
+    try {
+      await link(from, temporary).catch(() => copyFile(from, temporary));
+      await rename(temporary, to);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw fileFailure('write', to, error);
+    }
+  }
+
+  async remove(relativeKeys: readonly string[]): Promise<void> {
+    for (const key of relativeKeys) {
+      const file = this.resolve(key);
+      await rm(file, { force: true }).catch((error: unknown) => {
+        throw fileFailure('remove', file, error);
+      });
+      // Empty folders left behind go too (rmdir refuses a folder that is not empty).
+      for (let folder = path.dirname(file); folder.startsWith(`${this.root}${path.sep}`); folder = path.dirname(folder)) {
+        if (!(await rmdir(folder).then(() => true, () => false))) break;
+      }
+    }
+  }
+
+  async list(relativePrefix: string): Promise<string[]> {
+    // Prefixes used here always end at a folder boundary ("…/manifests/").
+    const folder = this.resolve(relativePrefix);
+    const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [];
+      throw fileFailure('list', folder, error);
+    });
+    return entries
+      .filter((entry) => entry.isFile() && !entry.name.endsWith('.tmp'))
+      .map((entry) => path.relative(this.root, path.join(entry.parentPath, entry.name)).split(path.sep).join('/'));
+  }
+
+  async close(): Promise<void> {
+    // Only an empty folder this run created goes; rmdir refuses anything else.
+    if (this.rootExisted === false) await rmdir(this.root).catch(() => undefined);
+  }
+
+  /** The file's path, with its folder made. */
+  private async prepare(relativeKey: string, action: string): Promise<string> {
+    const file = this.resolve(relativeKey);
+    try {
+      this.rootExisted ??= await stat(this.root).then(
+        () => true,
+        () => false,
+      );
+      await mkdir(path.dirname(file), { recursive: true });
+    } catch (error) {
+      throw fileFailure(action, file, error);
+    }
+    return file;
+  }
+
+  private resolve(relativeKey: string): string {
+    return path.join(this.root, ...relativeKey.split('/'));
+  }
+}

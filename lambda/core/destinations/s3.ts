@@ -1,0 +1,187 @@
+/**
+ * An S3 bucket and key prefix as a destination. Large files stream as multipart uploads
+ * (@aws-sdk/lib-storage: bounded memory, parts aborted on failure); small documents are single
+ * PUTs, conditional ones with S3's `If-None-Match` / `If-Match`.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PassThrough, Writable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  paginateListObjectsV2,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { DestinationError } from '../errors';
+import type { Destination, StoredDocument, WriteCondition, WrittenObject } from './index';
+
+/** How long a discard waits for S3 to confirm the multipart upload is aborted. */
+const DISCARD_WAIT_MS = 10_000;
+
+/** What an S3 failure means for the user, by the SDK's error name. */
+function reasonOf(error: unknown, bucket: string): string {
+  const name = (error as Error).name;
+  const message = (error as Error).message ?? String(error);
+  if (name === 'NoSuchBucket') return `the bucket ${bucket} does not exist (or is in another account)`;
+  if (name === 'AccessDenied' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) {
+    return 'access denied: the caller needs s3:PutObject, s3:GetObject, s3:DeleteObject and s3:ListBucket under the prefix';
+  }
+  if (/region is missing/i.test(message)) return 'no AWS region is set: set AWS_REGION (or a profile with a region)';
+  if (name === 'CredentialsProviderError') return 'no AWS credentials were found: set AWS_PROFILE or the AWS_* credential variables';
+  return `${name}: ${message}`;
+}
+
+const isPreconditionFailure = (error: unknown): boolean =>
+  ['PreconditionFailed', 'ConditionalRequestConflict'].includes((error as Error).name) ||
+  [412, 409].includes((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0);
+
+export class S3Destination implements Destination {
+  public readonly description: string;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly prefix: string,
+    /** Destroy the client on close (the CLI's own); a Lambda keeps its client for the next invocation. */
+    private readonly ownsClient = false,
+  ) {
+    this.description = `s3://${bucket}${prefix ? `/${prefix}` : ''}`;
+  }
+
+  keyFor(relativeKey: string): string {
+    return this.prefix ? `${this.prefix}/${relativeKey}` : relativeKey;
+  }
+
+  async write(relativeKey: string, contentType: string): Promise<WrittenObject> {
+    const key = this.keyFor(relativeKey);
+    const body = new PassThrough();
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+      // Four 8 MiB parts in flight at most: a bounded buffer however large the file.
+      partSize: 8 * 1024 * 1024,
+      queueSize: 4,
+      leavePartsOnError: false,
+    });
+    const uploaded = upload.done();
+    // An upload that fails early fails the writer at once instead of stalling it.
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        if (body.write(chunk)) callback();
+        else body.once('drain', () => callback());
+      },
+      final(callback) {
+        body.end();
+        callback();
+      },
+    });
+    uploaded.catch((error: unknown) => stream.destroy(this.failure('upload', key, error)));
+    let discarded: Promise<void> | undefined;
+    return {
+      stream,
+      complete: async () => {
+        stream.end();
+        try {
+          await uploaded;
+        } catch (error) {
+          throw this.failure('upload', key, error);
+        }
+      },
+      // Failing the input (rather than upload.abort(), which returns before the upload is
+      // cleaned up) makes lib-storage send AbortMultipartUpload before done() settles, so the
+      // parts are gone before we return. If S3 does not answer, abort() as a last resort.
+      discard: () =>
+        (discarded ??= (async () => {
+          stream.destroy();
+          body.destroy(new Error('discarded'));
+          const timer = new AbortController();
+          const settled = await Promise.race([
+            uploaded.then(() => true, () => true),
+            sleep(DISCARD_WAIT_MS, false, { signal: timer.signal }).catch(() => false),
+          ]);
+          timer.abort();
+          if (!settled) await upload.abort();
+          else await this.remove([relativeKey]).catch(() => undefined); // completed just before the discard
+        })()),
+    };
+  }
+
+  async putDocument(relativeKey: string, body: string | Buffer, condition?: WriteCondition): Promise<boolean> {
+    const key = this.keyFor(relativeKey);
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: typeof body === 'string' ? 'application/json' : 'application/octet-stream',
+          ...(condition && ('absent' in condition ? { IfNoneMatch: '*' } : { IfMatch: condition.version })),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (condition && isPreconditionFailure(error)) return false;
+      throw this.failure('write', key, error);
+    }
+  }
+
+  async readDocument(relativeKey: string): Promise<StoredDocument | undefined> {
+    const key = this.keyFor(relativeKey);
+    try {
+      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { body: Buffer.from(await answer.Body!.transformToByteArray()), version: answer.ETag ?? '' };
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') return undefined;
+      throw this.failure('read', key, error);
+    }
+  }
+
+  /** CopyObject: S3 copies server-side, up to 5 GB an object (one invocation's file is far smaller). */
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    const from = this.keyFor(fromKey);
+    const to = this.keyFor(toKey);
+    try {
+      // URL-encoded as S3 requires; encodeURI keeps the '=' and '/' of dt=… keys as they are,
+      // which S3 accepts and s3rver (used by the tests) needs.
+      const source = encodeURI(`${this.bucket}/${from}`);
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: source }));
+    } catch (error) {
+      throw this.failure('copy', `${from} to ${to}`, error);
+    }
+  }
+
+  async remove(relativeKeys: readonly string[]): Promise<void> {
+    for (let i = 0; i < relativeKeys.length; i += 1000) {
+      const keys = relativeKeys.slice(i, i + 1000).map((key) => ({ Key: this.keyFor(key) }));
+      try {
+        const answer = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }));
+        const failed = answer.Errors?.[0];
+        if (failed) throw Object.assign(new Error(failed.Message ?? 'delete failed'), { name: failed.Code ?? 'Error' });
+      } catch (error) {
+        throw this.failure('delete', keys[0]!.Key, error);
+      }
+    }
+  }
+
+  async list(relativePrefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    const strip = this.prefix ? this.prefix.length + 1 : 0;
+    try {
+      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: this.keyFor(relativePrefix) });
+      for await (const page of pages) for (const object of page.Contents ?? []) keys.push(object.Key!.slice(strip));
+    } catch (error) {
+      throw this.failure('list', this.keyFor(relativePrefix), error);
+    }
+    return keys;
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) this.client.destroy();
+  }
+
+  private failure(action: string, key: string, error: unknown): DestinationError {
+    return new DestinationError(`could not ${action} s3://${this.bucket}/${key}: ${reasonOf(error, this.bucket)}.`, { cause: error });
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * What a run keeps in the destination while it is not yet published, under the scope's
+ * `_runs/` folder (the underscore keeps it out of Athena, Spark and Hive, and of the globs a
+ * reader uses on the format folders):
+ *
+ *   _runs/lock.json                          who is exporting this scope now: one run at a time
+ *   _runs/<run id>/checkpoint.json           settings, where the harvest stands, the files so far
+ *   _runs/<run id>/iccids.bin                the ICCIDs handed on so far (harvest.ts)
+ *   _runs/<run id>/parts/<format>/<n>.<ext>  one complete data file per invocation
+ *
+ * Publishing (publish.ts) copies the parts to the snapshot's keys; a failed run's cleanup
+ * removes its `_runs/<run id>/` folder and its lock, so nothing staged outlives a run.
+ */
+import { hostname } from 'node:os';
+import type { Destination } from './destinations';
+import { ExportBusyError, ExportError } from './errors';
+import type { HarvestCheckpoint } from './harvest';
+import { IccidSet } from './iccid-set';
+import type { RunsLayout } from './layout';
+import type { ExportSettings } from './settings';
+import type { FileSummary } from './snapshot-file';
+
+/** A complete data file in the run's folder. */
+export interface PartFile extends FileSummary {
+  readonly content_type: string;
+}
+
+/** Where an unfinished run stands: the whole state handed from one invocation to the next. */
+export interface RunCheckpoint {
+  readonly schema_version: 1;
+  readonly run_id: string;
+  readonly settings: ExportSettings;
+  readonly started_at: string;
+  /** Invocations (slices) that have exported so far. */
+  readonly invocations: number;
+  readonly harvest: HarvestCheckpoint;
+  /** Complete data files, keys relative to the destination (under `_runs/<run id>/parts/`). */
+  readonly parts: readonly PartFile[];
+  readonly by_status: Readonly<Record<string, number>>;
+  readonly requests: number;
+  readonly retries: number;
+}
+
+interface LockBody {
+  readonly run_id: string;
+  /** Who holds it: a state machine execution, a Lambda request, or pid@host for the CLI. */
+  readonly holder: string;
+  readonly started_at: string;
+  /** A lock not renewed by then belongs to a run that died without cleaning up. */
+  readonly expires_at: string;
+}
+
+/** A held lock is renewed at least this often, and expires this long after its last renewal. */
+export const LOCK_RENEW_MS = 5 * 60_000;
+export const LOCK_TTL_MS = 20 * 60_000;
+
+export class RunStore {
+  constructor(
+    private readonly destination: Destination,
+    private readonly layout: RunsLayout,
+    public readonly runId: string,
+  ) {}
+
+  get scope(): string {
+    return this.layout.scope;
+  }
+
+  get folder(): string {
+    return `${this.layout.runs}${this.runId}/`;
+  }
+
+  partKey(format: string, part: number, extension: string): string {
+    return `${this.folder}parts/${format}/${String(part).padStart(5, '0')}${extension}`;
+  }
+
+  async save(checkpoint: RunCheckpoint, seen: IccidSet): Promise<void> {
+    await this.destination.putDocument(`${this.folder}iccids.bin`, seen.toBuffer());
+    await this.destination.putDocument(`${this.folder}checkpoint.json`, `${JSON.stringify(checkpoint)}\n`);
+  }
+
+  async load(): Promise<{ checkpoint: RunCheckpoint; seen: IccidSet }> {
+    const checkpoint = await this.destination.readDocument(`${this.folder}checkpoint.json`);
+    const iccids = await this.destination.readDocument(`${this.folder}iccids.bin`);
+    if (!checkpoint || !iccids) {
+      throw new ExportError('INTERNAL', `the staged state of run ${this.runId} is gone from ${this.destination.description}; start the export again.`);
+    }
+    return { checkpoint: JSON.parse(checkpoint.body.toString('utf8')) as RunCheckpoint, seen: IccidSet.fromBuffer(iccids.body) };
+  }
+
+  /** Takes the scope's lock, or fails naming the run that holds it. A dead run's lock and staging are cleared. */
+  async lock(holder: string, now = new Date()): Promise<void> {
+    const body = this.lockBody(holder, now, now);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await this.destination.putDocument(this.layout.lock, body, { absent: true })) return;
+      const current = await this.destination.readDocument(this.layout.lock);
+      if (!current) continue; // released meanwhile
+      const held = JSON.parse(current.body.toString('utf8')) as LockBody;
+      if (held.run_id !== this.runId && !isDead(held, now)) {
+        throw new ExportBusyError(
+          `another export of ${this.layout.scope || 'the full snapshot'} is running (run ${held.run_id}, ${held.holder}, since ${held.started_at}); ` +
+            `two runs never interleave. Wait for it to finish, or after ${held.expires_at} run again.`,
+        );
+      }
+      if (await this.destination.putDocument(this.layout.lock, body, { version: current.version })) {
+        if (held.run_id !== this.runId) await new RunStore(this.destination, this.layout, held.run_id).clear();
+        return;
+      }
+    }
+    throw new ExportBusyError(`another export of ${this.layout.scope || 'the full snapshot'} took the lock at the same moment; run again.`);
+  }
+
+  /** Pushes the lock's expiry on; fails if another run took it over meanwhile. */
+  async renew(now = new Date()): Promise<void> {
+    const current = await this.destination.readDocument(this.layout.lock);
+    const held = current && (JSON.parse(current.body.toString('utf8')) as LockBody);
+    const renewed =
+      held?.run_id === this.runId &&
+      (await this.destination.putDocument(this.layout.lock, this.lockBody(held.holder, new Date(held.started_at), now), { version: current!.version }));
+    if (!renewed) throw new ExportBusyError(`run ${this.runId} lost its lock to another export of the same scope; nothing was published.`);
+  }
+
+  /** Removes this run's staged files and, if it holds it, the lock. */
+  async clear(): Promise<void> {
+    await this.destination.remove(await this.destination.list(this.folder));
+    const current = await this.destination.readDocument(this.layout.lock);
+    if (current && (JSON.parse(current.body.toString('utf8')) as LockBody).run_id === this.runId) {
+      await this.destination.remove([this.layout.lock]);
+    }
+  }
+
+  private lockBody(holder: string, startedAt: Date, now: Date): string {
+    const body: LockBody = {
+      run_id: this.runId,
+      holder,
+      started_at: startedAt.toISOString(),
+      expires_at: new Date(now.getTime() + LOCK_TTL_MS).toISOString(),
+    };
+    return `${JSON.stringify(body)}\n`;
+  }
+}
+
+/** The CLI's holder name: a lock whose process is gone from this machine is dead at once. */
+export const localHolder = (): string => `pid ${process.pid}@${hostname()}`;
+
+function isDead(held: LockBody, now: Date): boolean {
+  if (new Date(held.expires_at) < now) return true;
+  const local = /^pid (\d+)@(.+)$/.exec(held.holder);
+  if (!local || local[2] !== hostname()) return false;
+  try {
+    process.kill(Number(local[1]), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

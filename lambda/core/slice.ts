@@ -1,0 +1,114 @@
+/**
+ * One invocation's share of an export: read on from the checkpoint until the inventory is read
+ * or `stopAt` comes, encode the new records into one complete file per format in the run's
+ * folder, and return the checkpoint the next invocation starts from.
+ *
+ *   API pages ──► records ──► new records ──► one encoder per format ──► part files (_runs/…)
+ *             (client)     (harvest)
+ */
+import { setMaxListeners } from 'node:events';
+import { BetatelClient } from './betatel-client';
+import type { WrittenObject } from './destinations';
+import type { ExportContext, Tuning } from './export';
+import { ENCODERS, fileCompression } from './formats';
+import { Harvest } from './harvest';
+import type { IccidSet } from './iccid-set';
+import { Pacer } from './pacer';
+import { statusOf } from './records';
+import { LOCK_RENEW_MS, type PartFile, type RunCheckpoint, type RunStore } from './run-store';
+import { contentType, SnapshotFile } from './snapshot-file';
+
+export async function exportSlice(
+  context: ExportContext,
+  tuning: Tuning,
+  store: RunStore,
+  checkpoint: RunCheckpoint,
+  seen: IccidSet,
+  stopAt: number | undefined,
+): Promise<RunCheckpoint> {
+  const { settings } = checkpoint;
+  const { destination, observer } = context;
+  const controller = new AbortController();
+  const signal = context.signal ? AbortSignal.any([context.signal, controller.signal]) : controller.signal;
+  setMaxListeners(0, signal);
+  const client = new BetatelClient({
+    apiBaseUrl: settings.apiBaseUrl,
+    credentials: context.credentials,
+    credentialsSource: context.credentialsSource,
+    filters: settings.filters,
+    pacer: new Pacer({ maxConcurrency: settings.concurrency }),
+    retryPolicy: tuning.retryPolicy,
+    requestTimeoutMs: tuning.requestTimeoutMs,
+    maxConnections: settings.concurrency,
+    onRetry: (event) => observer?.onRetry?.(event),
+  });
+  const objects: WrittenObject[] = [];
+  // An abort (deadline, Ctrl-C) must also unblock a write stalled on the destination.
+  const discardAll = (): Promise<unknown> => Promise.all(objects.map((object) => object.discard()));
+  const onAbort = (): void => void discardAll();
+  signal.addEventListener('abort', onAbort, { once: true });
+  // The lock expires unless renewed: a long invocation renews it as it goes.
+  const renewal = setInterval(() => store.renew().catch((error: unknown) => controller.abort(error)), LOCK_RENEW_MS);
+
+  try {
+    const part = checkpoint.invocations + 1;
+    const files: SnapshotFile[] = [];
+    const types: string[] = [];
+    for (const format of settings.formats) {
+      const encoder = ENCODERS[format]();
+      const extension = `.${format}${fileCompression(format, settings.compression) === 'gzip' ? '.gz' : ''}`;
+      const key = store.partKey(format, part, extension);
+      types.push(contentType(encoder, settings.compression));
+      const object = await destination.write(key, types.at(-1)!);
+      objects.push(object);
+      files.push(new SnapshotFile(encoder, key, settings.compression, object.stream));
+    }
+
+    const harvest = new Harvest(
+      client,
+      {
+        pageSize: checkpoint.harvest.pageSize ?? settings.pageSize,
+        concurrency: settings.concurrency,
+        maxPasses: tuning.maxPasses,
+        signal,
+        stopAt,
+        onProgress: (progress) =>
+          observer?.onProgress?.({ ...progress, requests: checkpoint.requests + client.requests, retries: checkpoint.retries + client.retries }),
+        onPageSize: (pageSize, reason) => observer?.onPageSize?.(pageSize, reason),
+      },
+      checkpoint.harvest,
+      seen,
+    );
+    const byStatus = new Map(Object.entries(checkpoint.by_status));
+    for await (const records of harvest.batches()) {
+      for (const record of records) {
+        const status = statusOf(record);
+        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+      }
+      await Promise.all(files.map((file) => file.write(records)));
+    }
+    const summaries = await Promise.all(files.map((file) => file.finish()));
+    await Promise.all(objects.map((object) => object.complete()));
+    signal.throwIfAborted();
+    const parts: PartFile[] = summaries.map((summary, i) => ({ ...summary, content_type: types[i]! }));
+    return {
+      ...checkpoint,
+      invocations: part,
+      harvest: harvest.checkpoint,
+      parts: [...checkpoint.parts, ...parts],
+      by_status: Object.fromEntries(byStatus),
+      requests: checkpoint.requests + client.requests,
+      retries: checkpoint.retries + client.retries,
+    };
+  } catch (error) {
+    // Our own abort means the lock was lost: that is the failure, not the aborted requests.
+    const failure: unknown = controller.signal.aborted ? controller.signal.reason : error;
+    controller.abort();
+    await discardAll();
+    throw failure;
+  } finally {
+    clearInterval(renewal);
+    signal.removeEventListener('abort', onAbort);
+    await client.close();
+  }
+}
