@@ -1,8 +1,9 @@
 /**
- * The esim-export stack: a daily EventBridge Scheduler schedule invokes a Lambda function that
- * exports every eSIM of a Betatel account into an S3 bucket, with alarms, a dashboard and an
- * Athena table over the snapshots. Reads top to bottom: storage, credentials, the function,
- * the schedule, operations, Athena, outputs; each part is a small construct of its own.
+ * The esim-export stack: a daily EventBridge Scheduler schedule starts a Step Functions state
+ * machine whose steps invoke one Lambda function, exporting every eSIM of a Betatel account
+ * into an S3 bucket however long it takes, with alarms, a dashboard and Athena tables over the
+ * snapshots. Reads top to bottom: storage, credentials, the function, the state machine, the
+ * schedule, operations, Athena, outputs; each part is a small construct of its own.
  */
 import { Aws, CfnOutput, RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,6 +14,7 @@ import { AthenaTables } from './athena';
 import { ExportFunction } from './export-function';
 import { Operations } from './operations';
 import { ExportSchedule } from './schedule';
+import { ExportStateMachine } from './state-machine';
 import { keepLogicalId } from './secure-defaults';
 import { SnapshotStorage } from './storage';
 
@@ -41,7 +43,7 @@ export interface EsimExportStackProps extends StackProps {
   readonly companyId?: number;
   /** Export only this inventory. @default all inventories */
   readonly inventoryId?: number;
-  /** @default 100 */
+  /** @default 'auto' */
   readonly pageSize?: PageSize;
   /** @default 8 */
   readonly concurrency?: number;
@@ -85,6 +87,7 @@ export class EsimExportStack extends Stack {
   public readonly storage: SnapshotStorage;
   public readonly secret: secretsmanager.ISecret;
   public readonly exporter: ExportFunction;
+  public readonly runner: ExportStateMachine;
   public readonly schedule: ExportSchedule;
   public readonly operations: Operations;
   public readonly athena: AthenaTables;
@@ -95,6 +98,7 @@ export class EsimExportStack extends Stack {
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const prefix = (props.exportPrefix ?? 'esims').replace(/^\/+|\/+$/g, '');
     const timezone = props.timezone ?? 'UTC';
+    const stateMachineName = `${this.stackName}-export`;
 
     // Storage: the snapshots' bucket (or the one you name).
     this.storage = new SnapshotStorage(this, 'Storage', {
@@ -118,6 +122,7 @@ export class EsimExportStack extends Stack {
       memorySize: props.memorySize,
       logRetentionDays: props.logRetentionDays,
       eventBusName: props.eventBusName,
+      stateMachineName,
       settings: {
         API_BASE_URL: props.apiBaseUrl ?? DEFAULT_API_BASE_URL,
         EXPORT_FORMATS: (props.formats ?? FORMATS).join(','),
@@ -130,9 +135,13 @@ export class EsimExportStack extends Stack {
     });
     const fn = this.exporter.function;
 
+    // The state machine: runs every export, over as many invocations as it needs.
+    this.runner = new ExportStateMachine(this, 'Runner', { function: fn, stateMachineName, logRetentionDays: props.logRetentionDays });
+    const { stateMachine } = this.runner;
+
     // The schedule: daily, in the configured time zone.
     this.schedule = new ExportSchedule(this, 'Schedule', {
-      function: fn,
+      stateMachine,
       deadLetterQueue: this.exporter.failedRuns,
       expression: props.schedule,
       timezone,
@@ -141,6 +150,7 @@ export class EsimExportStack extends Stack {
     // Operations: alarms into SNS, and a dashboard.
     this.operations = new Operations(this, 'Operations', {
       function: fn,
+      stateMachine,
       failedRuns: this.exporter.failedRuns,
       alarmEmail: props.alarmEmail,
       staleAfterHours: props.staleAfterHours,
@@ -155,6 +165,14 @@ export class EsimExportStack extends Stack {
     new CfnOutput(this, 'SecretName', { value: this.secret.secretName, description: 'Put {"apiKey": "...", "userId": "..."} here.' });
     new CfnOutput(this, 'PutSecretCommand', {
       value: `aws secretsmanager put-secret-value --secret-id ${this.secret.secretArn} --secret-string '{"apiKey":"YOUR_KEY","userId":"YOUR_USER_ID"}'`,
+    });
+    new CfnOutput(this, 'StateMachineName', { value: stateMachine.stateMachineName });
+    new CfnOutput(this, 'StartExecutionLink', {
+      value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${stateMachine.stateMachineArn}`,
+      description: 'Start execution, with {} or overrides such as {"snapshotDate": "2026-11-27"} as input.',
+    });
+    new CfnOutput(this, 'StartExecutionCommand', {
+      value: `aws stepfunctions start-execution --state-machine-arn ${stateMachine.stateMachineArn} --input '{}'`,
     });
     new CfnOutput(this, 'FunctionName', { value: fn.functionName });
     new CfnOutput(this, 'ConsoleTestLink', {

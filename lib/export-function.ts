@@ -30,6 +30,8 @@ export interface ExportFunctionProps {
   readonly logRetentionDays?: number;
   /** The bus "Snapshot Published" events go to. @default the account's default bus */
   readonly eventBusName?: string;
+  /** The state machine that runs long exports, named in the function's messages. */
+  readonly stateMachineName: string;
 }
 
 export class ExportFunction extends Construct {
@@ -63,7 +65,8 @@ export class ExportFunction extends Construct {
     keepLogicalId(this.failedRuns.node.findChild('Policy'), 'FailedRunsPolicyE1DA5ACD');
     Validations.of(this.failedRuns).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the schedule and the failure destination of the function.' });
 
-    // The function, one run at a time.
+    // The function. No reserved concurrency of 1 any more: the scope lock in S3 keeps two runs of
+    // one scope apart, and runs of different scopes may overlap.
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: 'Exports every Betatel eSIM into dated snapshots in S3.',
       entry: path.join(__dirname, '..', 'lambda', 'handler.ts'),
@@ -72,8 +75,6 @@ export class ExportFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: Duration.minutes(15),
-      // One run at a time: a manual run and the schedule never overlap on the same keys.
-      reservedConcurrentExecutions: 1,
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
@@ -87,6 +88,9 @@ export class ExportFunction extends Construct {
         BUCKET_NAME: props.bucket.bucketName,
         EXPORT_PREFIX: props.prefix,
         ...(props.eventBusName && { EVENT_BUS_NAME: props.eventBusName }),
+        // Each invocation exports 12 minutes, then has 3 to finish its files and save the checkpoint.
+        MAX_RUN_SECONDS: String(12 * 60),
+        STATE_MACHINE_NAME: props.stateMachineName,
         ...props.settings,
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -107,8 +111,10 @@ export class ExportFunction extends Construct {
     events.EventBus.fromEventBusName(this, 'EventBus', props.eventBusName ?? 'default').grantPutEventsTo(role);
     role.addToPolicy(
       new iam.PolicyStatement({
+        // Put: snapshots, checkpoints, the lock. Get: checkpoints, the lock, copy sources.
+        // Delete: staged files, and a rerun's files that its manifest no longer lists.
         sid: 'WriteSnapshots',
-        actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+        actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
         resources: [props.bucket.arnForObjects(`${props.prefix}/*`)],
       }),
     );
@@ -127,7 +133,7 @@ export class ExportFunction extends Construct {
       : `<${stack.resolve(((props.bucket as s3.Bucket).node.defaultChild as s3.CfnBucket).logicalId)}.Arn>/${props.prefix}/*`;
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${snapshotObjects}]`,
-      reason: 'Snapshot keys are dated (dt=YYYY-MM-DD), so writing them needs a wildcard; it is confined to the export prefix.',
+      reason: 'Snapshot keys are dated (dt=YYYY-MM-DD) and staged runs have ids, so the grant needs a wildcard; it is confined to the export prefix.',
     });
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Operations: an SNS topic for alarms, three alarms (a failed run, a run that failed for good,
- * no fresh snapshot), and a dashboard of what each run did.
+ * Operations: an SNS topic for alarms, four alarms (a failed execution, a failed invocation, a
+ * run that could not be started, no fresh snapshot), and a dashboard of executions and of what
+ * each run did.
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -8,6 +9,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { keepLogicalId } from './secure-defaults';
@@ -18,6 +20,7 @@ const SERVICE = 'esim-export';
 
 export interface OperationsProps {
   readonly function: lambda.IFunction;
+  readonly stateMachine: sfn.IStateMachine;
   readonly failedRuns: sqs.IQueue;
   /** @default no subscription */
   readonly alarmEmail?: string;
@@ -54,10 +57,25 @@ export class Operations extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
+    const executions = (metric: (options: cloudwatch.MetricOptions) => cloudwatch.Metric, period = Duration.minutes(5)): cloudwatch.Metric =>
+      metric.call(props.stateMachine, { period, statistic: 'Sum' });
     const alarms = [
       whenAny(
+        'ExecutionFailedAlarm',
+        'An esim-export execution failed, timed out or was stopped: its last state says why; nothing was published and its staging was removed.',
+        new cloudwatch.MathExpression({
+          expression: 'failed + timedOut + aborted',
+          usingMetrics: {
+            failed: executions(props.stateMachine.metricFailed),
+            timedOut: executions(props.stateMachine.metricTimedOut),
+            aborted: executions(props.stateMachine.metricAborted),
+          },
+          period: Duration.minutes(5),
+        }),
+      ),
+      whenAny(
         'RunFailedAlarm',
-        'An esim-export run failed. Its log says why in one line ("export failed"); nothing was published.',
+        'An esim-export invocation failed. Its log says why in one line ("export failed" or "step failed"); nothing was published.',
         props.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       ),
       whenAny(
@@ -87,6 +105,17 @@ export class Operations extends Construct {
     });
     keepLogicalId(this.dashboard, 'Dashboard9E4231ED');
     this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Executions',
+        left: [
+          executions(props.stateMachine.metricStarted, Duration.days(1)),
+          executions(props.stateMachine.metricSucceeded, Duration.days(1)),
+          executions(props.stateMachine.metricFailed, Duration.days(1)),
+          executions(props.stateMachine.metricTimedOut, Duration.days(1)),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({ title: 'Execution time (ms)', left: [props.stateMachine.metricTime({ statistic: 'Maximum', period: Duration.days(1) })], width: 12 }),
       new cloudwatch.GraphWidget({ title: 'eSIMs exported per run', left: [metric('RecordsExported', 'Maximum')], width: 12 }),
       new cloudwatch.GraphWidget({
         title: 'eSIMs per status',
@@ -99,7 +128,7 @@ export class Operations extends Construct {
         ],
         width: 12,
       }),
-      new cloudwatch.GraphWidget({ title: 'Run duration (s)', left: [metric('DurationSeconds', 'Maximum')], width: 8 }),
+      new cloudwatch.GraphWidget({ title: 'Invocation duration (s)', left: [metric('DurationSeconds', 'Maximum')], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Retries and warnings', left: [metric('Retries'), metric('Warnings')], width: 8 }),
       new cloudwatch.GraphWidget({ title: 'Errors', left: [props.function.metricErrors({ period: Duration.days(1) }), metric('ExportsFailed')], width: 8 }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }),

@@ -89,13 +89,14 @@ describe('EsimExportStack with default context', () => {
     });
   });
 
-  it('runs the function on the newest Node.js runtime, ARM64, 15 minutes, one at a time', () => {
+  it('runs the function on the newest Node.js runtime, ARM64, 15 minutes, handing over after 12', () => {
     defaults.template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Timeout: 900,
       MemorySize: 1024,
-      ReservedConcurrentExecutions: 1,
+      // Runs are kept apart by the scope lock in S3, not by a concurrency of 1.
+      ReservedConcurrentExecutions: Match.absent(),
       LoggingConfig: { LogFormat: 'JSON', LogGroup: Match.anyValue() },
       Environment: {
         Variables: Match.objectLike({
@@ -105,6 +106,9 @@ describe('EsimExportStack with default context', () => {
           API_BASE_URL: 'https://esim.betatel.com/api/v1',
           EXPORT_FORMATS: 'ndjson,csv,parquet',
           TIMEZONE: 'UTC',
+          PAGE_SIZE: 'auto',
+          MAX_RUN_SECONDS: '720',
+          STATE_MACHINE_NAME: 'EsimExport-export',
           NODE_OPTIONS: '--enable-source-maps',
         }),
       },
@@ -124,6 +128,8 @@ describe('EsimExportStack with default context', () => {
         'logs:CreateLogStream',
         'logs:PutLogEvents',
         's3:AbortMultipartUpload',
+        's3:DeleteObject',
+        's3:GetObject',
         's3:ListBucket',
         's3:PutObject',
         'secretsmanager:DescribeSecret',
@@ -133,10 +139,11 @@ describe('EsimExportStack with default context', () => {
         'sqs:SendMessage',
       ].sort(),
     );
-    expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"|"s3:\*"|"s3:GetObject"|"s3:DeleteObject"/);
+    expect(JSON.stringify(statements)).not.toMatch(/"Resource":"\*"|"s3:\*"/);
+    // Reads and deletes too (checkpoints, the lock, staged and stale files), under the prefix only.
     expect(statements).toContainEqual(
       expect.objectContaining({
-        Action: ['s3:AbortMultipartUpload', 's3:PutObject'],
+        Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'],
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Bucket/), 'Arn'] }, '/esims/*']] },
       }),
     );
@@ -169,6 +176,30 @@ describe('EsimExportStack with default context', () => {
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^FailedRuns'), 'Arn'] } } },
     });
     defaults.template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+  });
+
+  it('runs every export through a Standard state machine that the schedule starts, with its own logs and outputs', () => {
+    const { template } = defaults;
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'EsimExport-export',
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL' }),
+    });
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^RunnerStateMachine') } }),
+    });
+    // The schedule's role may start that state machine and nothing else.
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'states:StartExecution', Resource: { Ref: Match.stringLikeRegexp('^RunnerStateMachine') } })]) },
+    });
+    const outputs = template.findOutputs('*');
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(['StateMachineName', 'StartExecutionLink', 'StartExecutionCommand']));
+    expect(JSON.stringify(outputs.StartExecutionLink)).toContain('#/statemachines/view/');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'failed + timedOut + aborted' })]),
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('Alarms') }],
+    });
   });
 
   it('alarms on failed runs, on the dead-letter queue and on a stale snapshot, into SNS', () => {
@@ -284,7 +315,7 @@ describe('EsimExportStack with context values', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Action: ['s3:AbortMultipartUpload', 's3:PutObject'], Resource: 'arn:aws:s3:::acme-data/esims/*' }),
+          Match.objectLike({ Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: 'arn:aws:s3:::acme-data/esims/*' }),
         ]),
       },
     });

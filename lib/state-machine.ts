@@ -1,0 +1,90 @@
+/**
+ * The state machine that runs every export (SPEC.md, "The Lambda and the state machine"): one
+ * Standard workflow whose Lambda tasks all invoke the one export function, each with the step
+ * it is to run (lambda/steps.ts):
+ *
+ *   Begin ─► Export ─► Finished? ─yes─► Publish ─► Published
+ *              ▲          │no
+ *              └──────────┘
+ *   Export or Publish fails ─► Clean up ─► Failed      (Begin fails ─► Failed: it staged nothing)
+ *
+ * Begin takes the scope's lock; while another run of the same scope holds it, Begin is retried
+ * for up to about two hours, so a run started by hand during the scheduled one waits its turn.
+ * The payload between states is a few fields (StepResult); the checkpoint stays in S3.
+ */
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+export interface ExportStateMachineProps {
+  readonly function: lambda.IFunction;
+  /** The state machine's name, which the function names when a direct invocation does not fit. */
+  readonly stateMachineName: string;
+  /** @default 90 */
+  readonly logRetentionDays?: number;
+}
+
+export class ExportStateMachine extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+
+  constructor(scope: Construct, id: string, props: ExportStateMachineProps) {
+    super(scope, id);
+    const step = (name: string, payload: Record<string, unknown>, options: Partial<tasks.LambdaInvokeProps> = {}): tasks.LambdaInvoke =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: props.function,
+        payload: sfn.TaskInput.fromObject(payload),
+        // The function's return value is the state's output: no Lambda envelope around it.
+        payloadResponseOnly: true,
+        ...options,
+      });
+
+    const begin = step('Begin', { step: 'begin', 'input.$': '$', 'holder.$': '$$.Execution.Id' }, { comment: 'Validate the input, take the scope lock.' });
+    begin.addRetry({ errors: ['ExportBusyError'], interval: Duration.minutes(1), maxAttempts: 12, backoffRate: 1.3 });
+    begin.addRetry({ errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.SdkClientException'], maxAttempts: 3 });
+
+    const exportSlice = step('Export', { step: 'export', 'run.$': '$.run' }, { comment: 'Export until MAX_RUN_SECONDS, then save a checkpoint.' });
+    const publish = step('Publish', { step: 'publish', 'run.$': '$.run' }, { comment: 'Data files, then the manifest, then latest.json, then the event.' });
+    for (const task of [exportSlice, publish]) {
+      task.addRetry({ errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.SdkClientException'], maxAttempts: 3 });
+    }
+    const cleanup = step('Clean up', { step: 'cleanup', 'run.$': '$.run' }, { comment: 'Remove what the run staged, and its lock.', resultPath: sfn.JsonPath.DISCARD });
+    cleanup.addRetry({ errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(5) });
+    const failed = new sfn.Fail(this, 'Failed', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
+    cleanup.next(failed);
+    exportSlice.addCatch(cleanup, { resultPath: '$.error' });
+    publish.addCatch(cleanup, { resultPath: '$.error' });
+    begin.addCatch(failed, { resultPath: '$.error' });
+
+    const finished = new sfn.Choice(this, 'Finished?')
+      .when(sfn.Condition.booleanEquals('$.done', true), publish.next(new sfn.Succeed(this, 'Published')))
+      .otherwise(exportSlice);
+    const definition = begin.next(exportSlice).next(finished);
+
+    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      retention: props.logRetentionDays ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment: `Exports every Betatel eSIM into a dated snapshot in S3 (${Stack.of(this).stackName}).`,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      // A day is far more than any export at a realistic rate limit (README, "Long exports").
+      timeout: Duration.hours(24),
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    const functionArn = Stack.of(this).getLogicalId(props.function.node.defaultChild as lambda.CfnFunction);
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${functionArn}.Arn>:*]`,
+      reason: 'The invoke grant covers the export function and its versions (ARN:*), as CDK writes it; it names this one function only.',
+    });
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray trace segments and CloudWatch Logs delivery are granted on * because those actions support no narrower resource.',
+    });
+  }
+}
