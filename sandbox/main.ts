@@ -18,7 +18,8 @@ const flags = new Command('sandbox')
   .option('--shape <shape>', 'item shape: documented, partial or mixed', 'mixed')
   .option('--big-numbers', 'add integers beyond 2^53 to some items')
   .option('--latency <ms>', 'delay before each answer', number, 0)
-  .option('--max-page-size <n>', 'answer at most this many items per page (short pages)', number)
+  .option('--max-page-size <n>', 'answer at most this many items per page, whatever count asks (a silent cap)', number)
+  .option('--max-count <n>', 'the largest count accepted; above it, 400 (default 1000)', number)
   .option('--rate-limit <n>', 'requests per second allowed; beyond it 429 with Retry-After', number)
   .option('--throttle <p>', 'probability of an injected 429 per request', number, 0)
   .option('--server-errors <p>', 'probability of an injected 502/503 (HTML body) per request', number, 0)
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     bigNumbers: Boolean(flags.bigNumbers),
     latencyMs: flags.latency,
     maxPageSize: flags.maxPageSize,
+    maxCount: flags.maxCount,
     rateLimit: flags.rateLimit,
     faults: { throttle: flags.throttle, serverError: flags.serverErrors, drop: flags.drops, hang: flags.hangs },
     drift: everyRequests ? { everyRequests, add: add ?? 0, remove: remove ?? 0, steps: steps ?? 1 } : undefined,

@@ -43,8 +43,12 @@ export interface SandboxOptions {
   readonly userId?: string;
   /** Delay before each answer. */
   readonly latencyMs?: number;
-  /** Answer at most this many items per page, whatever `count` asked (short pages). */
+  /** Answer at most this many items per page, whatever `count` asked (a silent cap: short pages). */
   readonly maxPageSize?: number;
+  /** The largest `count` accepted; above it, 400 (page size `auto` must fall back). @default 1000 */
+  readonly maxCount?: number;
+  /** Answer every request from offset 0 (a broken API: page size `auto` must not hide it, the export must fail). */
+  readonly ignoreOffset?: boolean;
   /** Requests per second allowed; beyond it, 429 with Retry-After. */
   readonly rateLimit?: number;
   readonly faults?: FaultOptions;
@@ -211,8 +215,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     let offset: number;
     let filter: Filter;
     try {
-      count = integerParam(url.searchParams, 'count', 1, MAX_COUNT) ?? 100;
-      offset = integerParam(url.searchParams, 'offset', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+      count = integerParam(url.searchParams, 'count', 1, options.maxCount ?? MAX_COUNT) ?? 100;
+      offset = options.ignoreOffset ? 0 : (integerParam(url.searchParams, 'offset', 0, Number.MAX_SAFE_INTEGER) ?? 0);
       filter = {
         company: integerParam(url.searchParams, 'company', 1, Number.MAX_SAFE_INTEGER),
         inventory: integerParam(url.searchParams, 'inventory', 1, Number.MAX_SAFE_INTEGER),

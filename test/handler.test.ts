@@ -7,10 +7,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { clearCaches } from '@aws-lambda-powertools/parameters';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import S3rver from 's3rver';
 import type { Manifest } from '../lambda/core/export';
 import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/credentials';
 import { type Sandbox, startSandbox } from '../sandbox/server';
+import { startS3, type S3Server } from './s3-server';
 import { fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
 
 const BUCKET = 'esim-exports';
@@ -18,7 +18,7 @@ const SECRET_ID = 'esim-export/betatel';
 const secrets = mockClient(SecretsManagerClient);
 const events = mockClient(EventBridgeClient);
 const savedEnv = { ...process.env };
-let s3rver: S3rver;
+let s3rver: S3Server;
 let storage: string;
 let api: Sandbox;
 let lambdaHandler: typeof import('../lambda/handler').handler;
@@ -48,8 +48,8 @@ function useSecret(value: string): void {
 
 beforeAll(async () => {
   storage = await tempDir();
-  s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: storage, configureBuckets: [{ name: BUCKET, configs: [] }] });
-  const { port } = await s3rver.run();
+  s3rver = await startS3(storage, [BUCKET]);
+  const port = new URL(s3rver.endpoint).port;
   api = await startSandbox({ size: 700, latencyMs: 5 });
   Object.assign(process.env, {
     AWS_REGION: 'eu-west-1',

@@ -4,16 +4,16 @@
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
 import { runCli } from '../cli/run-cli';
 import { createS3Client } from '../lambda/core/aws';
 import { S3Destination } from '../lambda/core/destinations';
 import { type Manifest, runExport } from '../lambda/core/export';
 import { type Sandbox, startSandbox } from '../sandbox/server';
+import { startS3, type S3Server } from './s3-server';
 import { FAST_TUNING, fingerprint, gunzipText, ndjsonLines, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
 
 const BUCKET = 'exports';
-let s3rver: S3rver;
+let s3rver: S3Server;
 let storage: string;
 let endpoint: string;
 let s3: S3Client;
@@ -22,8 +22,8 @@ const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   storage = await tempDir();
-  s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: storage, configureBuckets: [{ name: BUCKET, configs: [] }] });
-  const { port } = (await s3rver.run()) as { port: number };
+  s3rver = await startS3(storage, [BUCKET]);
+  const port = new URL(s3rver.endpoint).port;
   endpoint = `http://127.0.0.1:${port}`;
   // The SDK reads region and credentials from the environment, as it would for a user.
   Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });

@@ -37,20 +37,21 @@ export async function publish(destination: Destination, layout: SnapshotLayout, 
   // 1. A copy of everything we may replace or remove. A failure here has changed nothing.
   for (const key of existing) await destination.copy(key, backup(key));
 
+  // What changed, each key noted once its write succeeded (a write that fails leaves its key as it was).
   const touched = new Set<string>();
   try {
     for (const file of publication.files) {
-      touched.add(file.to);
       await destination.copy(file.from, file.to);
+      touched.add(file.to);
     }
     const stale = dayFiles.filter((key) => !published.has(key));
-    stale.forEach((key) => touched.add(key));
+    stale.forEach((key) => touched.add(key)); // a batch delete may stop part way
     await destination.remove(stale);
-    touched.add(layout.manifest);
     await destination.putDocument(layout.manifest, publication.manifest);
+    touched.add(layout.manifest);
     if (publication.latest !== undefined) {
-      touched.add(layout.latest);
       await destination.putDocument(layout.latest, publication.latest);
+      touched.add(layout.latest);
     }
   } catch (error) {
     await restore(destination, [...touched], new Set(existing), backup, error);
