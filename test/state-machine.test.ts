@@ -109,8 +109,8 @@ function execute(input: unknown, name: string, calls: Call[], before?: (step: st
   const execution = machine.run(input as never, {
     overrides: {
       taskResourceLocalHandlers: Object.fromEntries(TASKS.map((task) => [task, invoke()])),
-      // Begin waits for a busy scope a minute at a time in AWS; here a quarter second.
-      retryIntervalOverrides: { Begin: 250 },
+      // Begin waits for a busy scope a minute at a time in AWS (12 tries); here a second at a time.
+      retryIntervalOverrides: { Begin: 1000 },
     },
     context: { Execution: { Id: `arn:aws:states:eu-west-1:123456789012:execution:EsimExport-export:${name}`, Input: input as never, Name: name, StartTime: new Date().toISOString() } },
   });

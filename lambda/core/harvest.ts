@@ -112,16 +112,15 @@ export class Harvest {
   /** Yields new records until the inventory is read (summary set) or `stopAt` comes (checkpoint set). */
   async *batches(): AsyncGenerator<readonly ApiRecord[]> {
     if (this.state.summary) return;
-    const pageSize = this.state.pageSize ?? (await this.choosePageSize());
-    this.state = { ...this.state, pageSize };
+    this.state = { ...this.state, pageSize: this.state.pageSize ?? (await this.choosePageSize()) };
     for (;;) {
-      const result = yield* this.pass(pageSize);
+      const result = yield* this.pass(this.state.pageSize!);
       if (!result) return; // stopped for a checkpoint
       if (result.consistent || this.state.pass >= this.options.maxPasses) {
         this.state = { ...this.state, summary: this.summarize(result) };
         return;
       }
-      this.state = { ...START, pageSize, pass: this.state.pass + 1, records: this.state.records };
+      this.state = { ...START, pageSize: this.state.pageSize, pass: this.state.pass + 1, records: this.state.records };
     }
   }
 
@@ -142,7 +141,7 @@ export class Harvest {
         reason = `the API answers at most ${chosen} items a page`;
       }
     } catch (error) {
-      if (!(error instanceof ApiBadRequestError || error instanceof ApiBadResponseError || error instanceof ApiUnavailableError)) throw error;
+      if (!isSizeFailure(error)) throw error;
       chosen = DOCUMENTED_PAGE_SIZE;
       reason = `asking for ${MAX_PAGE_SIZE} items failed (${error.message.slice(0, 160)}); using the documented ${DOCUMENTED_PAGE_SIZE}`;
     }
@@ -194,6 +193,9 @@ export class Harvest {
     const signal = AbortSignal.any([this.options.signal, controller.signal]);
     // Every request and pacer wait listens on this signal: many listeners is expected, not a leak.
     setMaxListeners(0, signal);
+    // `auto` with large pages: a large page that fails falls back to the documented size, for
+    // that page and the rest of the export, instead of failing the run (SPEC.md).
+    let large = this.options.pageSize === 'auto' && pageSize > DOCUMENTED_PAGE_SIZE;
     let failure: { error: unknown } | undefined;
     let inFlight = 0;
     let wake: (() => void) | undefined;
@@ -211,8 +213,9 @@ export class Harvest {
     };
     const start = (range: PageRange): void => {
       inFlight++;
+      const probe = large && range.count > DOCUMENTED_PAGE_SIZE;
       this.client
-        .fetchPage(range, signal)
+        .fetchPage(range, signal, { probe })
         .then(
           (page) => {
             pageByOffset.set(range.offset, page);
@@ -223,7 +226,16 @@ export class Harvest {
             fill();
           },
           (error: unknown) => {
-            if (!stopping) failure ??= { error };
+            if (stopping) return;
+            if (probe && isSizeFailure(error)) {
+              large = false;
+              plan.shrink(range, DOCUMENTED_PAGE_SIZE);
+              this.state = { ...this.state, pageSize: DOCUMENTED_PAGE_SIZE };
+              this.options.onPageSize?.(DOCUMENTED_PAGE_SIZE, `a page of ${range.count} failed (${(error as Error).message.slice(0, 160)})`);
+              fill();
+              return;
+            }
+            failure ??= { error };
           },
         )
         .finally(() => {
@@ -277,4 +289,9 @@ export class Harvest {
     const total = plan.latestTotal ?? 0;
     return { consistent: totalsSeen.size === 1 && distinct === total, total, totalsSeen: [...totalsSeen], distinct, repeats };
   }
+}
+
+/** What a large page may fail with that the documented size may not: a 400, a bad or missing answer. */
+function isSizeFailure(error: unknown): error is Error {
+  return error instanceof ApiBadRequestError || error instanceof ApiBadResponseError || error instanceof ApiUnavailableError;
 }

@@ -24,7 +24,7 @@ export class PagePlan {
   public readonly totalsSeen = new Set<number>();
 
   constructor(
-    private readonly pageSize: number,
+    private pageSize: number,
     private readonly window: number,
     /** Where the pass starts: 0, or where an earlier invocation stopped. */
     start = 0,
@@ -72,6 +72,16 @@ export class PagePlan {
       this.gaps.sort((a, b) => a.offset - b.offset);
     }
     this.arrived.set(range.offset, { range, advance });
+  }
+
+  /** Asks for a failed range again in pages of `size`, and for every later page at that size. */
+  shrink(range: PageRange, size: number): void {
+    this.inFlight.delete(range.offset);
+    this.pageSize = size;
+    for (let offset = range.offset; offset < range.offset + range.count; offset += size) {
+      this.gaps.push({ offset, count: Math.min(size, range.offset + range.count - offset) });
+    }
+    this.gaps.sort((a, b) => a.offset - b.offset);
   }
 
   /** The ranges whose pages can be handed on now, in offset order. */
