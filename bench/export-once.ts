@@ -4,7 +4,7 @@
  */
 import { FolderDestination } from '../lambda/core/destinations';
 import { type Manifest, runExport } from '../lambda/core/export';
-import { defaultSettings, type Format } from '../lambda/core/settings';
+import { defaultSettings, type Format, type PageSize } from '../lambda/core/settings';
 import { SANDBOX_API_KEY, SANDBOX_USER_ID } from '../sandbox/server';
 
 /** What bench/run.ts asks for (argv[2], as JSON)… */
@@ -13,6 +13,8 @@ export interface ExportOnceInput {
   out: string;
   concurrency?: number;
   formats?: Format[];
+  /** @default 100: these rows measure the export's own cost per page at the documented size. */
+  pageSize?: PageSize;
 }
 
 /** …and what it hears back (the last line of stdout, as JSON). */
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
       apiBaseUrl: input.apiBaseUrl,
       ...(input.concurrency !== undefined && { concurrency: input.concurrency }),
       ...(input.formats !== undefined && { formats: input.formats }),
+      pageSize: input.pageSize ?? 100,
     },
     destination: new FolderDestination(input.out),
     credentials: { apiKey: SANDBOX_API_KEY, userId: SANDBOX_USER_ID },
