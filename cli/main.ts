@@ -2,9 +2,16 @@
 /** `npx esim-export [flags]` (built to dist/esim-export.js by `npm run build`): see run-cli.ts, or `--help`. */
 import { runCli } from './run-cli';
 
+// Ctrl-C, `kill`, a CI cancel or a container stop: stop, publish nothing, remove what was
+// staged, and exit as a shell expects of a signal (128 + its number).
 const controller = new AbortController();
-process.once('SIGINT', () => controller.abort());
-process.once('SIGTERM', () => controller.abort());
+let stoppedBy: NodeJS.Signals | undefined;
+const stop = (signal: NodeJS.Signals): void => {
+  stoppedBy = signal;
+  controller.abort();
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);
 
 runCli(process.argv.slice(2), {
   env: process.env,
@@ -12,7 +19,7 @@ runCli(process.argv.slice(2), {
   stderr: process.stderr,
   signal: controller.signal,
 }).then((status) => {
-  process.exitCode = status;
+  process.exitCode = status !== 0 && stoppedBy === 'SIGTERM' ? 143 : status;
 });
 
 // `npx esim-export --help | head`: a reader that stops early is not a failure.

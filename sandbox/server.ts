@@ -10,27 +10,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { type DriftOptions, DriftingList } from './drift';
+import { type FaultKind, type FaultOptions, FaultPlan, sendEndless, sendCut } from './faults';
 import { type Filter, type InventoryOptions, type ItemShape, itemJson, seededRandom, viewOf } from './inventory';
 
 export type { DriftOptions };
 
-export type FaultKind = 'hang' | 'drop' | 'throttle' | 'serverError' | 'truncate';
-
-export interface FaultOptions {
-  /** Faults for the first list requests, in order (undefined: none), before any chosen at random. */
-  readonly sequence?: readonly (FaultKind | undefined)[];
-  /** Probability per request of each failure. */
-  readonly throttle?: number;
-  readonly serverError?: number;
-  readonly drop?: number;
-  readonly hang?: number;
-  readonly truncate?: number;
-  /** Failures in a row for one page before it is answered properly. @default 2 */
-  readonly maxPerPage?: number;
-  /** Retry-After sent with injected 429s, in seconds. @default 1 */
-  readonly retryAfterSeconds?: number;
-}
+export type { FaultKind, FaultOptions };
 
 export interface SandboxOptions {
   readonly port?: number;
@@ -53,6 +40,8 @@ export interface SandboxOptions {
   readonly rateLimit?: number;
   readonly faults?: FaultOptions;
   readonly drift?: DriftOptions;
+  /** Answer gzip to a client that accepts it, as a real API behind a CDN would. */
+  readonly compress?: boolean;
   /** Answer every request 503 (a server down for good). */
   readonly down?: boolean;
   /** Record when each request was answered, and with which status (benchmarks). */
@@ -71,6 +60,8 @@ export interface SandboxStats {
   byStatus: Record<number, number>;
   dropped: number;
   hung: number;
+  /** Pages answered gzip-compressed (with `compress`). */
+  compressed: number;
   maxInFlight: number;
 }
 
@@ -114,13 +105,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const apiKey = options.apiKey ?? SANDBOX_API_KEY;
   const userId = options.userId ?? SANDBOX_USER_ID;
   const faults = options.faults ?? {};
-  const maxFaultsPerPage = faults.maxPerPage ?? 2;
   const chance = seededRandom(inventory.seed ^ 0x5eed);
+  const faultPlan = new FaultPlan(faults, chance);
   const lists = new Map<string, DriftingList>();
   const pageCache = options.cachePages && !options.drift ? new Map<string, Buffer>() : undefined;
-  const faultsByPage = new Map<string, number>();
   const sockets = new Set<Socket>();
-  const stats: SandboxStats = { requests: 0, byStatus: {}, dropped: 0, hung: 0, maxInFlight: 0, ...(options.timeline && { timeline: [] }) };
+  const stats: SandboxStats = { requests: 0, byStatus: {}, dropped: 0, hung: 0, compressed: 0, maxInFlight: 0, ...(options.timeline && { timeline: [] }) };
   const startedAt = Date.now();
   let inFlight = 0;
   // Token bucket for the rate limit: `rateLimit` tokens a second, at most one second's worth saved.
@@ -174,24 +164,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return Math.max(1, Math.ceil((1 - tokens) / limit));
   };
 
-  /** Decides whether this attempt at a page fails, and how. */
-  let listRequests = 0;
-  const injectFault = (pageKey: string): FaultKind | undefined => {
-    const kinds = ['hang', 'drop', 'throttle', 'serverError', 'truncate'] as const;
-    const scripted = faults.sequence?.[listRequests++];
-    if (scripted) return scripted;
-    if (faults.sequence && listRequests <= faults.sequence.length) return undefined;
-    if ((faultsByPage.get(pageKey) ?? 0) >= maxFaultsPerPage) return undefined;
-    for (const kind of kinds) {
-      if ((faults[kind] ?? 0) > 0 && chance() < faults[kind]!) {
-        faultsByPage.set(pageKey, (faultsByPage.get(pageKey) ?? 0) + 1);
-        return kind;
-      }
-    }
-    faultsByPage.delete(pageKey);
-    return undefined;
-  };
-
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     if (url.pathname === STATS_PATH) {
@@ -226,7 +198,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
 
     const pageKey = `${filter.company}/${filter.inventory}/${offset}/${count}`;
-    const fault = injectFault(pageKey);
+    const fault = faultPlan.next(pageKey);
     if (fault === 'hang') {
       stats.hung++;
       return; // never answer; the socket stays open until the client gives up or we close
@@ -244,6 +216,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const body = pageCache?.get(pageKey) ?? renderPage(filter, offset, count);
     if (pageCache && !pageCache.has(pageKey)) pageCache.set(pageKey, body);
     if (fault === 'truncate') return send(res, 200, body.subarray(0, Math.floor(body.length / 2)), { 'content-type': 'application/json' });
+    if (fault === 'cut') return afterLatency(res, () => ((stats.dropped++), sendCut(res, body)));
+    if (fault === 'endless') return afterLatency(res, () => sendEndless(res));
+    if (options.compress && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      stats.compressed++;
+      return send(res, 200, gzipSync(body), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    }
     send(res, 200, body, { 'content-type': 'application/json' });
   };
 

@@ -2,6 +2,7 @@
  * The CLI as a user meets it: flags, exit status, one clear line on failure, nothing changed.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -63,7 +64,45 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv, script = 'dist/esim-ex
   });
 }
 
+/** Starts the built CLI against a slow sandbox and sends it `signal` once it is exporting. */
+async function interrupted(signal: NodeJS.Signals): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const slow = await startSandbox({ size: 3_000, latencyMs: 100 });
+  try {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist/esim-export.js'), '--api-url', slow.apiBaseUrl, '--out', out, '--page-size', '100', '--concurrency', '1'], {
+      env: { PATH: process.env.PATH, ...CREDENTIAL_ENV },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    // Once a few pages are in, parts are being written under _runs/.
+    while (slow.stats.requests < 4) await new Promise((resolve) => setTimeout(resolve, 20));
+    child.kill(signal);
+    const [status, by] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+    return { status, signal: by, stderr };
+  } finally {
+    await slow.close();
+  }
+}
+
 describe('the export CLI', () => {
+  it('on SIGTERM stops at once with status 143, publishes nothing, then or later, and leaves nothing staged', async () => {
+    const result = await interrupted('SIGTERM');
+    expect(result.status).toBe(143);
+    expect(result.stderr).toBe('esim-export: the export was stopped before it finished; nothing was published.\n');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await fingerprint(out)).toEqual({});
+  });
+
+  it('after a SIGKILL, the next run clears what the killed one staged, and its lock', async () => {
+    const killed = await interrupted('SIGKILL');
+    expect(killed.signal).toBe('SIGKILL');
+    const left = Object.keys(await fingerprint(out));
+    expect(left).toEqual(expect.arrayContaining(['_runs/lock.json']));
+    expect(left.some((key) => /^_runs\/[0-9a-f-]{36}\/parts\//.test(key))).toBe(true);
+    const next = await spawnCli(['--api-url', api.apiBaseUrl, '--out', out, '--json'], CREDENTIAL_ENV);
+    expect(next.status).toBe(0);
+    expect(Object.keys(await fingerprint(out)).filter((key) => key.startsWith('_runs'))).toEqual([]);
+  });
+
   it('exports and prints a summary of what it wrote and where', async () => {
     const result = await cli(['--api-url', api.apiBaseUrl, '--out', out, '--date', '2026-11-27']);
     expect(result.status).toBe(0);

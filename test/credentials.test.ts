@@ -15,6 +15,8 @@ describe('credentialsFromSecret', () => {
     ['an empty apiKey', '{"apiKey":" ","userId":"u"}', /apiKey must not be empty/],
     ['a JSON string', '"supersecret"', /must be a JSON object/],
     ['no value', undefined, /has no string value/],
+    ['a key with a line break inside', '{"apiKey":"super\\nsecret","userId":"u"}', /^apiKey in the secret esim\/betatel holds a character that cannot be sent in an HTTP header/],
+    ['a user id in typographic quotes', '{"apiKey":"supersecret","userId":"\u201cu\u201d"}', /^userId in the secret esim\/betatel holds a character/],
   ])('rejects %s naming the secret and the field, never the value', (_name, value, message) => {
     let error: unknown;
     try {
@@ -39,8 +41,37 @@ describe('credentialsFromEnvironment', () => {
     expect(credentialsFromEnvironment({ BETATEL_API_KEY: 'k', BETATEL_USER_ID: 'u' })).toEqual({ apiKey: 'k', userId: 'u' });
   });
 
+  it('refuses a value that cannot be an HTTP header at once, naming the variable', () => {
+    expect(() => credentialsFromEnvironment({ BETATEL_API_KEY: 'super\rsecret', BETATEL_USER_ID: 'u' })).toThrow(/^BETATEL_API_KEY holds a character that cannot be sent/);
+    expect(() => credentialsFromEnvironment({ BETATEL_API_KEY: 'k', BETATEL_USER_ID: '’u’' })).toThrow(/^BETATEL_USER_ID holds a character/);
+  });
+
   it('names what is missing', () => {
     expect(() => credentialsFromEnvironment({ BETATEL_API_KEY: 'k' })).toThrow(/^BETATEL_USER_ID is not set/);
     expect(() => credentialsFromEnvironment({})).toThrow(/^BETATEL_API_KEY and BETATEL_USER_ID are not set/);
+  });
+});
+
+describe('readSecretString', () => {
+  it('says why a secret could not be read: the error and its message, never a value', async () => {
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+    const { readSecretString } = await import('../lambda/core/aws');
+    const client = new SecretsManagerClient({ region: 'eu-west-1' });
+    mockClient(client)
+      .on(GetSecretValueCommand)
+      .rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
+    await expect(readSecretString('esim/betatel', client)).rejects.toThrow(
+      "could not read the secret esim/betatel (ResourceNotFoundException: Secrets Manager can't find the specified secret.): check its name, its region and your permission secretsmanager:GetSecretValue.",
+    );
+  });
+});
+
+describe('S3 failures', () => {
+  it('names the cause a user can act on', async () => {
+    const { reasonOf } = await import('../lambda/core/destinations/s3');
+    expect(reasonOf(new Error('Region is missing'), 'b')).toBe('no AWS region is set: set AWS_REGION (or a profile with a region)');
+    expect(reasonOf(Object.assign(new Error('x'), { name: 'NoSuchBucket' }), 'b')).toBe('the bucket b does not exist (or is in another account)');
+    expect(reasonOf(Object.assign(new Error('x'), { name: 'AccessDenied' }), 'b')).toMatch(/^access denied: the caller needs s3:PutObject/);
   });
 });

@@ -3,7 +3,7 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CredentialsError } from './errors';
+import { CredentialsError, oneLine } from './errors';
 
 /**
  * An S3 client that honours the SDK's usual environment (region, credentials,
@@ -28,7 +28,8 @@ export async function readSecretString(secretId: string, client?: SecretsManager
     return response.SecretString;
   } catch (error) {
     const name = (error as { name?: string }).name ?? 'Error';
-    throw new CredentialsError(`could not read the secret ${secretId} (${name}): check its name and your permission secretsmanager:GetSecretValue.`, {
+    const message = oneLine((error as { message?: string }).message ?? '', 160);
+    throw new CredentialsError(`could not read the secret ${secretId} (${name}${message ? `: ${message}` : ''}): check its name, its region and your permission secretsmanager:GetSecretValue.`, {
       cause: error,
     });
   } finally {

@@ -7,8 +7,7 @@
  * that names the page and what to do. Nothing the API sends back is quoted before the
  * credentials are redacted from it.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import {
   ApiBadRequestError,
   ApiBadResponseError,
@@ -19,6 +18,7 @@ import {
   oneLine,
   redact,
 } from './errors';
+import { type Answer, apiAgent, BodyTooLargeError, exchange } from './http-exchange';
 import type { Pacer } from './pacer';
 import { InvalidPageError, type Page, parsePage } from './records';
 import { GaveUp, parseRetryAfter, type RetryEvent, type RetryPolicy, TransientError, withRetries } from './retry';
@@ -29,13 +29,6 @@ export const LIST_PATH = '/esim/sim-registries';
 export interface Credentials {
   readonly apiKey: string;
   readonly userId: string;
-}
-
-/** What the API sent back for one request. */
-interface Answer {
-  readonly status: number;
-  readonly retryAfter: string | string[] | undefined;
-  readonly body: Buffer;
 }
 
 export interface PageRange {
@@ -62,13 +55,13 @@ export class BetatelClient {
   /** Requests that were retries of an earlier attempt. */
   public retries = 0;
   private lastSuccessAt = Date.now();
+  /** Whether the API has answered anything at all (a refused first connection fails fast). */
+  private answered = false;
   private readonly agent: http.Agent;
-  private readonly transport: typeof http | typeof https;
   private readonly secrets: string[];
 
   constructor(private readonly options: BetatelClientOptions) {
-    this.transport = options.apiBaseUrl.startsWith('https:') ? https : http;
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: options.maxConnections });
+    this.agent = apiAgent(options.apiBaseUrl, options.maxConnections);
     this.secrets = [options.credentials.apiKey, options.credentials.userId];
   }
 
@@ -87,6 +80,15 @@ export class BetatelClient {
         return await this.attempt(range, attempt, signal);
       } catch (error) {
         if (probe && error instanceof TransientError && !error.throttled) throw new ApiUnavailableError(error.message);
+        // Nothing has answered yet and the host refuses or does not exist: a wrong URL or port,
+        // not an outage to wait out. Two tries, then say so (a full retry budget is minutes).
+        const code = (error as { code?: string }).code;
+        if (!this.answered && attempt >= 2 && (code === 'ECONNREFUSED' || code === 'ENOTFOUND')) {
+          throw new ApiUnavailableError(
+            `could not connect to ${new URL(this.options.apiBaseUrl).host} (${code === 'ECONNREFUSED' ? 'connection refused' : 'no such host'}): ` +
+              'check the API URL and its port (--api-url, API_BASE_URL).',
+          );
+        }
         throw error;
       }
     };
@@ -99,6 +101,12 @@ export class BetatelClient {
       });
     } catch (error) {
       if (signal.aborted) throw abortedError(signal, error);
+      if (error instanceof GaveUp && (error.last.retryAfterMs ?? 0) > this.options.retryPolicy.budgetMs) {
+        throw new ApiUnavailableError(
+          `the API asked us to wait ${Math.round(error.last.retryAfterMs! / 1000)} s before the page at offset ${range.offset} (Retry-After), ` +
+            `longer than an export waits (${this.options.retryPolicy.budgetMs / 1000} s); nothing was published. Run again after that time.`,
+        );
+      }
       if (error instanceof GaveUp) {
         throw new ApiUnavailableError(
           `the API did not answer the page at offset ${range.offset} after ${error.attempts} attempts ` +
@@ -136,6 +144,7 @@ export class BetatelClient {
     }
     // The slot is free as soon as the answer is in: the next request goes out while this one is parsed.
     const { status, retryAfter } = answer;
+    this.answered = true;
     if (status === 200) this.lastSuccessAt = Date.now();
     this.options.pacer.release(
       ticket,
@@ -147,42 +156,23 @@ export class BetatelClient {
   /** One HTTP exchange. Network failures and timeouts are transient; any status is an answer. */
   private async exchange(range: PageRange, runSignal: AbortSignal): Promise<Answer> {
     try {
-      return await new Promise<Answer>((resolve, reject) => {
-        const request = this.transport.request(
-          this.url(range),
-          {
-            method: 'GET',
-            agent: this.agent,
-            headers: {
-              accept: 'application/json',
-              'content-type': 'application/json',
-              'x-api-key': this.options.credentials.apiKey,
-              'x-user-id': this.options.credentials.userId,
-            },
-            // The run's signal: the deadline, Ctrl-C, a fatal error elsewhere.
-            signal: runSignal,
-          },
-          (response) => {
-            const chunks: Buffer[] = [];
-            response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('error', reject);
-            response.on('close', () => {
-              // A connection dropped mid-body closes an incomplete response.
-              if (!response.complete) return reject(Object.assign(new Error('connection closed mid-answer'), { code: 'ECONNRESET' }));
-              resolve({ status: response.statusCode ?? 0, retryAfter: response.headers['retry-after'], body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
-            });
-          },
-        );
-        // The request's own time limit: a plain timer (AbortSignal.timeout composed with the run's
-        // signal per request cost measurably more CPU and garbage over thousands of pages).
-        const timer = setTimeout(() => request.destroy(new TimeoutError()), this.options.requestTimeoutMs);
-        request.on('close', () => clearTimeout(timer));
-        request.on('error', reject);
-        request.end();
+      return await exchange(this.url(range), {
+        agent: this.agent,
+        headers: {
+          accept: 'application/json',
+          'content-type': 'application/json',
+          'x-api-key': this.options.credentials.apiKey,
+          'x-user-id': this.options.credentials.userId,
+        },
+        // The run's signal: the deadline, Ctrl-C, a fatal error elsewhere.
+        signal: runSignal,
+        timeoutMs: this.options.requestTimeoutMs,
       });
     } catch (error) {
       if (runSignal.aborted) throw abortedError(runSignal, error);
-      throw new TransientError(describeNetworkError(error, this.options.requestTimeoutMs));
+      if (error instanceof BodyTooLargeError) throw new ApiBadResponseError(`the page at offset ${range.offset}: ${error.message}; ask for smaller pages (--page-size).`);
+      const code = (error as NodeJS.ErrnoException).code;
+      throw Object.assign(new TransientError(describeNetworkError(error, this.options.requestTimeoutMs)), { code });
     }
   }
 
@@ -232,10 +222,6 @@ function abortedError(signal: AbortSignal, cause: unknown): Error {
   const reason: unknown = signal.reason;
   if (reason instanceof Error && reason.name !== 'AbortError' && reason.name !== 'TimeoutError') return reason;
   return new ExportAbortedError('the export was stopped before it finished; nothing was published.', { cause });
-}
-
-class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
 }
 
 function describeNetworkError(error: unknown, timeoutMs: number): string {

@@ -19,6 +19,19 @@ const secretSchema = z.object({
 
 const EXPECTED = 'its value must be JSON {"apiKey": "...", "userId": "..."}';
 
+/**
+ * The key and user id travel as HTTP headers, which hold printable ASCII only. A line break or
+ * a typographic quote pasted from a document would otherwise be retried for a minute, then
+ * blamed on the API URL. The message names where the value is, never the value.
+ */
+function checkHeaderSafe(value: string, where: string): void {
+  if (/[^\x20-\x7e]/.test(value)) {
+    throw new CredentialsError(
+      `${where} holds a character that cannot be sent in an HTTP header (a line break, a tab, or a non-ASCII character such as a typographic quote): copy it again as plain text.`,
+    );
+  }
+}
+
 /** Parses a secret's value. `secretName` is only used in messages. */
 export function credentialsFromSecret(value: string | undefined, secretName: string): Credentials {
   if (value === undefined || value.trim() === '') {
@@ -44,6 +57,8 @@ export function credentialsFromSecret(value: string | undefined, secretName: str
         `(aws secretsmanager put-secret-value --secret-id ${secretName} --secret-string '{"apiKey":"…","userId":"…"}').`,
     );
   }
+  checkHeaderSafe(apiKey, `apiKey in the secret ${secretName}`);
+  checkHeaderSafe(userId, `userId in the secret ${secretName}`);
   return { apiKey, userId };
 }
 
@@ -57,5 +72,7 @@ export function credentialsFromEnvironment(env: NodeJS.ProcessEnv): Credentials 
       `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set: export BETATEL_API_KEY and BETATEL_USER_ID, or pass --secret-id to read them from Secrets Manager.`,
     );
   }
+  checkHeaderSafe(apiKey!, 'BETATEL_API_KEY');
+  checkHeaderSafe(userId!, 'BETATEL_USER_ID');
   return { apiKey: apiKey!, userId: userId! };
 }

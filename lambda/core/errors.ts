@@ -118,22 +118,37 @@ export class InternalError extends ExportError {
   }
 }
 
+/** Any run of this many characters of a secret is redacted: a server that echoes part of the key leaks nothing. */
+const PART = 6;
+
 /**
- * Replaces every occurrence of each secret in `text`; used on anything a server sends back.
- * Values shorter than 4 characters are left alone: they would mangle ordinary words
- * ("Unauthorized" holds every one-letter id) and protect nothing.
+ * Redacts every occurrence of each secret in `text`, and every run of PART or more characters
+ * taken from one (a server that echoes "key abcd-12… is invalid"); used on anything a server
+ * sends back. Secrets shorter than 4 characters are left alone: they would mangle ordinary
+ * words ("Unauthorized" holds every one-letter id) and protect nothing.
  */
 export function redact(text: string, secrets: readonly string[]): string {
-  let result = text;
+  const hidden = new Uint8Array(text.length);
   for (const secret of secrets) {
-    if (secret.length >= 4) result = result.split(secret).join('[redacted]');
+    if (secret.length < 4) continue;
+    const part = Math.min(PART, secret.length);
+    const pieces = new Set<string>();
+    for (let i = 0; i + part <= secret.length; i++) pieces.add(secret.slice(i, i + part));
+    for (let i = 0; i + part <= text.length; i++) if (pieces.has(text.slice(i, i + part))) hidden.fill(1, i, i + part);
+  }
+  let result = '';
+  for (let i = 0; i < text.length; i++) {
+    if (!hidden[i]) result += text[i];
+    else if (!hidden[i - 1]) result += '[redacted]';
   }
   return result;
 }
 
-/** One line, at most `max` characters: server bodies can be whole HTML pages. */
+/** One line, at most `max` characters, printable: server bodies can be whole HTML pages, or hostile. */
 export function oneLine(text: string, max = 200): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  // Terminal escapes and control characters from a server's body never reach the terminal.
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g, '').replace(/[\s\x00-\x1f\x7f-\x9f]+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
@@ -145,8 +160,25 @@ export function oneLine(text: string, max = 200): string {
 export function asExportError(error: unknown): ExportError {
   if (error instanceof ExportError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (typeof (error as { path?: unknown })?.path === 'string') {
-    return new DestinationError(`could not write the output: ${message}`, { cause: error });
-  }
+  const { path } = (error ?? {}) as { path?: unknown };
+  if (typeof path === 'string') return fileFailure('write', path, error);
   return new InternalError(message, { cause: error });
+}
+
+/** File-system failures in words a user acts on (ENOSPC is "the disk is full", not a code). */
+const WHY: Readonly<Record<string, string>> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOTDIR: 'a file is in the way of a folder',
+  EISDIR: 'a folder is in the way of a file',
+  EEXIST: 'something is already in the way',
+};
+
+export function fileFailure(action: string, where: string, error: unknown): DestinationError {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const why = WHY[code] ?? (error as Error).message;
+  return new DestinationError(`could not ${action} ${where}: ${why}${WHY[code] ? ` (${code})` : ''}. Nothing was published.`, { cause: error });
 }

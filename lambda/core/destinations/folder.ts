@@ -8,26 +8,8 @@ import { createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { DestinationError } from '../errors';
+import { fileFailure } from '../errors';
 import type { Destination, StoredDocument, WriteCondition, WrittenObject } from './index';
-
-/** File-system failures in words a user acts on (ENOSPC is "the disk is full", not a code). */
-const WHY: Readonly<Record<string, string>> = {
-  ENOSPC: 'the disk is full',
-  EDQUOT: 'the disk quota is used up',
-  EROFS: 'the file system is read-only',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  ENOTDIR: 'a file is in the way of a folder',
-  EISDIR: 'a folder is in the way of a file',
-  EEXIST: 'something is already in the way',
-};
-
-export function fileFailure(action: string, where: string, error: unknown): DestinationError {
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  const why = WHY[code] ?? (error as Error).message;
-  return new DestinationError(`could not ${action} ${where}: ${why}${WHY[code] ? ` (${code})` : ''}. Nothing was published.`, { cause: error });
-}
 
 const versionOf = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
 

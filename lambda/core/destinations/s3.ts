@@ -21,7 +21,7 @@ import type { Destination, StoredDocument, WriteCondition, WrittenObject } from 
 const DISCARD_WAIT_MS = 10_000;
 
 /** What an S3 failure means for the user, by the SDK's error name. */
-function reasonOf(error: unknown, bucket: string): string {
+export function reasonOf(error: unknown, bucket: string): string {
   const name = (error as Error).name;
   const message = (error as Error).message ?? String(error);
   if (name === 'NoSuchBucket') return `the bucket ${bucket} does not exist (or is in another account)`;
