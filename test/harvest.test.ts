@@ -40,6 +40,14 @@ describe('Harvest', () => {
     });
   });
 
+  it('survives an absurd total (10^12) without sizing anything by it, and fails clearly on the shortfall', async () => {
+    const serve = clientServing(({ offset, count }) => ({ total: 1e12, iccids: ids(0, 30).slice(offset, offset + count) }));
+    await expect(harvestAll(serve)).rejects.toMatchObject({
+      code: 'API_BAD_RESPONSE',
+      message: expect.stringMatching(/^the API reported a total of 1000000000000 eSIMs but its pages listed only 30 distinct ones/),
+    });
+  });
+
   it('carries on from a checkpoint: two halves give the same records as one read', async () => {
     const serve = clientServing(({ offset, count }) => ({ total: 95, iccids: ids(0, 95).slice(offset, offset + count) }));
     const signal = new AbortController().signal;
