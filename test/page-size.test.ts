@@ -9,13 +9,13 @@ import { type Manifest, runExport } from '../lambda/core/export';
 import { type SandboxOptions, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, ndjsonLines, readGzip, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
 
-async function exportAuto(options: SandboxOptions, tuning = FAST_TUNING): Promise<{ manifest: Manifest; lines: string[]; listing: string[]; sizes: number[] }> {
+async function exportAuto(options: SandboxOptions, concurrency = 8, tuning = FAST_TUNING): Promise<{ manifest: Manifest; lines: string[]; listing: string[]; sizes: number[] }> {
   const api = await startSandbox({ size: 2_500, ...options });
   const out = await tempDir();
   const sizes: number[] = [];
   try {
     const manifest = await runExport({
-      settings: settingsFor(api.apiBaseUrl, { pageSize: 'auto', formats: ['ndjson'] }),
+      settings: settingsFor(api.apiBaseUrl, { pageSize: 'auto', formats: ['ndjson'], concurrency }),
       destination: new FolderDestination(out),
       credentials: SANDBOX_CREDENTIALS,
       credentialsSource: 'test',
@@ -55,19 +55,27 @@ describe('page size auto', () => {
     expect(manifest.source.page_size).toBe(250);
   });
 
-  it('falls back to 100 for the rest of the run when a large page fails mid-run', async () => {
-    // The probe and the first page of 1,000 are answered; the next large page gets a 503.
-    const { manifest, lines, listing, sizes } = await exportAuto({ faults: { sequence: [undefined, undefined, 'serverError'] } });
+  it('falls back to 100 for the rest of the run when a large page fails twice mid-run', async () => {
+    // One request at a time: the probe and the first page of 1,000 are answered; then the pages
+    // at 1,000 and 2,000 get a 5xx, and the page at 1,000 again on its retry.
+    const { manifest, lines, listing, sizes } = await exportAuto({ faults: { sequence: [undefined, undefined, 'serverError', 'serverError', 'serverError'] } }, 1);
     expect(lines).toEqual(listing);
     expect(sizes).toEqual([1000, 100]);
     expect(manifest).toMatchObject({ records: 2_500, warnings: [], source: { page_size: 100 } });
   });
 
-  it('falls back to 100 when the large page fails, and still retries what fails at 100', async () => {
-    // The first request (the probe) gets a 503, as a server whose large pages are too slow would.
-    const { manifest, lines, listing, sizes } = await exportAuto({ faults: { sequence: ['serverError', 'throttle'] } });
+  it('falls back to 100 when the large page fails twice, and still retries what fails at 100', async () => {
+    // The probe gets a 503 and a timeout-like 502, as a server whose large pages are too slow
+    // would; then a page of 100 is throttled once, and retried.
+    const { manifest, lines, listing, sizes } = await exportAuto({ faults: { sequence: ['serverError', 'serverError', 'throttle'] } }, 1);
     expect(lines).toEqual(listing);
     expect(sizes).toEqual([100]);
-    expect(manifest.retries).toBe(1);
+    expect(manifest.retries).toBe(2);
+  });
+
+  it('keeps large pages through a single server error', async () => {
+    const { lines, listing, sizes } = await exportAuto({ faults: { sequence: ['serverError'] } }, 1);
+    expect(lines).toEqual(listing);
+    expect(sizes).toEqual([1000]);
   });
 });
