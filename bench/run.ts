@@ -255,7 +255,7 @@ async function main(): Promise<void> {
     const rateLimit = 10;
     say(`## Any size: ${eSims.toLocaleString('en-US')} eSIMs, the API allows ${rateLimit} requests/s, invocations of 720 s (time compressed ${compression}×)`);
     say();
-    say(`Run here with ${(eSims / compression).toLocaleString('en-US')} eSIMs and invocations of ${720 / compression} s; the full-size columns multiply requests, 429s and wall time by ${compression}.`);
+    say(`Run here with ${(eSims / compression).toLocaleString('en-US')} eSIMs and invocations of ${720 / compression} s; the full-size columns multiply requests and wall time by ${compression}.`);
     say();
     say('| page size | page size used | invocations | requests | answered 429 | wall time | full size: requests | full size: wall time |');
     say('|---|---|---|---|---|---|---|---|');

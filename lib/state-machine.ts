@@ -9,7 +9,8 @@
  *   Export or Publish fails ─► Clean up ─► Failed      (Begin fails ─► Failed: it staged nothing)
  *
  * Begin takes the scope's lock; while another run of the same scope holds it, Begin is retried
- * for up to about two hours, so a run started by hand during the scheduled one waits its turn.
+ * for about 75 minutes (12 tries, a minute apart and growing), so a run started by hand during
+ * the scheduled one waits its turn.
  * The payload between states is a few fields (StepResult); the checkpoint stays in S3.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { version } from '../../package.json';
-import type { Credentials } from './betatel-client';
+import { type Credentials, LIST_PATH } from './betatel-client';
 import type { Destination } from './destinations';
 import { asExportError, ExportAbortedError, ExportError } from './errors';
 import { START } from './harvest';
@@ -159,7 +159,7 @@ export async function publishExport(context: ExportContext, store: RunStore, che
     by_status: Object.fromEntries(Object.entries(checkpoint.by_status).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     warnings: [...summary.warnings, ...moves.flatMap(({ file }) => file.warnings)],
     source: {
-      api_url: `${settings.apiBaseUrl}/esim/sim-registries`,
+      api_url: `${settings.apiBaseUrl}${LIST_PATH}`,
       company: settings.filters.company ?? null,
       inventory: settings.filters.inventory ?? null,
       page_size: harvest.pageSize ?? 0,
