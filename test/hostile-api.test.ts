@@ -69,7 +69,7 @@ describe('a hostile API', () => {
     await withSandbox({ faults: { sequence: ['endless'] } }, async (url) => {
       await expect(exportFrom(url)).rejects.toMatchObject({
         code: 'API_BAD_RESPONSE',
-        message: 'the page at offset 0: the answer is larger than 64 MiB; ask for smaller pages (--page-size).',
+        message: 'the page at offset 0: the answer is larger than 16 MiB; ask for smaller pages (--page-size).',
       });
     });
     expect(await fingerprint(out)).toEqual({});

@@ -3,7 +3,7 @@
  * scope never interleave, and an incomplete export publishes nothing: in a folder and in a real
  * S3 server (s3rver, with S3's conditional writes and a bucket-policy-like 403 switch).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createS3Client } from '../lambda/core/aws';
 import { type Destination, FolderDestination, S3Destination } from '../lambda/core/destinations';
@@ -139,6 +139,19 @@ describe.each(['folder', 'S3'] as const)('publishing into a %s', (kind) => {
       await slow.close();
     }
   });
+
+  if (kind === 'folder') {
+    it('leaves the published snapshot as it was when a stray file sits where a day’s folder goes', async () => {
+      await exportTo(place);
+      await writeFile(path.join(folder, 'parquet', 'dt=2026-11-26'), 'not a folder');
+      const before = await place.stored();
+      await expect(exportTo(place, { snapshotDate: '2026-11-26' })).rejects.toMatchObject({
+        code: 'DESTINATION',
+        message: expect.stringMatching(/^could not write .*parquet\/dt=2026-11-26\/esims\.parquet: a file is in the way of a folder \(ENOTDIR\)|could not write .*: something is already in the way \(EEXIST\)/),
+      });
+      expect(await place.stored()).toEqual(before);
+    });
+  }
 
   it('publishes nothing, and keeps latest.json, when the API lists fewer eSIMs than its steady total', async () => {
     await exportTo(place);

@@ -12,11 +12,12 @@ import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
 
 /**
- * The largest body we read, decompressed. A page of 1,000 eSIMs is about 1.5 MB; a body that
- * never ends would otherwise be buffered until the Lambda dies (64 MiB also bounds memory: at
- * most `concurrency` bodies are read at once).
+ * The largest body we read, decompressed. A page of 1,000 eSIMs is about 1.5 MB, so 16 MiB is
+ * ten times what a real page needs; a body that never ends would otherwise be buffered until
+ * the Lambda dies. It also bounds memory: at most `concurrency` bodies are read at once, and a
+ * parsed page takes several times its bytes on the heap.
  */
-export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface Answer {
   readonly status: number;
