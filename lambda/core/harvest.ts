@@ -200,7 +200,10 @@ export class Harvest {
     let inFlight = 0;
     let wake: (() => void) | undefined;
     let stopping = false;
-    const timer = stopAt === undefined ? undefined : setTimeout(() => ((stopping = true), wake?.()), Math.max(0, stopAt - Date.now()));
+    // Stop at `stopAt`, but never before this invocation has handed on a page: each one makes progress.
+    const startOffset = this.state.offset;
+    const due = (): boolean => stopAt !== undefined && Date.now() >= stopAt && plan.handedOn > startOffset;
+    const timer = stopAt === undefined ? undefined : setTimeout(() => wake?.(), Math.max(0, stopAt - Date.now()));
     const pageByOffset = new Map<number, Page>();
     const totalsSeen = new Set(this.state.totalsSeen);
     let { distinct, repeats, records } = this.state;
@@ -251,8 +254,10 @@ export class Harvest {
       fill();
       for (;;) {
         if (failure) throw failure.error;
-        if (stopAt !== undefined && Date.now() >= stopAt) stopping = true;
-        if (stopping) return undefined; // `finally` saves where we are
+        if (due()) {
+          stopping = true;
+          return undefined; // `finally` saves where we are
+        }
         const ready = [...plan.ready()];
         if (ready.length === 0) {
           if (plan.done) break;

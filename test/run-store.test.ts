@@ -1,0 +1,75 @@
+/**
+ * The scope lock and the checkpoint, in a real folder: one run at a time, a dead run's lock and
+ * staging cleared by the next, a run that lost its lock told so, the ICCIDs kept exactly.
+ */
+import { FolderDestination } from '../lambda/core/destinations';
+import { START } from '../lambda/core/harvest';
+import { IccidSet } from '../lambda/core/iccid-set';
+import { runsLayout } from '../lambda/core/layout';
+import { LOCK_TTL_MS, type RunCheckpoint, RunStore } from '../lambda/core/run-store';
+import { defaultSettings } from '../lambda/core/settings';
+import { fingerprint, removeDir, tempDir } from './helpers';
+
+let out: string;
+beforeEach(async () => {
+  out = await tempDir();
+});
+afterEach(async () => {
+  await removeDir(out);
+});
+
+const store = (id: string): RunStore => new RunStore(new FolderDestination(out), runsLayout(''), id);
+const A = '00000000-0000-4000-8000-00000000000a';
+const B = '00000000-0000-4000-8000-00000000000b';
+
+describe('RunStore', () => {
+  it('lets one run hold a scope, and names it to the next', async () => {
+    await store(A).lock('execution one');
+    await expect(store(B).lock('execution two')).rejects.toMatchObject({
+      code: 'BUSY',
+      message: expect.stringMatching(/^another export of the full snapshot is running \(run 00000000-0000-4000-8000-00000000000a, execution one, since /),
+    });
+  });
+
+  it('takes over a lock that expired, and removes what its run staged', async () => {
+    const hours = (n: number): Date => new Date(Date.now() - n * 3_600_000);
+    await store(A).lock('a Lambda request that died', hours(2));
+    await store(A).save({ run_id: A } as RunCheckpoint, new IccidSet());
+    expect(Object.keys(await fingerprint(out))).toContain(`_runs/${A}/checkpoint.json`);
+    await store(B).lock('execution two');
+    const left = Object.keys(await fingerprint(out));
+    expect(left.filter((key) => key.includes(A))).toEqual([]);
+    expect(left).toContain('_runs/lock.json');
+  });
+
+  it('tells a run that lost its lock, so it publishes nothing', async () => {
+    await store(A).lock('slow run', new Date(Date.now() - LOCK_TTL_MS - 1000));
+    await store(B).lock('next run');
+    await expect(store(A).renew()).rejects.toMatchObject({ code: 'BUSY', message: expect.stringMatching(/lost its lock/) });
+    await expect(store(B).renew()).resolves.toBeUndefined();
+  });
+
+  it('saves and loads a checkpoint with the ICCIDs seen, exactly', async () => {
+    const seen = new IccidSet();
+    for (const iccid of ['89148000000000000001', '8914800000000000002', 'not-digits-01']) seen.mark(iccid, 1);
+    const checkpoint: RunCheckpoint = {
+      schema_version: 1,
+      run_id: A,
+      settings: defaultSettings('2026-11-27'),
+      started_at: '2026-11-27T02:00:00.000Z',
+      invocations: 2,
+      harvest: { ...START, pageSize: 1000, offset: 3000, records: 3 },
+      parts: [],
+      by_status: { IN_SERVICE: 3 },
+      requests: 4,
+      retries: 0,
+    };
+    await store(A).save(checkpoint, seen);
+    const loaded = await store(A).load();
+    expect(loaded.checkpoint).toEqual(checkpoint);
+    expect(loaded.seen.mark('89148000000000000001', 2)).toBe('seen-in-earlier-pass');
+    expect(loaded.seen.mark('not-digits-01', 2)).toBe('seen-in-earlier-pass');
+    expect(loaded.seen.mark('89148000000000000009', 2)).toBe('new');
+    expect(loaded.seen.size).toBe(4);
+  });
+});
