@@ -17,9 +17,10 @@ import { setMaxListeners } from 'node:events';
 import type { BetatelClient, PageRange } from './betatel-client';
 import { IccidSet } from './iccid-set';
 import { PagePlan } from './page-plan';
-import { ApiBadRequestError, ApiBadResponseError, ApiUnavailableError } from './errors';
+import { ApiBadResponseError } from './errors';
 import type { ApiRecord, Page } from './records';
-import { DOCUMENTED_PAGE_SIZE, MAX_PAGE_SIZE, type PageSize } from './settings';
+import { choosePageSize, isSizeFailure } from './page-size';
+import { DOCUMENTED_PAGE_SIZE, type PageSize } from './settings';
 
 /** Records fetched ahead of the writer at most (parsed, about 1 KB each on the JS heap). */
 const MAX_LOOKAHEAD = 10_000;
@@ -112,7 +113,8 @@ export class Harvest {
   /** Yields new records until the inventory is read (summary set) or `stopAt` comes (checkpoint set). */
   async *batches(): AsyncGenerator<readonly ApiRecord[]> {
     if (this.state.summary) return;
-    this.state = { ...this.state, pageSize: this.state.pageSize ?? (await this.choosePageSize()) };
+    const { pageSize, signal, onPageSize } = this.options;
+    this.state = { ...this.state, pageSize: this.state.pageSize ?? (await choosePageSize(this.client, pageSize, signal, onPageSize)) };
     for (;;) {
       const result = yield* this.pass(this.state.pageSize!);
       if (!result) return; // stopped for a checkpoint
@@ -122,31 +124,6 @@ export class Harvest {
       }
       this.state = { ...START, pageSize: this.state.pageSize, pass: this.state.pass + 1, records: this.state.records };
     }
-  }
-
-  /**
-   * `auto`: one request for MAX_PAGE_SIZE items. Whatever fails at that size (a 400, a server
-   * error, a timeout) falls back to the documented size, which must then work; an API that
-   * answers fewer items than asked while more remain is followed at the size it answers.
-   */
-  private async choosePageSize(): Promise<number> {
-    const asked = this.options.pageSize;
-    if (asked !== 'auto') return asked;
-    let chosen: number = MAX_PAGE_SIZE;
-    let reason = `the API answered ${MAX_PAGE_SIZE} items a page`;
-    try {
-      const page = await this.client.fetchPage({ offset: 0, count: MAX_PAGE_SIZE }, this.options.signal, { probe: true });
-      if (page.records.length < MAX_PAGE_SIZE && page.records.length < page.total) {
-        chosen = Math.max(1, page.records.length);
-        reason = `the API answers at most ${chosen} items a page`;
-      }
-    } catch (error) {
-      if (!isSizeFailure(error)) throw error;
-      chosen = DOCUMENTED_PAGE_SIZE;
-      reason = `asking for ${MAX_PAGE_SIZE} items failed (${error.message.slice(0, 160)}); using the documented ${DOCUMENTED_PAGE_SIZE}`;
-    }
-    this.options.onPageSize?.(chosen, reason);
-    return chosen;
   }
 
   private summarize(result: PassResult): HarvestSummary {
@@ -296,7 +273,3 @@ export class Harvest {
   }
 }
 
-/** What a large page may fail with that the documented size may not: a 400, a bad or missing answer. */
-function isSizeFailure(error: unknown): error is Error {
-  return error instanceof ApiBadRequestError || error instanceof ApiBadResponseError || error instanceof ApiUnavailableError;
-}
