@@ -25,7 +25,7 @@ import { putSnapshotPublished, snapshotPublishedEntry } from './snapshot-event';
 import { isStepEvent, parseStepEvent, type RunRef, runStep, type StepResult } from './steps';
 
 /** Leaves time to abort the uploads and report before Lambda's own time limit. */
-export const STOP_BEFORE_TIMEOUT_MS = 30_000;
+const STOP_BEFORE_TIMEOUT_MS = 30_000;
 /** Time an export step keeps, after it stops reading, to finish its files and save the checkpoint. */
 const HANDOVER_MS = 90_000;
 /** How long a fetched secret is reused by warm invocations, in seconds. */

@@ -68,7 +68,7 @@ export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOut
   if (event.step === 'begin') {
     const settings = deps.settingsFor(event.input ?? {});
     await deps.credentials(); // a missing or placeholder secret fails here, before anything is written
-    const { checkpoint, store } = await beginExport(deps.context as ExportContext, settings, event.holder ?? deps.holder);
+    const { checkpoint, store } = await beginExport(deps.context, settings, event.holder ?? deps.holder);
     try {
       await store.save(checkpoint, new IccidSet());
     } catch (error) {
@@ -84,7 +84,7 @@ export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOut
   }
   const { checkpoint, seen } = await store.load();
   if (event.step === 'publish') {
-    const manifest = await publishExport(deps.context as ExportContext, store, checkpoint);
+    const manifest = await publishExport(deps.context, store, checkpoint);
     return { result: resultOf(event.run.id, store, checkpoint), manifest };
   }
   await store.renew();

@@ -4,7 +4,6 @@ describe('snapshotLayout', () => {
   it('puts each format under its own prefix with a dt partition, and the manifest and latest.json beside them', () => {
     expect(snapshotLayout({ filters: {}, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'gzip' })).toMatchObject({
       scope: '',
-      data: { ndjson: 'ndjson/dt=2026-11-27/esims.ndjson.gz', csv: 'csv/dt=2026-11-27/esims.csv.gz', parquet: 'parquet/dt=2026-11-27/esims.parquet' },
       manifest: 'manifests/dt=2026-11-27/manifest.json',
       manifests: 'manifests/',
       latest: 'latest.json',
@@ -13,22 +12,24 @@ describe('snapshotLayout', () => {
     });
   });
 
-  it('numbers the files of a format split over several invocations', () => {
+  it('names one file of a format esims.<format>, and numbers the files of one split over several invocations', () => {
     const layout = snapshotLayout({ filters: {}, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'gzip' });
+    expect(layout.dataKey('ndjson', 1, 1)).toBe('ndjson/dt=2026-11-27/esims.ndjson.gz');
     expect(layout.dataKey('csv', 1, 1)).toBe('csv/dt=2026-11-27/esims.csv.gz');
+    expect(layout.dataKey('parquet', 1, 1)).toBe('parquet/dt=2026-11-27/esims.parquet');
     expect(layout.dataKey('csv', 2, 3)).toBe('csv/dt=2026-11-27/esims-00002.csv.gz');
     expect(layout.dayFolders.parquet).toBe('parquet/dt=2026-11-27/');
   });
 
   it('names uncompressed files without .gz', () => {
-    expect(snapshotLayout({ filters: {}, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'none' }).data.csv).toBe(
+    expect(snapshotLayout({ filters: {}, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'none' }).dataKey('csv', 1, 1)).toBe(
       'csv/dt=2026-11-27/esims.csv',
     );
   });
 
   it('keeps runs with other filters than the deployment’s own away from the full snapshot', () => {
     const layout = snapshotLayout({ filters: { company: 100 }, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'gzip' });
-    expect(layout.data.csv).toBe('filtered/company=100/csv/dt=2026-11-27/esims.csv.gz');
+    expect(layout.dataKey('csv', 1, 1)).toBe('filtered/company=100/csv/dt=2026-11-27/esims.csv.gz');
     expect(layout.latest).toBe('filtered/company=100/latest.json');
     expect(scopeOf({ company: 100, inventory: 5 }, {})).toBe('filtered/company=100/inventory=5');
     expect(scopeOf({ company: 100 }, { company: 100 })).toBe('');

@@ -21,7 +21,7 @@ import { snapshotLayout } from './layout';
 import { publish, RestoreFailedError } from './publish';
 import { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './retry';
 import { localHolder, type RunCheckpoint, RunStore } from './run-store';
-import type { ExportSettings, Format } from './settings';
+import type { ExportSettings } from './settings';
 import { exportSlice } from './slice';
 import type { FileSummary } from './snapshot-file';
 
@@ -113,7 +113,7 @@ export interface Latest extends Manifest {
 }
 
 /** Starts a run: takes the scope's lock. Nothing else is written until the first slice. */
-export async function beginExport(context: ExportContext, settings: ExportSettings, holder: string, now = new Date()): Promise<{ checkpoint: RunCheckpoint; store: RunStore }> {
+export async function beginExport(context: Pick<ExportContext, 'destination'>, settings: ExportSettings, holder: string, now = new Date()): Promise<{ checkpoint: RunCheckpoint; store: RunStore }> {
   const store = new RunStore(context.destination, snapshotLayout(settings), randomUUID());
   await store.lock(holder, now);
   const checkpoint: RunCheckpoint = {
@@ -136,7 +136,7 @@ export async function continueExport(context: ExportContext, store: RunStore, ch
 }
 
 /** Publishes a finished run (its harvest has a summary) and clears its staging and lock. */
-export async function publishExport(context: ExportContext, store: RunStore, checkpoint: RunCheckpoint): Promise<Manifest> {
+export async function publishExport(context: Pick<ExportContext, 'destination'>, store: RunStore, checkpoint: RunCheckpoint): Promise<Manifest> {
   const { destination } = context;
   const { settings, harvest } = checkpoint;
   const summary = harvest.summary;
@@ -147,7 +147,7 @@ export async function publishExport(context: ExportContext, store: RunStore, che
   for (const format of settings.formats) {
     const all = checkpoint.parts.filter((part) => part.format === format);
     const parts = all.some((part) => part.records > 0) ? all.filter((part) => part.records > 0) : all.slice(0, 1);
-    parts.forEach((part, i) => moves.push({ from: part.key, to: layout.dataKey(format as Format, i + 1, parts.length), file: part }));
+    parts.forEach((part, i) => moves.push({ from: part.key, to: layout.dataKey(format, i + 1, parts.length), file: part }));
   }
   const manifest: Manifest = {
     schema_version: 1,

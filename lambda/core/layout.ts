@@ -20,10 +20,9 @@ import { fileCompression } from './formats';
 import type { Compression, Filters, Format } from './settings';
 
 export interface SnapshotLayout extends RunsLayout {
-  readonly data: Readonly<Record<Format, string>>;
   /** Each format's folder for the day: after a publish it holds exactly the manifest's files. */
   readonly dayFolders: Readonly<Record<Format, string>>;
-  /** The key of file `part` (1-based) of `parts` of a format. */
+  /** The key of file `part` (1-based) of `parts` of a format: esims.csv.gz alone, esims-00001.csv.gz of several. */
   dataKey(format: Format, part: number, parts: number): string;
   readonly manifest: string;
   /** Where every day's manifest of this scope lives. */
@@ -74,7 +73,6 @@ export function snapshotLayout(options: {
   const dataKey = (format: Format, part = 1, parts = 1): string =>
     `${folder(format)}esims${parts > 1 ? `-${String(part).padStart(5, '0')}` : ''}.${format}${suffix(format)}`;
   return {
-    data: { ndjson: dataKey('ndjson'), csv: dataKey('csv'), parquet: dataKey('parquet') },
     dayFolders: { ndjson: folder('ndjson'), csv: folder('csv'), parquet: folder('parquet') },
     dataKey,
     ...runsLayout(scope),
