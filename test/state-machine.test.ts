@@ -65,6 +65,9 @@ beforeAll(async () => {
     CONCURRENCY: '1',
     MAX_RUN_SECONDS: '1',
     STATE_MACHINE_NAME: 'EsimExport-export',
+    // The handler's logs and metrics are its business here, not the test output's.
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
   });
   ({ handler } = await import('../lambda/handler'));
 });
