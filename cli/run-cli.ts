@@ -51,7 +51,7 @@ function program(io: CliIo): Command {
     .option('--formats <list>', `comma list of ${FORMATS.join(', ')} (default: all)`)
     .option('--company <id>', "the API's company filter")
     .option('--inventory <id>', "the API's inventory filter")
-    .option('--page-size <n>', `eSIMs per request (the API's count), 1-${MAX_PAGE_SIZE} (default: ${DEFAULT_PAGE_SIZE})`)
+    .option('--page-size <n>', `eSIMs per request (the API's count), 1-${MAX_PAGE_SIZE}, or auto: the largest the API honours (default: ${DEFAULT_PAGE_SIZE})`)
     .option('--concurrency <n>', `requests in flight at most, 1-${MAX_CONCURRENCY} (default: ${DEFAULT_CONCURRENCY})`)
     .option('--date <YYYY-MM-DD>', "the snapshot's date (default: today in --timezone)")
     .option('--timezone <tz>', 'time zone that decides "today" (default: UTC)')
@@ -62,7 +62,9 @@ function program(io: CliIo): Command {
     .addHelpText(
       'after',
       '\nCredentials come from BETATEL_API_KEY and BETATEL_USER_ID, or from --secret-id; never from a flag.\n' +
-        'S3 honours the AWS SDK environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_S3, ...).',
+        'S3 honours the AWS SDK environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_S3, ...).\n' +
+        'API requests go through HTTPS_PROXY (HTTP_PROXY for http://) unless NO_PROXY names the host.\n' +
+        'Exit status: 0 published, 1 failed (nothing published), 2 bad flag or credentials, 130 Ctrl-C, 143 SIGTERM.',
     )
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
