@@ -44,12 +44,14 @@ export class ExportStateMachine extends Construct {
 
     const begin = step('Begin', { step: 'begin', 'input.$': '$', 'holder.$': '$$.Execution.Id' }, { comment: 'Validate the input, take the scope lock.' });
     begin.addRetry({ errors: ['ExportBusyError'], interval: Duration.minutes(1), maxAttempts: 12, backoffRate: 1.3 });
-    begin.addRetry({ errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.SdkClientException'], maxAttempts: 3 });
 
     const exportSlice = step('Export', { step: 'export', 'run.$': '$.run' }, { comment: 'Export until MAX_RUN_SECONDS, then save a checkpoint.' });
     const publish = step('Publish', { step: 'publish', 'run.$': '$.run' }, { comment: 'Data files, then the manifest, then latest.json, then the event.' });
-    for (const task of [exportSlice, publish]) {
-      task.addRetry({ errors: ['Lambda.TooManyRequestsException', 'Lambda.ServiceException', 'Lambda.SdkClientException'], maxAttempts: 3 });
+    // CDK retries Lambda's service errors; a throttled invocation is retried too. A retried Export
+    // starts again from the last saved checkpoint (run-store.ts), so a step runs at least once
+    // and its effect counts once.
+    for (const task of [begin, exportSlice, publish]) {
+      task.addRetry({ errors: ['Lambda.TooManyRequestsException'], interval: Duration.seconds(5), maxAttempts: 5, backoffRate: 2 });
     }
     const cleanup = step('Clean up', { step: 'cleanup', 'run.$': '$.run' }, { comment: 'Remove what the run staged, and its lock.', resultPath: sfn.JsonPath.DISCARD });
     cleanup.addRetry({ errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(5) });

@@ -49,6 +49,21 @@ describe('RunStore', () => {
     await expect(store(B).renew()).resolves.toBeUndefined();
   });
 
+  it('keeps the last saved checkpoint and ICCID set together when an invocation dies between the two', async () => {
+    const first = new IccidSet();
+    first.mark('89148000000000000001', 1);
+    await store(A).save({ run_id: A, invocations: 1 } as RunCheckpoint, first);
+    // The next invocation saved its (larger) set, then died before its checkpoint.
+    const second = new IccidSet();
+    second.mark('89148000000000000001', 1);
+    second.mark('89148000000000000002', 1);
+    await new FolderDestination(out).putDocument(`_runs/${A}/iccids-00002.bin`, second.toBuffer());
+    const { checkpoint, seen } = await store(A).load();
+    expect(checkpoint.invocations).toBe(1);
+    // A retry starts from invocation 1's set: the eSIM the dead invocation read is not "seen".
+    expect(seen.mark('89148000000000000002', 1)).toBe('new');
+  });
+
   it('saves and loads a checkpoint with the ICCIDs seen, exactly', async () => {
     const seen = new IccidSet();
     for (const iccid of ['89148000000000000001', '8914800000000000002', 'not-digits-01']) seen.mark(iccid, 1);

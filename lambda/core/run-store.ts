@@ -5,7 +5,7 @@
  *
  *   _runs/lock.json                          who is exporting this scope now: one run at a time
  *   _runs/<run id>/checkpoint.json           settings, where the harvest stands, the files so far
- *   _runs/<run id>/iccids.bin                the ICCIDs handed on so far (harvest.ts)
+ *   _runs/<run id>/iccids-<n>.bin            the ICCIDs handed on by invocation n (harvest.ts)
  *   _runs/<run id>/parts/<format>/<n>.<ext>  one complete data file per invocation
  *
  * Publishing (publish.ts) copies the parts to the snapshot's keys; a failed run's cleanup
@@ -73,18 +73,30 @@ export class RunStore {
     return `${this.folder}parts/${format}/${String(part).padStart(5, '0')}${extension}`;
   }
 
+  /**
+   * Saves where the run stands. The checkpoint is the commit point: the ICCID set goes first,
+   * under the number of the invocation it belongs to, so a checkpoint always names a set saved
+   * with it (an invocation that dies between the two leaves the previous pair as it was).
+   */
   async save(checkpoint: RunCheckpoint, seen: IccidSet): Promise<void> {
-    await this.destination.putDocument(`${this.folder}iccids.bin`, seen.toBuffer());
+    await this.destination.putDocument(this.iccidsKey(checkpoint.invocations), seen.toBuffer());
     await this.destination.putDocument(`${this.folder}checkpoint.json`, `${JSON.stringify(checkpoint)}\n`);
+    if (checkpoint.invocations > 0) await this.destination.remove([this.iccidsKey(checkpoint.invocations - 1)]);
   }
 
   async load(): Promise<{ checkpoint: RunCheckpoint; seen: IccidSet }> {
-    const checkpoint = await this.destination.readDocument(`${this.folder}checkpoint.json`);
-    const iccids = await this.destination.readDocument(`${this.folder}iccids.bin`);
-    if (!checkpoint || !iccids) {
-      throw new ExportError('INTERNAL', `the staged state of run ${this.runId} is gone from ${this.destination.description}; start the export again.`);
-    }
-    return { checkpoint: JSON.parse(checkpoint.body.toString('utf8')) as RunCheckpoint, seen: IccidSet.fromBuffer(iccids.body) };
+    const gone = (): ExportError =>
+      new ExportError('INTERNAL', `the staged state of run ${this.runId} is gone from ${this.destination.description}; start the export again.`);
+    const saved = await this.destination.readDocument(`${this.folder}checkpoint.json`);
+    if (!saved) throw gone();
+    const checkpoint = JSON.parse(saved.body.toString('utf8')) as RunCheckpoint;
+    const iccids = await this.destination.readDocument(this.iccidsKey(checkpoint.invocations));
+    if (!iccids) throw gone();
+    return { checkpoint, seen: IccidSet.fromBuffer(iccids.body) };
+  }
+
+  private iccidsKey(invocations: number): string {
+    return `${this.folder}iccids-${String(invocations).padStart(5, '0')}.bin`;
   }
 
   /** Takes the scope's lock, or fails naming the run that holds it. A dead run's lock and staging are cleared. */
