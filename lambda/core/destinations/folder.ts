@@ -30,7 +30,8 @@ export class FolderDestination implements Destination {
 
   async write(relativeKey: string): Promise<WrittenObject> {
     const file = await this.prepare(relativeKey, 'create');
-    const stream = createWriteStream(file, { flags: 'wx' });
+    // Replaces a file a failed attempt of the same step left (as S3 replaces the object).
+    const stream = createWriteStream(file, { flags: 'w' });
     return {
       stream,
       complete: async () => {
