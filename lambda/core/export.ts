@@ -76,9 +76,7 @@ export interface ExportRun extends ExportContext {
   readonly holder?: string;
 }
 
-export interface ManifestFile extends Omit<FileSummary, 'warnings'> {
-  readonly content_type: string;
-}
+export type ManifestFile = Omit<FileSummary, 'warnings'>;
 
 export interface Manifest {
   readonly schema_version: 1;
@@ -143,7 +141,7 @@ export async function publishExport(context: Pick<ExportContext, 'destination'>,
   if (!summary) throw new ExportError('INTERNAL', `run ${checkpoint.run_id} has not finished reading the API; it cannot be published.`);
   const layout = snapshotLayout(settings);
   // Each format's files in order; a file with no records is kept only if the format has no other.
-  const moves: { from: string; to: string; file: FileSummary & { content_type: string } }[] = [];
+  const moves: { from: string; to: string; file: FileSummary }[] = [];
   for (const format of settings.formats) {
     const all = checkpoint.parts.filter((part) => part.format === format);
     const parts = all.some((part) => part.records > 0) ? all.filter((part) => part.records > 0) : all.slice(0, 1);

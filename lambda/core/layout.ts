@@ -59,6 +59,11 @@ export function runsLayout(scope: string): RunsLayout {
   return { scope, runs, lock: `${runs}lock.json` };
 }
 
+/** A data file's extension: `.csv.gz`, `.ndjson`, `.parquet` (never gzipped: it compresses itself). */
+export function fileExtension(format: Format, compression: Compression): string {
+  return `.${format}${fileCompression(format, compression) === 'gzip' ? '.gz' : ''}`;
+}
+
 export function snapshotLayout(options: {
   filters: Filters;
   baseFilters: Filters;
@@ -68,10 +73,9 @@ export function snapshotLayout(options: {
   const scope = scopeOf(options.filters, options.baseFilters);
   const under = (key: string): string => (scope ? `${scope}/${key}` : key);
   const partition = `dt=${options.snapshotDate}`;
-  const suffix = (format: Format): string => (fileCompression(format, options.compression) === 'gzip' ? '.gz' : '');
   const folder = (format: Format): string => under(`${format}/${partition}/`);
   const dataKey = (format: Format, part = 1, parts = 1): string =>
-    `${folder(format)}esims${parts > 1 ? `-${String(part).padStart(5, '0')}` : ''}.${format}${suffix(format)}`;
+    `${folder(format)}esims${parts > 1 ? `-${String(part).padStart(5, '0')}` : ''}${fileExtension(format, options.compression)}`;
   return {
     dayFolders: { ndjson: folder('ndjson'), csv: folder('csv'), parquet: folder('parquet') },
     dataKey,

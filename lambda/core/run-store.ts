@@ -20,11 +20,6 @@ import type { RunsLayout } from './layout';
 import type { ExportSettings } from './settings';
 import type { FileSummary } from './snapshot-file';
 
-/** A complete data file in the run's folder. */
-export interface PartFile extends FileSummary {
-  readonly content_type: string;
-}
-
 /** Where an unfinished run stands: the whole state handed from one invocation to the next. */
 export interface RunCheckpoint {
   readonly schema_version: 1;
@@ -35,7 +30,7 @@ export interface RunCheckpoint {
   readonly invocations: number;
   readonly harvest: HarvestCheckpoint;
   /** Complete data files, keys relative to the destination (under `_runs/<run id>/parts/`). */
-  readonly parts: readonly PartFile[];
+  readonly parts: readonly FileSummary[];
   readonly by_status: Readonly<Record<string, number>>;
   readonly requests: number;
   readonly retries: number;
@@ -104,9 +99,9 @@ export class RunStore {
     const body = this.lockBody(holder, now, now);
     for (let attempt = 0; attempt < 3; attempt++) {
       if (await this.destination.putDocument(this.layout.lock, body, { absent: true })) return;
-      const current = await this.destination.readDocument(this.layout.lock);
+      const current = await this.readLock();
       if (!current) continue; // released meanwhile
-      const held = JSON.parse(current.body.toString('utf8')) as LockBody;
+      const { held } = current;
       if (held.run_id !== this.runId && !isDead(held, now)) {
         throw new ExportBusyError(
           `another export of ${this.layout.scope || 'the full snapshot'} is running (run ${held.run_id}, ${held.holder}, since ${held.started_at}); ` +
@@ -123,21 +118,23 @@ export class RunStore {
 
   /** Pushes the lock's expiry on; fails if another run took it over meanwhile. */
   async renew(now = new Date()): Promise<void> {
-    const current = await this.destination.readDocument(this.layout.lock);
-    const held = current && (JSON.parse(current.body.toString('utf8')) as LockBody);
+    const current = await this.readLock();
     const renewed =
-      held?.run_id === this.runId &&
-      (await this.destination.putDocument(this.layout.lock, this.lockBody(held.holder, new Date(held.started_at), now), { version: current!.version }));
+      current?.held.run_id === this.runId &&
+      (await this.destination.putDocument(this.layout.lock, this.lockBody(current.held.holder, new Date(current.held.started_at), now), { version: current.version }));
     if (!renewed) throw new ExportBusyError(`run ${this.runId} lost its lock to another export of the same scope; nothing was published.`);
   }
 
   /** Removes this run's staged files and, if it holds it, the lock. */
   async clear(): Promise<void> {
     await this.destination.remove(await this.destination.list(this.folder));
+    if ((await this.readLock())?.held.run_id === this.runId) await this.destination.remove([this.layout.lock]);
+  }
+
+  /** The scope's lock as stored, and its version for a conditional write; undefined if none. */
+  private async readLock(): Promise<{ held: LockBody; version: string } | undefined> {
     const current = await this.destination.readDocument(this.layout.lock);
-    if (current && (JSON.parse(current.body.toString('utf8')) as LockBody).run_id === this.runId) {
-      await this.destination.remove([this.layout.lock]);
-    }
+    return current && { held: JSON.parse(current.body.toString('utf8')) as LockBody, version: current.version };
   }
 
   private lockBody(holder: string, startedAt: Date, now: Date): string {

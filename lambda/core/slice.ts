@@ -10,12 +10,13 @@ import { setMaxListeners } from 'node:events';
 import { BetatelClient } from './betatel-client';
 import type { WrittenObject } from './destinations';
 import type { ExportContext, Tuning } from './export';
-import { ENCODERS, fileCompression } from './formats';
+import { ENCODERS } from './formats';
 import { Harvest } from './harvest';
 import type { IccidSet } from './iccid-set';
 import { Pacer } from './pacer';
 import { statusOf } from './records';
-import { LOCK_RENEW_MS, type PartFile, type RunCheckpoint, type RunStore } from './run-store';
+import { fileExtension } from './layout';
+import { LOCK_RENEW_MS, type RunCheckpoint, type RunStore } from './run-store';
 import { contentType, SnapshotFile } from './snapshot-file';
 
 export async function exportSlice(
@@ -53,13 +54,10 @@ export async function exportSlice(
   try {
     const part = checkpoint.invocations + 1;
     const files: SnapshotFile[] = [];
-    const types: string[] = [];
     for (const format of settings.formats) {
       const encoder = ENCODERS[format]();
-      const extension = `.${format}${fileCompression(format, settings.compression) === 'gzip' ? '.gz' : ''}`;
-      const key = store.partKey(format, part, extension);
-      types.push(contentType(encoder, settings.compression));
-      const object = await destination.write(key, types.at(-1)!);
+      const key = store.partKey(format, part, fileExtension(format, settings.compression));
+      const object = await destination.write(key, contentType(encoder, settings.compression));
       objects.push(object);
       files.push(new SnapshotFile(encoder, key, settings.compression, object.stream));
     }
@@ -90,12 +88,11 @@ export async function exportSlice(
     const summaries = await Promise.all(files.map((file) => file.finish()));
     await Promise.all(objects.map((object) => object.complete()));
     signal.throwIfAborted();
-    const parts: PartFile[] = summaries.map((summary, i) => ({ ...summary, content_type: types[i]! }));
     return {
       ...checkpoint,
       invocations: part,
       harvest: harvest.checkpoint,
-      parts: [...checkpoint.parts, ...parts],
+      parts: [...checkpoint.parts, ...summaries],
       by_status: Object.fromEntries(byStatus),
       requests: checkpoint.requests + client.requests,
       retries: checkpoint.retries + client.retries,

@@ -23,6 +23,8 @@ export interface FileSummary {
   readonly sha256: string;
   /** gzip or none around the file, or the compression inside it (Parquet's snappy). */
   readonly compression: Compression | 'snappy';
+  /** The Content-Type it is stored with. */
+  readonly content_type: string;
   /** What the format could not hold (Parquet: values that do not fit their column). */
   readonly warnings: readonly string[];
 }
@@ -54,6 +56,8 @@ export class SnapshotFile {
   private readonly flowing: Promise<void>;
   private records = 0;
   private readonly compression: FileSummary['compression'];
+  /** The Content-Type the file is stored with. */
+  private readonly contentType: string;
 
   constructor(
     private readonly encoder: Encoder,
@@ -62,6 +66,7 @@ export class SnapshotFile {
     sink: Writable,
   ) {
     this.compression = encoder.compression ?? fileCompression(encoder.format, compression);
+    this.contentType = contentType(encoder, compression);
     this.input = this.compression === 'gzip' ? createGzip({ level: 6 }) : new PassThrough();
     this.flowing = pipeline(this.input, this.meter, sink);
     // Failures surface through write() and finish(); this only keeps Node from calling them unhandled.
@@ -89,6 +94,7 @@ export class SnapshotFile {
       bytes: this.meter.bytes,
       sha256: this.meter.digest(),
       compression: this.compression,
+      content_type: this.contentType,
       warnings: this.encoder.warnings(),
     };
   }
