@@ -24,7 +24,7 @@ export const MAX_PAGE_SIZE = 1000;
 /** `auto` finds the largest page the API honours, up to MAX_PAGE_SIZE. */
 export type PageSize = number | 'auto';
 export const DEFAULT_PAGE_SIZE: PageSize = 'auto';
-/** Chosen from `npm run bench`: see README "Choosing the concurrency". */
+/** Chosen from `npm run bench`: see README "Memory, speed and concurrency". */
 export const DEFAULT_CONCURRENCY = 8;
 export const MAX_CONCURRENCY = 64;
 
