@@ -13,7 +13,8 @@ import { z } from 'zod';
 import { ConfigError } from './core/errors';
 import { beginExport, continueExport, discardExport, type ExportContext, type Manifest, publishExport } from './core/export';
 import { IccidSet } from './core/iccid-set';
-import { runsLayout } from './core/layout';
+import type { Destination } from './core/destinations';
+import { manifestKey, runsLayout } from './core/layout';
 import { type RunCheckpoint, RunStore } from './core/run-store';
 import type { ExportSettings } from './core/settings';
 
@@ -23,6 +24,8 @@ const runRef = z.object({
   id: z.uuid(),
   // The scope a run was written under: '' or filtered/company=…/inventory=… (layout.ts).
   scope: z.string().regex(/^(filtered(\/(company|inventory)=\d+)+|filtered\/unfiltered)?$/),
+  // The snapshot's day, so a retried Publish can find the manifest its first attempt wrote.
+  snapshot_date: z.iso.date().optional(),
 });
 export type RunRef = z.infer<typeof runRef>;
 
@@ -82,20 +85,36 @@ export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOut
     await store.clear();
     return { cleaned: event.run };
   }
-  const { checkpoint, seen } = await store.load();
   if (event.step === 'publish') {
+    // Step Functions retries a Publish whose answer was lost (a Lambda service error). If the
+    // first attempt published, the day's manifest is this run's: finish its cleanup and succeed.
+    const published = await publishedBy(destination, event.run);
+    if (published) {
+      await store.clear();
+      return { result: { run: event.run, done: true, records: published.records, api_total: published.api_total, invocations: published.invocations }, manifest: published };
+    }
+    const { checkpoint } = await store.load();
     const manifest = await publishExport(deps.context, store, checkpoint);
     return { result: resultOf(event.run.id, store, checkpoint), manifest };
   }
+  const { checkpoint, seen } = await store.load();
   await store.renew();
   const next = await continueExport({ ...deps.context, ...(await deps.credentials()) }, store, checkpoint, seen, deps.stopAt);
   await store.save(next, seen);
   return { result: resultOf(event.run.id, store, next) };
 }
 
+/** The day's manifest, if the run `run` published it. */
+async function publishedBy(destination: Destination, run: RunRef): Promise<Manifest | undefined> {
+  if (run.snapshot_date === undefined) return undefined;
+  const stored = await destination.readDocument(manifestKey(run.scope, run.snapshot_date));
+  const manifest = stored && (JSON.parse(stored.body.toString('utf8')) as Manifest);
+  return manifest && manifest.run_id === run.id ? manifest : undefined;
+}
+
 function resultOf(id: string, store: RunStore, checkpoint: RunCheckpoint): StepResult {
   return {
-    run: { id, scope: store.scope },
+    run: { id, scope: store.scope, snapshot_date: checkpoint.settings.snapshotDate },
     done: checkpoint.harvest.summary !== undefined,
     records: checkpoint.harvest.records,
     api_total: checkpoint.harvest.summary?.apiTotal ?? checkpoint.harvest.total ?? null,

@@ -94,16 +94,33 @@ interface Call {
   readonly ended: number;
 }
 
-/** Runs one execution; every task invokes the real handler, as Lambda would. */
-function execute(input: unknown, name: string, calls: Call[], before?: (step: string, count: number) => void): Promise<unknown> {
+/** Lambda's answer to a call whose function ran, but whose response was lost on the way back. */
+class LostResponse extends Error {
+  override name = 'Lambda.ServiceException';
+}
+
+/**
+ * Runs one execution; every task invokes the real handler, as Lambda would. `before` runs
+ * before the handler; `lose` says to throw away the handler's answer (after it ran).
+ */
+function execute(
+  input: unknown,
+  name: string,
+  calls: Call[],
+  before?: (step: string, count: number) => void,
+  lose?: (step: string, count: number) => boolean,
+): Promise<unknown> {
   const lambdaContext = { getRemainingTimeInMillis: () => 900_000, functionName: 'esim-export', awsRequestId: name, invokedFunctionArn: FUNCTION_ARN } as unknown as Context;
   const invoke = () => async (payload: unknown): Promise<never> => {
     const step = (payload as { step: string }).step;
-    before?.(step, calls.filter((call) => call.execution === name && call.step === step).length);
+    const count = calls.filter((call) => call.execution === name && call.step === step).length;
+    before?.(step, count);
     const started = Date.now();
     try {
       // What Lambda does too: the function's return value travels as JSON.
-      return JSON.parse(JSON.stringify(await handler(payload, lambdaContext))) as never;
+      const answer = JSON.parse(JSON.stringify(await handler(payload, lambdaContext))) as never;
+      if (lose?.(step, count)) throw new LostResponse('the function ran; its response was lost');
+      return answer;
     } finally {
       calls.push({ execution: name, step, started, ended: Date.now() });
     }
@@ -113,7 +130,7 @@ function execute(input: unknown, name: string, calls: Call[], before?: (step: st
     overrides: {
       taskResourceLocalHandlers: Object.fromEntries(TASKS.map((task) => [task, invoke()])),
       // Begin waits for a busy scope a minute at a time in AWS (12 tries); here a second at a time.
-      retryIntervalOverrides: { Begin: 1000 },
+      retryIntervalOverrides: { Begin: 1000, Publish: 10 },
     },
     context: { Execution: { Id: `arn:aws:states:eu-west-1:123456789012:execution:EsimExport-export:${name}`, Input: input as never, Name: name, StartTime: new Date().toISOString() } },
   });
@@ -194,6 +211,23 @@ describe('the export state machine', () => {
     expect(calls.map((call) => call.step)).toEqual(['begin', 'export', 'export', 'cleanup']);
     expect(await objects()).toEqual(before);
     expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
+  });
+
+  it('succeeds when Publish ran but its answer was lost: the retry finds its own manifest', async () => {
+    const calls: Call[] = [];
+    const result = await execute({ snapshotDate: '2026-11-23' }, 'lost', calls, undefined, (step, count) => step === 'publish' && count === 0);
+    expect(result).toMatchObject({ done: true, records: 2_400 });
+    expect(calls.filter((call) => call.step === 'publish')).toHaveLength(2);
+    expect(calls.map((call) => call.step)).not.toContain('cleanup');
+    const manifest = JSON.parse((await stored('esims/manifests/dt=2026-11-23/manifest.json')).toString('utf8')) as Manifest;
+    expect(manifest).toMatchObject({ records: 2_400, warnings: [] });
+    expect(manifest.run_id).toMatch(/^[0-9a-f-]{36}$/);
+    const dayFiles = Object.keys(await objects()).filter((key) => /^esims\/(ndjson|csv|parquet)\/dt=2026-11-23\//.test(key));
+    expect(dayFiles.sort()).toEqual(manifest.files.map((file) => file.key).sort());
+    expect(Object.keys(await objects()).filter((key) => key.includes('/_runs/'))).toEqual([]);
+    // Each attempt announced the snapshot: EventBridge delivery is at least once anyway.
+    const announced = events.commandCalls(PutEventsCommand).map((call) => JSON.parse(call.args[0].input.Entries![0]!.Detail!) as { manifest_key: string });
+    expect(announced.map((detail) => detail.manifest_key)).toEqual(Array(2).fill('esims/manifests/dt=2026-11-23/manifest.json'));
   });
 
   it('never interleaves two overlapping runs of the same scope: the second waits for the first, then runs', async () => {

@@ -80,6 +80,8 @@ export type ManifestFile = Omit<FileSummary, 'warnings'>;
 
 export interface Manifest {
   readonly schema_version: 1;
+  /** The run that published it (a retried step recognises its own snapshot by it). */
+  readonly run_id: string;
   readonly snapshot_date: string;
   /** 'full' for the deployment's own scope, else the `filtered/…` path it was written under. */
   readonly scope: string;
@@ -149,6 +151,7 @@ export async function publishExport(context: Pick<ExportContext, 'destination'>,
   }
   const manifest: Manifest = {
     schema_version: 1,
+    run_id: checkpoint.run_id,
     snapshot_date: settings.snapshotDate,
     scope: layout.scope || 'full',
     records: summary.records,
