@@ -93,7 +93,7 @@ export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOut
       await store.clear();
       return { result: { run: event.run, done: true, records: published.records, api_total: published.api_total, invocations: published.invocations }, manifest: published };
     }
-    const { checkpoint } = await store.load();
+    const checkpoint = await store.loadCheckpoint();
     const manifest = await publishExport(deps.context, store, checkpoint);
     return { result: resultOf(event.run.id, store, checkpoint), manifest };
   }

@@ -79,15 +79,23 @@ export class RunStore {
     if (checkpoint.invocations > 0) await this.destination.remove([this.iccidsKey(checkpoint.invocations - 1)]);
   }
 
-  async load(): Promise<{ checkpoint: RunCheckpoint; seen: IccidSet }> {
-    const gone = (): ExportError =>
-      new ExportError('INTERNAL', `the staged state of run ${this.runId} is gone from ${this.destination.description}; start the export again.`);
+  /** The checkpoint alone: what publishing needs (the ICCID set is 12 bytes an eSIM). */
+  async loadCheckpoint(): Promise<RunCheckpoint> {
     const saved = await this.destination.readDocument(`${this.folder}checkpoint.json`);
-    if (!saved) throw gone();
-    const checkpoint = JSON.parse(saved.body.toString('utf8')) as RunCheckpoint;
+    if (!saved) throw this.gone();
+    return JSON.parse(saved.body.toString('utf8')) as RunCheckpoint;
+  }
+
+  /** The checkpoint and the ICCIDs seen: what the next slice reads on from. */
+  async load(): Promise<{ checkpoint: RunCheckpoint; seen: IccidSet }> {
+    const checkpoint = await this.loadCheckpoint();
     const iccids = await this.destination.readDocument(this.iccidsKey(checkpoint.invocations));
-    if (!iccids) throw gone();
+    if (!iccids) throw this.gone();
     return { checkpoint, seen: IccidSet.fromBuffer(iccids.body) };
+  }
+
+  private gone(): ExportError {
+    return new ExportError('INTERNAL', `the staged state of run ${this.runId} is gone from ${this.destination.description}; start the export again.`);
   }
 
   private iccidsKey(invocations: number): string {
