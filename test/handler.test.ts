@@ -253,8 +253,11 @@ describe('handler', () => {
   });
 
   it('stops a direct invocation that does not fit MAX_RUN_SECONDS, publishes nothing and names the state machine', async () => {
-    const slow = await startSandbox({ size: 20_000, latencyMs: 50 });
-    Object.assign(process.env, { API_BASE_URL: slow.apiBaseUrl, MAX_RUN_SECONDS: '1', STATE_MACHINE_NAME: 'esim-export-run' });
+    // An export that cannot finish in 1 s on any machine: 200 pages of 100, one at a time, each
+    // answered after 300 ms, take at least 60 s. (At the defaults, page size auto and 8 requests
+    // in flight, a fast machine finished 20,000 eSIMs before the stop.)
+    const slow = await startSandbox({ size: 20_000, latencyMs: 300 });
+    Object.assign(process.env, { API_BASE_URL: slow.apiBaseUrl, MAX_RUN_SECONDS: '1', STATE_MACHINE_NAME: 'esim-export-run', PAGE_SIZE: '100', CONCURRENCY: '1' });
     const before = await objects();
     const ctx = { ...context(), invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:esim-export' } as Context;
     try {
@@ -266,8 +269,7 @@ describe('handler', () => {
       });
     } finally {
       process.env.API_BASE_URL = api.apiBaseUrl;
-      delete process.env.MAX_RUN_SECONDS;
-      delete process.env.STATE_MACHINE_NAME;
+      for (const name of ['MAX_RUN_SECONDS', 'STATE_MACHINE_NAME', 'PAGE_SIZE', 'CONCURRENCY']) delete process.env[name];
       await slow.close();
     }
     expect(await objects()).toEqual(before);
