@@ -11,7 +11,9 @@ import { readSecretString } from '../lambda/core/aws';
 import { credentialsFromEnvironment, credentialsFromSecret } from '../lambda/core/credentials';
 import { type Destination, openDestination } from '../lambda/core/destinations';
 import { asExportError, ExportAbortedError, ExportError } from '../lambda/core/errors';
-import { type Manifest, runExport, type Tuning } from '../lambda/core/export';
+import { type Tuning } from '../lambda/core/export';
+import type { Manifest } from '../lambda/core/manifest';
+import { runExport } from '../lambda/core/run/lifecycle';
 import {
   DEFAULT_API_BASE_URL,
   DEFAULT_CONCURRENCY,

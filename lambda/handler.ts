@@ -18,10 +18,12 @@ import { createS3Client } from './core/aws';
 import type { Credentials } from './core/betatel-client';
 import { credentialsFromSecret } from './core/credentials';
 import { S3Destination } from './core/destinations';
-import { asExportError, CredentialsError, ExportAbortedError } from './core/errors';
-import { type ExportProgress, type Manifest, runExport } from './core/export';
-import { manifestKey } from './core/layout';
-import { putSnapshotPublished, snapshotPublishedEntry } from './snapshot-event';
+import { AnnouncementFailedError, asExportError, CredentialsError, ExportAbortedError } from './core/errors';
+import type { ExportProgress } from './core/export';
+import { runsLayout } from './core/layout';
+import type { Manifest } from './core/manifest';
+import { runExport } from './core/run/lifecycle';
+import { announcePending } from './snapshot-event';
 import { isStepEvent, parseStepEvent, type RunRef, runStep, type StepResult } from './steps';
 
 /** Leaves time to abort the uploads and report before Lambda's own time limit. */
@@ -63,11 +65,8 @@ export function metricStatuses(byStatus: Readonly<Record<string, number>>): Map<
   return counts;
 }
 
-/** Metrics, logs and the "Snapshot Published" event, once a snapshot is published. */
-async function announce(manifest: Manifest, config: FunctionConfig, destination: S3Destination): Promise<void> {
-  // Downstream pipelines start on this event rather than polling latest.json.
-  const key = destination.keyFor(manifestKey(manifest.scope, manifest.snapshot_date));
-  await putSnapshotPublished(eventBridge, snapshotPublishedEntry(manifest, config.bucketName, key, config.eventBusName));
+/** Metrics and logs, once a snapshot is published. */
+function recordPublished(manifest: Manifest): void {
   metrics.addMetric('RecordsExported', MetricUnit.Count, manifest.records);
   metrics.addMetric('PagesFetched', MetricUnit.Count, manifest.requests - manifest.retries);
   metrics.addMetric('Retries', MetricUnit.Count, manifest.retries);
@@ -93,7 +92,28 @@ async function announce(manifest: Manifest, config: FunctionConfig, destination:
   for (const warning of manifest.warnings) logger.warn('snapshot warning', { warning });
 }
 
-export const handler = async (event: unknown, context: Context): Promise<Manifest | StepResult | { cleaned: RunRef }> => {
+/**
+ * Sends the "Snapshot Published" event of every snapshot of the scope still pending. A
+ * failure is counted (AnnouncementsFailed, its own alarm) and thrown unless `report` says to
+ * report it and return: the snapshot is published either way, and stays pending.
+ */
+async function announce(scope: string, config: FunctionConfig, destination: S3Destination, report: boolean): Promise<{ announced: number; pending: boolean }> {
+  try {
+    const announced = await announcePending({ client: eventBridge, destination, bucket: config.bucketName, eventBusName: config.eventBusName }, runsLayout(scope === 'full' ? '' : scope));
+    for (const manifest of announced) logger.info('snapshot announced', { snapshotDate: manifest.snapshot_date, scope: manifest.scope, runId: manifest.run_id });
+    return { announced: announced.length, pending: false };
+  } catch (error) {
+    if (!(error instanceof AnnouncementFailedError)) throw error;
+    metrics.addMetric('AnnouncementsFailed', MetricUnit.Count, 1);
+    logger.error('announcement failed', { reason: error.message });
+    if (!report) throw error;
+    return { announced: 0, pending: true };
+  }
+}
+
+type StepAnswer = StepResult | { cleaned: RunRef; published: boolean } | { announced: number; pending: boolean };
+
+export const handler = async (event: unknown, context: Context): Promise<Manifest | StepAnswer> => {
   const startedAt = Date.now();
   // The request id on every log line, and a cold-start metric.
   logger.addContext(context);
@@ -107,9 +127,10 @@ export const handler = async (event: unknown, context: Context): Promise<Manifes
       new ExportAbortedError(`stopped ${STOP_BEFORE_TIMEOUT_MS / 1000} s before the Lambda time limit with ${done} read; nothing was published.`),
     );
   }, Math.max(0, context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS));
-  const step = isStepEvent(event) ? parseStepEvent(event) : undefined;
+  let step: ReturnType<typeof parseStepEvent> | undefined;
 
   try {
+    step = isStepEvent(event) ? parseStepEvent(event) : undefined;
     const config = configFromEnvironment(process.env);
     const destination = new S3Destination(s3, config.bucketName, config.exportPrefix);
     // The soft stop: hand over to the next invocation, with time left to save the checkpoint.
@@ -135,8 +156,9 @@ export const handler = async (event: unknown, context: Context): Promise<Manifes
         stopAt,
         holder: `Lambda request ${context.awsRequestId}`,
       });
+      if ('announce' in outcome) return await announce(outcome.announce.scope, config, destination, outcome.lastTry);
       if ('cleaned' in outcome) return outcome;
-      if (outcome.manifest) await announce(outcome.manifest, config, destination);
+      if (outcome.manifest) recordPublished(outcome.manifest);
       logger.info('step finished', { step: step.step, ...outcome.result });
       return outcome.result;
     }
@@ -155,6 +177,7 @@ export const handler = async (event: unknown, context: Context): Promise<Manifes
       ...(await credentials()),
       stopAt,
       holder: `Lambda request ${context.awsRequestId}`,
+      announce: true,
       tooLong: (checkpoint) =>
         new ExportAbortedError(
           `this export does not fit one invocation (${checkpoint.harvest.records.toLocaleString('en-US')} of ` +
@@ -162,7 +185,8 @@ export const handler = async (event: unknown, context: Context): Promise<Manifes
             `Start the state machine ${stateMachineArn(context, config)} with the same input instead.`,
         ),
     });
-    await announce(manifest, config, destination);
+    recordPublished(manifest);
+    await announce(manifest.scope, config, destination, true);
     return manifest;
   } catch (caught) {
     const error = asExportError(caught);

@@ -1,10 +1,18 @@
 /**
  * The "Snapshot Published" event: put on EventBridge once a snapshot is published, so that a
  * downstream pipeline can start on it instead of polling latest.json.
+ *
+ * At least once: publishing leaves the manifest in the scope's outbox (`_runs/outbox/`, in the
+ * same transaction as the manifest), and an entry leaves the outbox only once its event is
+ * on the bus. A failed announcement never undoes the publication; the state machine retries
+ * it, and every later run sends whatever is still pending first.
  */
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { DestinationError } from './core/errors';
-import type { Manifest } from './core/export';
+import type { Destination } from './core/destinations';
+import { AnnouncementFailedError } from './core/errors';
+import { manifestKey, type RunsLayout } from './core/layout';
+import type { Manifest } from './core/manifest';
+import { outboxFolder } from './core/run/lifecycle';
 
 export const EVENT_SOURCE = 'esim-export';
 export const EVENT_DETAIL_TYPE = 'Snapshot Published';
@@ -41,7 +49,7 @@ export function snapshotPublishedEntry(manifest: Manifest, bucket: string, manif
   };
 }
 
-/** Puts the event; a bus that refuses it fails the run (the snapshot stays published: a retry re-publishes it idempotently). */
+/** Puts the event; a bus that refuses it throws AnnouncementFailedError (the snapshot stays published). */
 export async function putSnapshotPublished(client: EventBridgeClient, entry: PutEventsRequestEntry): Promise<void> {
   const bus = entry.EventBusName ?? 'default';
   let failure: string | undefined;
@@ -52,8 +60,37 @@ export async function putSnapshotPublished(client: EventBridgeClient, entry: Put
     failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   }
   if (failure !== undefined) {
-    throw new DestinationError(
-      `the snapshot was published, but the "${EVENT_DETAIL_TYPE}" event could not be put on the event bus ${bus} (${failure}). Check events:PutEvents on that bus.`,
+    const { snapshot_date: day } = JSON.parse(entry.Detail ?? '{}') as { snapshot_date?: string };
+    throw new AnnouncementFailedError(
+      `the ${day} snapshot is published, but its "${EVENT_DETAIL_TYPE}" event could not be put on the event bus ${bus} (${failure}); ` +
+        'it stays pending and the next attempt or run sends it. Check events:PutEvents on that bus.',
     );
   }
+}
+
+export interface AnnounceTarget {
+  readonly client: EventBridgeClient;
+  readonly destination: Destination;
+  readonly bucket: string;
+  readonly eventBusName?: string;
+}
+
+/**
+ * Sends the event of every snapshot of the scope still in its outbox, oldest first, and
+ * removes each entry once its event is on the bus. Returns the manifests announced; throws
+ * AnnouncementFailedError at the first that the bus refuses, leaving it and the rest pending.
+ */
+export async function announcePending(target: AnnounceTarget, layout: RunsLayout): Promise<Manifest[]> {
+  const { destination } = target;
+  const announced: Manifest[] = [];
+  for (const key of (await destination.list(outboxFolder(layout))).sort()) {
+    const stored = await destination.readDocument(key);
+    if (!stored) continue;
+    const manifest = JSON.parse(stored.body.toString('utf8')) as Manifest;
+    const entry = snapshotPublishedEntry(manifest, target.bucket, destination.keyFor(manifestKey(manifest.scope, manifest.snapshot_date)), target.eventBusName);
+    await putSnapshotPublished(target.client, entry);
+    await destination.remove([key]);
+    announced.push(manifest);
+  }
+  return announced;
 }

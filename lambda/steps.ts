@@ -1,37 +1,41 @@
 /**
  * The state machine's steps, each one invocation of the function (SPEC.md, "The Lambda and the
- * state machine"):
+ * state machine"), each a call into the one run lifecycle (core/run/lifecycle.ts):
  *
- *   begin ──► export ──► (done?) ──no──► export … ──yes──► publish
- *     │          │                                            │
- *     └──────────┴──────── any failure ──► cleanup ──► fail ◄─┘
+ *   begin ──► export ──► (done?) ──no──► export … ──yes──► publish ──► announce
+ *     │          │                                            │           ▲
+ *     └──────────┴──────── any failure ──► cleanup ──(had the publication committed?)──yes
+ *                                              └──no──► fail
  *
- * The payload between steps is small (`StepResult`): the run's id and scope, and how far it
- * got. The checkpoint itself, with the ICCIDs seen, stays in the bucket (core/run-store.ts).
+ * The payload between steps is small (`StepResult`): the run's id, scope and day, and how far
+ * it got. The checkpoint itself, with the ICCIDs seen, stays in the bucket (core/run/store.ts).
  */
 import { z } from 'zod';
 import { ConfigError } from './core/errors';
-import { beginExport, continueExport, discardExport, type ExportContext, type Manifest, publishExport } from './core/export';
+import type { ExportContext } from './core/export';
 import { IccidSet } from './core/iccid-set';
-import type { Destination } from './core/destinations';
-import { manifestKey, runsLayout } from './core/layout';
-import { type RunCheckpoint, RunStore } from './core/run-store';
+import { runsLayout } from './core/layout';
+import type { Manifest } from './core/manifest';
+import { beginRun, discardRun, publishRun, sliceRun } from './core/run/lifecycle';
+import { type RunCheckpoint, RunStore } from './core/run/store';
 import type { ExportSettings } from './core/settings';
 
-export const STEPS = ['begin', 'export', 'publish', 'cleanup'] as const;
+export const STEPS = ['begin', 'export', 'publish', 'announce', 'cleanup'] as const;
 
 const runRef = z.object({
   id: z.uuid(),
   // The scope a run was written under: '' or filtered/company=…/inventory=… (layout.ts).
   scope: z.string().regex(/^(filtered(\/(company|inventory)=\d+)+|filtered\/unfiltered)?$/),
   // The snapshot's day, so a retried Publish can find the manifest its first attempt wrote.
-  snapshot_date: z.iso.date().optional(),
+  snapshot_date: z.iso.date(),
 });
 export type RunRef = z.infer<typeof runRef>;
 
 const stepEvent = z.discriminatedUnion('step', [
   z.object({ step: z.literal('begin'), input: z.unknown().optional(), holder: z.string().max(500).optional() }),
   z.object({ step: z.enum(['export', 'publish', 'cleanup']), run: runRef }).loose(),
+  // lastTry: the state machine's retries are spent; a failure is reported, not thrown.
+  z.object({ step: z.literal('announce'), run: runRef, lastTry: z.boolean().optional() }).loose(),
 ]);
 export type StepEvent = z.infer<typeof stepEvent>;
 
@@ -64,57 +68,46 @@ export interface StepDeps {
   readonly holder: string;
 }
 
-export type StepOutcome = { readonly result: StepResult; readonly manifest?: Manifest } | { readonly cleaned: RunRef };
+export type StepOutcome =
+  | { readonly result: StepResult; readonly manifest?: Manifest }
+  | { readonly cleaned: RunRef; readonly published: boolean }
+  | { readonly announce: RunRef; readonly lastTry: boolean };
 
 export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOutcome> {
   const { destination } = deps.context;
   if (event.step === 'begin') {
     const settings = deps.settingsFor(event.input ?? {});
     await deps.credentials(); // a missing or placeholder secret fails here, before anything is written
-    const { checkpoint, store } = await beginExport(deps.context, settings, event.holder ?? deps.holder);
+    // A Begin retried for the same execution (its first answer lost) finds its own lock.
+    const { checkpoint, store } = await beginRun(destination, settings, event.holder ?? deps.holder, { sameHolderIsUs: event.holder !== undefined });
     try {
       await store.save(checkpoint, new IccidSet());
     } catch (error) {
-      await discardExport(store, error);
+      await discardRun(store);
       throw error;
     }
-    return { result: resultOf(checkpoint.run_id, store, checkpoint) };
+    return { result: resultOf(store, checkpoint) };
   }
+  if (event.step === 'announce') return { announce: event.run, lastTry: event.lastTry ?? false };
   const store = new RunStore(destination, runsLayout(event.run.scope), event.run.id);
   if (event.step === 'cleanup') {
-    await store.clear();
-    return { cleaned: event.run };
+    const published = await discardRun(store);
+    return { cleaned: event.run, published: published !== undefined };
   }
   if (event.step === 'publish') {
-    // Step Functions retries a Publish whose answer was lost (a Lambda service error). If the
-    // first attempt published, the day's manifest is this run's: finish its cleanup and succeed.
-    const published = await publishedBy(destination, event.run);
-    if (published) {
-      await store.clear();
-      return { result: { run: event.run, done: true, records: published.records, api_total: published.api_total, invocations: published.invocations }, manifest: published };
-    }
-    const checkpoint = await store.loadCheckpoint();
-    const manifest = await publishExport(deps.context, store, checkpoint);
-    return { result: resultOf(event.run.id, store, checkpoint), manifest };
+    const manifest = await publishRun(store, { snapshotDate: event.run.snapshot_date, announce: true });
+    return { result: { run: event.run, done: true, records: manifest.records, api_total: manifest.api_total, invocations: manifest.invocations }, manifest };
   }
   const { checkpoint, seen } = await store.load();
-  await store.renew();
-  const next = await continueExport({ ...deps.context, ...(await deps.credentials()) }, store, checkpoint, seen, deps.stopAt);
+  await store.lock.renew();
+  const next = await sliceRun({ ...deps.context, ...(await deps.credentials()) }, store, checkpoint, seen, deps.stopAt);
   await store.save(next, seen);
-  return { result: resultOf(event.run.id, store, next) };
+  return { result: resultOf(store, next) };
 }
 
-/** The day's manifest, if the run `run` published it. */
-async function publishedBy(destination: Destination, run: RunRef): Promise<Manifest | undefined> {
-  if (run.snapshot_date === undefined) return undefined;
-  const stored = await destination.readDocument(manifestKey(run.scope, run.snapshot_date));
-  const manifest = stored && (JSON.parse(stored.body.toString('utf8')) as Manifest);
-  return manifest && manifest.run_id === run.id ? manifest : undefined;
-}
-
-function resultOf(id: string, store: RunStore, checkpoint: RunCheckpoint): StepResult {
+function resultOf(store: RunStore, checkpoint: RunCheckpoint): StepResult {
   return {
-    run: { id, scope: store.scope, snapshot_date: checkpoint.settings.snapshotDate },
+    run: { id: store.runId, scope: store.scope, snapshot_date: checkpoint.settings.snapshotDate },
     done: checkpoint.harvest.summary !== undefined,
     records: checkpoint.harvest.records,
     api_total: checkpoint.harvest.summary?.apiTotal ?? checkpoint.harvest.total ?? null,

@@ -3,14 +3,18 @@
  * Standard workflow whose Lambda tasks all invoke the one export function, each with the step
  * it is to run (lambda/steps.ts):
  *
- *   Begin ─► Export ─► Finished? ─yes─► Publish ─► Published
- *              ▲          │no
- *              └──────────┘
- *   Export or Publish fails ─► Clean up ─► Failed      (Begin fails ─► Failed: it staged nothing)
+ *   Begin ─► Export ─► Finished? ─yes─► Publish ─► Announce ─► Published
+ *              ▲          │no                         │ retries spent
+ *              └──────────┘                           └─► Announce, last try ─► Published
+ *   Export or Publish fails ─► Clean up ─► Committed? ─yes─► Announce
+ *                                              └─no─► Failed      (Begin fails ─► Failed)
  *
  * Begin takes the scope's lock; while another run of the same scope holds it, Begin is retried
  * for about 75 minutes (12 tries, a minute apart and growing), so a run started by hand during
- * the scheduled one waits its turn.
+ * the scheduled one waits its turn. Publish is a journaled transaction that a retry, Clean up
+ * or the next run finishes or undoes (lambda/core/run/transaction.ts). Announce puts the
+ * "Snapshot Published" event: a failure there never undoes the publication, and an execution
+ * whose announcement is still pending succeeds (its own alarm says so; the next run sends it).
  * The payload between states is a few fields (StepResult); the checkpoint stays in S3.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
@@ -46,24 +50,36 @@ export class ExportStateMachine extends Construct {
     begin.addRetry({ errors: ['ExportBusyError'], interval: Duration.minutes(1), maxAttempts: 12, backoffRate: 1.3 });
 
     const exportSlice = step('Export', { step: 'export', 'run.$': '$.run' }, { comment: 'Export until MAX_RUN_SECONDS, then save a checkpoint.' });
-    const publish = step('Publish', { step: 'publish', 'run.$': '$.run' }, { comment: 'Data files, then the manifest, then latest.json, then the event.' });
+    const publish = step('Publish', { step: 'publish', 'run.$': '$.run' }, { comment: 'A journaled transaction: data files, latest.json, then the manifest.' });
     // CDK retries Lambda's service errors; a throttled invocation is retried too. A retried Export
-    // starts again from the last saved checkpoint (run-store.ts), so a step runs at least once
-    // and its effect counts once.
+    // starts again from the last saved checkpoint (run/store.ts), and a retried Publish first
+    // finishes or undoes what its earlier attempt left, so a step runs at least once and its
+    // effect counts once.
     for (const task of [begin, exportSlice, publish]) {
       task.addRetry({ errors: ['Lambda.TooManyRequestsException'], interval: Duration.seconds(5), maxAttempts: 5, backoffRate: 2 });
     }
-    const cleanup = step('Clean up', { step: 'cleanup', 'run.$': '$.run' }, { comment: 'Remove what the run staged, and its lock.', resultPath: sfn.JsonPath.DISCARD });
+    publish.addRetry({ errors: ['DestinationError', 'RecoveryPendingError'], interval: Duration.seconds(10), maxAttempts: 2, backoffRate: 3 });
+
+    // The announcement: retried for about 15 minutes, then once more in a step that reports a
+    // failure (metric AnnouncementsFailed, its own alarm) instead of failing the execution.
+    const announce = (name: string, lastTry: boolean): tasks.LambdaInvoke =>
+      step(name, { step: 'announce', 'run.$': '$.run', lastTry }, { comment: 'Put "Snapshot Published" for every snapshot of the scope still pending.', resultPath: '$.announced' });
+    const announceNow = announce('Announce', false);
+    announceNow.addRetry({ errors: ['AnnouncementFailedError'], interval: Duration.seconds(30), maxAttempts: 4, backoffRate: 2 });
+    const published = new sfn.Succeed(this, 'Published');
+    announceNow.addCatch(announce('Announce, last try', true).next(published), { errors: ['AnnouncementFailedError'], resultPath: '$.error' });
+    announceNow.next(published);
+
+    const cleanup = step('Clean up', { step: 'cleanup', 'run.$': '$.run' }, { comment: 'Finish or undo its publication, remove what the run staged, and its lock.', resultPath: '$.cleanup' });
     cleanup.addRetry({ errors: ['States.ALL'], maxAttempts: 3, interval: Duration.seconds(5) });
     const failed = new sfn.Fail(this, 'Failed', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
-    cleanup.next(failed);
+    // A publication whose manifest was written before the failure is published: announce it.
+    cleanup.next(new sfn.Choice(this, 'Committed?').when(sfn.Condition.booleanEquals('$.cleanup.published', true), announceNow).otherwise(failed));
     exportSlice.addCatch(cleanup, { resultPath: '$.error' });
     publish.addCatch(cleanup, { resultPath: '$.error' });
     begin.addCatch(failed, { resultPath: '$.error' });
 
-    const finished = new sfn.Choice(this, 'Finished?')
-      .when(sfn.Condition.booleanEquals('$.done', true), publish.next(new sfn.Succeed(this, 'Published')))
-      .otherwise(exportSlice);
+    const finished = new sfn.Choice(this, 'Finished?').when(sfn.Condition.booleanEquals('$.done', true), publish.next(announceNow)).otherwise(exportSlice);
     const definition = begin.next(exportSlice).next(finished);
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {

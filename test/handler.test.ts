@@ -7,7 +7,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { clearCaches } from '@aws-lambda-powertools/parameters';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Manifest } from '../lambda/core/export';
+import type { Manifest } from '../lambda/core/manifest';
 import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/credentials';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { startS3, type S3Server } from './s3-server';
@@ -177,13 +177,22 @@ describe('handler', () => {
     expect(eventsPut()).toEqual([]);
   });
 
-  it('fails the run, saying the snapshot was published, when the bus refuses the event', async () => {
+  it('keeps a snapshot published when the bus refuses its event, counts the failure, and announces it with the next run', async () => {
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'not allowed' }] });
-    await expect(handler({ snapshotDate: '2026-11-17' }, context())).rejects.toMatchObject({
-      code: 'DESTINATION',
-      message: expect.stringMatching(/^the snapshot was published, but the "Snapshot Published" event could not be put on the event bus default \(AccessDeniedException/),
-    });
-    expect(Object.keys(await objects())).toContain('esims/manifests/dt=2026-11-17/manifest.json');
+    const manifest = await handler({ snapshotDate: '2026-11-17' }, context());
+    expect(manifest).toMatchObject({ snapshot_date: '2026-11-17', records: 700 });
+    expect(Object.keys(await objects())).toEqual(
+      expect.arrayContaining(['esims/manifests/dt=2026-11-17/manifest.json', `esims/_runs/outbox/2026-11-17-${manifest.run_id}.json`]),
+    );
+    const failure = logLines().find((line) => line.message === 'announcement failed');
+    expect(failure?.reason).toMatch(/^the 2026-11-17 snapshot is published, but its "Snapshot Published" event could not be put on the event bus default \(AccessDeniedException: not allowed\); it stays pending/);
+    expect(output).toContain('"AnnouncementsFailed":1');
+
+    events.reset();
+    events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'event-2' }] });
+    await handler({ snapshotDate: '2026-11-18' }, context());
+    expect(eventsPut().map((event) => event.detail.snapshot_date)).toEqual(['2026-11-17', '2026-11-18']);
+    expect(Object.keys(await objects()).filter((key) => key.includes('/_runs/'))).toEqual([]);
   });
 
   it('takes the day of an EventBridge rule’s scheduled event from its time', async () => {

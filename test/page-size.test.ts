@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FolderDestination } from '../lambda/core/destinations';
-import { type Manifest, runExport } from '../lambda/core/export';
+import type { Manifest } from '../lambda/core/manifest';
+import { runExport } from '../lambda/core/run/lifecycle';
 import { type SandboxOptions, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, ndjsonLines, readGzip, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
 

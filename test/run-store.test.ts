@@ -6,7 +6,9 @@ import { FolderDestination } from '../lambda/core/destinations';
 import { START } from '../lambda/core/harvest';
 import { IccidSet } from '../lambda/core/iccid-set';
 import { runsLayout } from '../lambda/core/layout';
-import { LOCK_TTL_MS, type RunCheckpoint, RunStore } from '../lambda/core/run-store';
+import { LOCK_TTL_MS } from '../lambda/core/run/lock';
+import { beginRun } from '../lambda/core/run/lifecycle';
+import { type RunCheckpoint, RunStore } from '../lambda/core/run/store';
 import { defaultSettings } from '../lambda/core/settings';
 import { fingerprint, removeDir, tempDir } from './helpers';
 
@@ -20,12 +22,33 @@ afterEach(async () => {
 
 const store = (id: string): RunStore => new RunStore(new FolderDestination(out), runsLayout(''), id);
 const A = '00000000-0000-4000-8000-00000000000a';
+
+const checkpointOf = (runId: string, invocations: number): RunCheckpoint => ({
+  schema_version: 1,
+  run_id: runId,
+  settings: defaultSettings('2026-11-27'),
+  started_at: '2026-11-27T02:00:00.000Z',
+  invocations,
+  harvest: { ...START, pageSize: 1000, offset: 3000, records: 3 },
+  parts: [],
+  by_status: { IN_SERVICE: 3 },
+  requests: 4,
+  retries: 0,
+});
 const B = '00000000-0000-4000-8000-00000000000b';
 
 describe('RunStore', () => {
+  it('names a damaged checkpoint, and what to do, instead of failing inside JavaScript', async () => {
+    await new FolderDestination(out).putDocument(`_runs/${A}/checkpoint.json`, 'null\n');
+    await expect(store(A).load()).rejects.toMatchObject({
+      code: 'DESTINATION',
+      message: expect.stringMatching(new RegExp(`^the checkpoint _runs/${A}/checkpoint\\.json of run ${A} in .* is damaged \\(.*\\); this run cannot go on: start the export again`)),
+    });
+  });
+
   it('lets one run hold a scope, and names it to the next', async () => {
-    await store(A).lock('execution one');
-    await expect(store(B).lock('execution two')).rejects.toMatchObject({
+    await store(A).lock.acquire('execution one');
+    await expect(store(B).lock.acquire('execution two')).rejects.toMatchObject({
       code: 'BUSY',
       message: expect.stringMatching(/^another export of the full snapshot is running \(run 00000000-0000-4000-8000-00000000000a, execution one, since /),
     });
@@ -33,26 +56,28 @@ describe('RunStore', () => {
 
   it('takes over a lock that expired, and removes what its run staged', async () => {
     const hours = (n: number): Date => new Date(Date.now() - n * 3_600_000);
-    await store(A).lock('a Lambda request that died', hours(2));
-    await store(A).save({ run_id: A } as RunCheckpoint, new IccidSet());
+    await store(A).lock.acquire('a Lambda request that died', { now: hours(2) });
+    // What it staged before it died (a save would have renewed its lock).
+    await new FolderDestination(out).putDocument(`_runs/${A}/checkpoint.json`, '{}');
     expect(Object.keys(await fingerprint(out))).toContain(`_runs/${A}/checkpoint.json`);
-    await store(B).lock('execution two');
+    await beginRun(new FolderDestination(out), defaultSettings('2026-11-27'), 'execution two');
     const left = Object.keys(await fingerprint(out));
     expect(left.filter((key) => key.includes(A))).toEqual([]);
     expect(left).toContain('_runs/lock.json');
   });
 
   it('tells a run that lost its lock, so it publishes nothing', async () => {
-    await store(A).lock('slow run', new Date(Date.now() - LOCK_TTL_MS - 1000));
-    await store(B).lock('next run');
-    await expect(store(A).renew()).rejects.toMatchObject({ code: 'BUSY', message: expect.stringMatching(/lost its lock/) });
-    await expect(store(B).renew()).resolves.toBeUndefined();
+    await store(A).lock.acquire('slow run', { now: new Date(Date.now() - LOCK_TTL_MS - 1000) });
+    await store(B).lock.acquire('next run');
+    await expect(store(A).lock.renew()).rejects.toMatchObject({ code: 'LOCK_LOST', name: 'LockLostError', message: `run ${A} lost the lock of the full snapshot (run ${B} holds it); it publishes nothing more. Whoever holds the lock now finishes or undoes what it left.` });
+    await expect(store(B).lock.renew()).resolves.toBeUndefined();
   });
 
   it('keeps the last saved checkpoint and ICCID set together when an invocation dies between the two', async () => {
     const first = new IccidSet();
     first.mark('89148000000000000001', 1);
-    await store(A).save({ run_id: A, invocations: 1 } as RunCheckpoint, first);
+    await store(A).lock.acquire('a run');
+    await store(A).save(checkpointOf(A, 1), first);
     // The next invocation saved its (larger) set, then died before its checkpoint.
     const second = new IccidSet();
     second.mark('89148000000000000001', 1);
@@ -67,18 +92,8 @@ describe('RunStore', () => {
   it('saves and loads a checkpoint with the ICCIDs seen, exactly', async () => {
     const seen = new IccidSet();
     for (const iccid of ['89148000000000000001', '8914800000000000002', 'not-digits-01']) seen.mark(iccid, 1);
-    const checkpoint: RunCheckpoint = {
-      schema_version: 1,
-      run_id: A,
-      settings: defaultSettings('2026-11-27'),
-      started_at: '2026-11-27T02:00:00.000Z',
-      invocations: 2,
-      harvest: { ...START, pageSize: 1000, offset: 3000, records: 3 },
-      parts: [],
-      by_status: { IN_SERVICE: 3 },
-      requests: 4,
-      retries: 0,
-    };
+    const checkpoint = checkpointOf(A, 2);
+    await store(A).lock.acquire('a run');
     await store(A).save(checkpoint, seen);
     const loaded = await store(A).load();
     expect(loaded.checkpoint).toEqual(checkpoint);

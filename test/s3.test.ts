@@ -7,7 +7,8 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { runCli } from '../cli/run-cli';
 import { createS3Client } from '../lambda/core/aws';
 import { S3Destination } from '../lambda/core/destinations';
-import { type Manifest, runExport } from '../lambda/core/export';
+import type { Manifest } from '../lambda/core/manifest';
+import { runExport } from '../lambda/core/run/lifecycle';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { startS3, type S3Server } from './s3-server';
 import { FAST_TUNING, fingerprint, gunzipText, ndjsonLines, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';

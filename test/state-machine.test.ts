@@ -15,7 +15,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { gunzipSync } from 'node:zlib';
-import type { Manifest } from '../lambda/core/export';
+import type { Manifest } from '../lambda/core/manifest';
 import { EsimExportStack } from '../lib/esim-export-stack';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { fingerprint, ndjsonLines, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
@@ -26,7 +26,7 @@ const aslValidator = require('asl-validator') as (definition: unknown) => { isVa
 const BUCKET = 'esim-exports';
 const SECRET_ID = 'esim-export/betatel';
 const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:esim-export';
-const TASKS = ['Begin', 'Export', 'Publish', 'Clean up'] as const;
+const TASKS = ['Begin', 'Export', 'Publish', 'Announce', 'Announce, last try', 'Clean up'] as const;
 const secrets = mockClient(SecretsManagerClient);
 const events = mockClient(EventBridgeClient);
 const savedEnv = { ...process.env };
@@ -225,9 +225,9 @@ describe('the export state machine', () => {
     const dayFiles = Object.keys(await objects()).filter((key) => /^esims\/(ndjson|csv|parquet)\/dt=2026-11-23\//.test(key));
     expect(dayFiles.sort()).toEqual(manifest.files.map((file) => file.key).sort());
     expect(Object.keys(await objects()).filter((key) => key.includes('/_runs/'))).toEqual([]);
-    // Each attempt announced the snapshot: EventBridge delivery is at least once anyway.
+    // Announced once: the event leaves the outbox only after the retried Publish.
     const announced = events.commandCalls(PutEventsCommand).map((call) => JSON.parse(call.args[0].input.Entries![0]!.Detail!) as { manifest_key: string });
-    expect(announced.map((detail) => detail.manifest_key)).toEqual(Array(2).fill('esims/manifests/dt=2026-11-23/manifest.json'));
+    expect(announced.map((detail) => detail.manifest_key)).toEqual(['esims/manifests/dt=2026-11-23/manifest.json']);
   });
 
   it('never interleaves two overlapping runs of the same scope: the second waits for the first, then runs', async () => {

@@ -17,6 +17,8 @@ export type ExportErrorCode =
   | 'API_UNAVAILABLE'
   | 'DESTINATION'
   | 'BUSY'
+  | 'LOCK_LOST'
+  | 'ANNOUNCEMENT'
   | 'ABORTED'
   | 'INTERNAL';
 
@@ -99,6 +101,33 @@ export class ExportBusyError extends ExportError {
   constructor(message: string) {
     super('BUSY', message);
     this.name = 'ExportBusyError';
+  }
+}
+
+/** The run no longer holds its scope's lock (it expired and another run took it, or Clean up removed it): it publishes nothing more. */
+export class LockLostError extends ExportError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LOCK_LOST', message, options);
+    this.name = 'LockLostError';
+  }
+}
+
+/**
+ * Publishing failed part way and undoing it failed too (an S3 error that lasts): the journal
+ * and the backup it names are kept, and the next step or run finishes or undoes the change.
+ */
+export class RecoveryPendingError extends ExportError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DESTINATION', message, options);
+    this.name = 'RecoveryPendingError';
+  }
+}
+
+/** The snapshot is published, but its "Snapshot Published" event could not be put on the bus; it stays pending and is sent again. */
+export class AnnouncementFailedError extends ExportError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ANNOUNCEMENT', message, options);
+    this.name = 'AnnouncementFailedError';
   }
 }
 

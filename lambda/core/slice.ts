@@ -16,7 +16,8 @@ import type { IccidSet } from './iccid-set';
 import { Pacer } from './pacer';
 import { statusOf } from './records';
 import { fileExtension } from './layout';
-import { LOCK_RENEW_MS, type RunCheckpoint, type RunStore } from './run-store';
+import { LOCK_RENEW_MS } from './run/lock';
+import type { RunCheckpoint, RunStore } from './run/store';
 import { contentType, SnapshotFile } from './snapshot-file';
 
 export async function exportSlice(
@@ -49,7 +50,7 @@ export async function exportSlice(
   const onAbort = (): void => void discardAll();
   signal.addEventListener('abort', onAbort, { once: true });
   // The lock expires unless renewed: a long invocation renews it as it goes.
-  const renewal = setInterval(() => store.renew().catch((error: unknown) => controller.abort(error)), LOCK_RENEW_MS);
+  const renewal = setInterval(() => store.lock.renew().catch((error: unknown) => controller.abort(error)), LOCK_RENEW_MS);
 
   try {
     const part = checkpoint.invocations + 1;

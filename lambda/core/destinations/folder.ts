@@ -4,12 +4,15 @@
  * publishing a large snapshot moves no data.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { fileFailure } from '../errors';
 import type { Destination, StoredDocument, WriteCondition, WrittenObject } from './index';
+
+/** Nothing at that path: no such file, or a file where one of its folders would be. */
+const absent = (error: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '');
 
 const versionOf = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
 
@@ -79,7 +82,19 @@ export class FolderDestination implements Destination {
       const body = await readFile(file);
       return { body, version: versionOf(body) };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (absent(error)) return undefined;
+      throw fileFailure('read', file, error);
+    }
+  }
+
+  async hash(relativeKey: string): Promise<string | undefined> {
+    const file = this.resolve(relativeKey);
+    const hash = createHash('sha256');
+    try {
+      await pipeline(createReadStream(file), hash);
+      return hash.digest('hex');
+    } catch (error) {
+      if (absent(error)) return undefined;
       throw fileFailure('read', file, error);
     }
   }
@@ -92,8 +107,11 @@ export class FolderDestination implements Destination {
       await link(from, temporary).catch(() => copyFile(from, temporary));
       await rename(temporary, to);
     } catch (error) {
-      await rm(temporary, { force: true });
       throw fileFailure('write', to, error);
+    } finally {
+      // rename() does nothing when both names are links to one file (a restore of a key that
+      // never changed, from its hard-linked backup): the temporary name must still go.
+      await rm(temporary, { force: true });
     }
   }
 
@@ -101,7 +119,7 @@ export class FolderDestination implements Destination {
     for (const key of relativeKeys) {
       const file = this.resolve(key);
       await rm(file, { force: true }).catch((error: unknown) => {
-        throw fileFailure('remove', file, error);
+        if (!absent(error)) throw fileFailure('remove', file, error);
       });
       // Empty folders left behind go too (rmdir refuses a folder that is not empty).
       for (let folder = path.dirname(file); folder.startsWith(`${this.root}${path.sep}`); folder = path.dirname(folder)) {

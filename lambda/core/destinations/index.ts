@@ -43,6 +43,8 @@ export interface Destination {
   putDocument(relativeKey: string, body: string | Buffer, condition?: WriteCondition): Promise<boolean>;
   /** A small document, or undefined if there is none. */
   readDocument(relativeKey: string): Promise<StoredDocument | undefined>;
+  /** SHA-256 of an object's bytes, streamed (any size); undefined if there is none. */
+  hash(relativeKey: string): Promise<string | undefined>;
   /** Copies an object over another (replacing it whole). */
   copy(fromKey: string, toKey: string): Promise<void>;
   /** Removes objects; a key that is not there is not an error. */

@@ -3,7 +3,9 @@
  * (@aws-sdk/lib-storage: bounded memory, parts aborted on failure); small documents are single
  * PUTs, conditional ones with S3's `If-None-Match` / `If-Match`.
  */
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pipeline } from 'node:stream/promises';
 import { PassThrough, Writable } from 'node:stream';
 import {
   CopyObjectCommand,
@@ -132,6 +134,19 @@ export class S3Destination implements Destination {
     try {
       const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return { body: Buffer.from(await answer.Body!.transformToByteArray()), version: answer.ETag ?? '' };
+    } catch (error) {
+      if ((error as Error).name === 'NoSuchKey') return undefined;
+      throw this.failure('read', key, error);
+    }
+  }
+
+  async hash(relativeKey: string): Promise<string | undefined> {
+    const key = this.keyFor(relativeKey);
+    try {
+      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const hash = createHash('sha256');
+      await pipeline(answer.Body as NodeJS.ReadableStream, hash);
+      return hash.digest('hex');
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') return undefined;
       throw this.failure('read', key, error);

@@ -1,0 +1,93 @@
+/**
+ * A snapshot's manifest: what was published, where, and how it was read. Written after every
+ * data file is complete (the commit point of a publication), then copied into latest.json.
+ */
+import { version } from '../../package.json';
+import { LIST_PATH } from './betatel-client';
+import type { Destination } from './destinations';
+import type { SnapshotLayout } from './layout';
+import type { RunCheckpoint } from './run/store';
+import type { HarvestSummary } from './harvest';
+import type { FileSummary } from './snapshot-file';
+
+export type ManifestFile = Omit<FileSummary, 'warnings'>;
+
+export interface Manifest {
+  readonly schema_version: 1;
+  /** The run that published it (a retried step recognises its own snapshot by it). */
+  readonly run_id: string;
+  readonly snapshot_date: string;
+  /** 'full' for the deployment's own scope, else the `filtered/…` path it was written under. */
+  readonly scope: string;
+  readonly records: number;
+  readonly api_total: number;
+  readonly files: readonly ManifestFile[];
+  readonly by_status: Readonly<Record<string, number>>;
+  readonly warnings: readonly string[];
+  readonly source: {
+    readonly api_url: string;
+    readonly company: number | null;
+    readonly inventory: number | null;
+    /** The `count` asked for (what `auto` settled on). */
+    readonly page_size: number;
+  };
+  readonly started_at: string;
+  readonly finished_at: string;
+  readonly requests: number;
+  readonly retries: number;
+  readonly passes: number;
+  /** Invocations that exported (more than one when the state machine ran a long export). */
+  readonly invocations: number;
+  readonly tool: { readonly name: 'esim-export'; readonly version: string };
+}
+
+/** `latest.json`: the newest snapshot's manifest and where that manifest is. */
+export interface Latest extends Manifest {
+  readonly manifest_key: string;
+}
+
+/** Which staged part becomes which published file. */
+export interface Move {
+  readonly from: string;
+  readonly to: string;
+  readonly file: FileSummary;
+}
+
+/** Each format's parts in order, to their published keys; a part with no records is kept only if the format has no other. */
+export function movesOf(checkpoint: RunCheckpoint, layout: SnapshotLayout): Move[] {
+  const moves: Move[] = [];
+  for (const format of checkpoint.settings.formats) {
+    const all = checkpoint.parts.filter((part) => part.format === format);
+    const parts = all.some((part) => part.records > 0) ? all.filter((part) => part.records > 0) : all.slice(0, 1);
+    parts.forEach((part, i) => moves.push({ from: part.key, to: layout.dataKey(format, i + 1, parts.length), file: part }));
+  }
+  return moves;
+}
+
+export function manifestOf(checkpoint: RunCheckpoint, summary: HarvestSummary, layout: SnapshotLayout, moves: readonly Move[], destination: Destination): Manifest {
+  const { settings, harvest } = checkpoint;
+  return {
+    schema_version: 1,
+    run_id: checkpoint.run_id,
+    snapshot_date: settings.snapshotDate,
+    scope: layout.scope || 'full',
+    records: summary.records,
+    api_total: summary.apiTotal,
+    files: moves.map(({ to, file: { warnings: _warnings, ...file } }) => ({ ...file, key: destination.keyFor(to) })),
+    by_status: Object.fromEntries(Object.entries(checkpoint.by_status).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    warnings: [...summary.warnings, ...moves.flatMap(({ file }) => file.warnings)],
+    source: {
+      api_url: `${settings.apiBaseUrl}${LIST_PATH}`,
+      company: settings.filters.company ?? null,
+      inventory: settings.filters.inventory ?? null,
+      page_size: harvest.pageSize ?? 0,
+    },
+    started_at: checkpoint.started_at,
+    finished_at: new Date().toISOString(),
+    requests: checkpoint.requests,
+    retries: checkpoint.retries,
+    passes: summary.passes,
+    invocations: checkpoint.invocations,
+    tool: { name: 'esim-export', version },
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * The one run lifecycle, which the CLI, a direct Lambda invocation and the state machine's
+ * steps all call:
+ *
+ *   begin ──► slice ──► slice … ──► publish ─────────────► (announce: the Lambda)
+ *   lock the   one invocation's    a journaled transaction
+ *   scope,     share (slice.ts)    (transaction.ts)
+ *   recover
+ *        any failure ──► discard: finish or undo the run's publication, remove its staging
+ *
+ * A run that fits one process is `runExport`: all of them in a row. The state machine runs
+ * the same steps in separate invocations, the checkpoint in between kept by store.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Destination } from '../destinations';
+import { asExportError, ExportAbortedError, ExportError } from '../errors';
+import { type ExportContext, type ExportRun, DEFAULT_TUNING } from '../export';
+import { START } from '../harvest';
+import { IccidSet } from '../iccid-set';
+import { manifestKey, type RunsLayout, snapshotLayout } from '../layout';
+import { type Latest, type Manifest, manifestOf, movesOf } from '../manifest';
+import type { ExportSettings } from '../settings';
+import { exportSlice } from '../slice';
+import { localHolder } from './lock';
+import { type RunCheckpoint, RunStore } from './store';
+import { type Document, publishTransaction, recoverTransaction } from './transaction';
+
+export interface StartedRun {
+  readonly store: RunStore;
+  readonly checkpoint: RunCheckpoint;
+}
+
+/**
+ * Starts a run: takes the scope's lock, then finishes or undoes a publication that an earlier
+ * run left unfinished, and removes the staging of a dead run it took the lock from.
+ */
+export async function beginRun(destination: Destination, settings: ExportSettings, holder: string, options: { now?: Date; sameHolderIsUs?: boolean } = {}): Promise<StartedRun> {
+  const now = options.now ?? new Date();
+  const layout = snapshotLayout(settings);
+  const store = new RunStore(destination, layout, randomUUID());
+  const previous = await store.lock.acquire(holder, { now, sameHolderIsUs: options.sameHolderIsUs });
+  try {
+    await recoverTransaction(destination, layout);
+    if (previous) await new RunStore(destination, layout, previous).clear();
+  } catch (error) {
+    await store.lock.release().catch(() => undefined);
+    throw error;
+  }
+  const checkpoint: RunCheckpoint = {
+    schema_version: 1,
+    run_id: store.runId,
+    settings,
+    started_at: now.toISOString(),
+    invocations: 0,
+    harvest: START,
+    parts: [],
+    by_status: {},
+    requests: 0,
+    retries: 0,
+  };
+  return { checkpoint, store };
+}
+
+/** One invocation's share: reads on from the checkpoint until the inventory is read or `stopAt`. */
+export async function sliceRun(context: ExportContext, store: RunStore, checkpoint: RunCheckpoint, seen: IccidSet, stopAt?: number): Promise<RunCheckpoint> {
+  return exportSlice(context, { ...DEFAULT_TUNING, ...context.tuning }, store, checkpoint, seen, stopAt);
+}
+
+/** The day's manifest, if run `runId` published it. */
+async function publishedBy(destination: Destination, scope: string, snapshotDate: string, runId: string): Promise<Manifest | undefined> {
+  const stored = await destination.readDocument(manifestKey(scope, snapshotDate));
+  const manifest = stored && (JSON.parse(stored.body.toString('utf8')) as Manifest);
+  return manifest?.run_id === runId ? manifest : undefined;
+}
+
+/** Where a published snapshot waits for its announcement (the Lambda's "Snapshot Published" event). */
+export const outboxFolder = (layout: RunsLayout): string => `${layout.runs}outbox/`;
+
+export interface PublishOptions {
+  readonly snapshotDate: string;
+  /** The checkpoint, when the caller has it (a run in one process); otherwise it is loaded. */
+  readonly checkpoint?: RunCheckpoint;
+  /** Keep an outbox entry for the announcement, removed once the event is sent (announce.ts). */
+  readonly announce?: boolean;
+}
+
+/**
+ * Publishes a finished run, then clears its staging and lock. Idempotent: an attempt retried
+ * after a kill or a lost answer first finishes or undoes what the earlier attempt left, and
+ * returns the manifest if that attempt had published.
+ */
+export async function publishRun(store: RunStore, options: PublishOptions): Promise<Manifest> {
+  const { destination } = store;
+  await recoverTransaction(destination, store.layout);
+  const published = await publishedBy(destination, store.scope, options.snapshotDate, store.runId);
+  if (published) {
+    await store.clear();
+    return published;
+  }
+  const checkpoint = options.checkpoint ?? (await store.loadCheckpoint());
+  const summary = checkpoint.harvest.summary;
+  if (!summary) throw new ExportError('INTERNAL', `run ${checkpoint.run_id} has not finished reading the API; it cannot be published.`);
+  const layout = snapshotLayout(checkpoint.settings);
+  const moves = movesOf(checkpoint, layout);
+  const manifest = manifestOf(checkpoint, summary, layout, moves, destination);
+  const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+  const documents: Document[] = [];
+  // latest.json never moves back to an older day (a backfill).
+  const newest = (await destination.list(layout.manifests)).every((key) => (/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1] ?? '') <= manifest.snapshot_date);
+  if (newest) documents.push({ key: layout.latest, body: json({ ...manifest, manifest_key: destination.keyFor(layout.manifest) } satisfies Latest) });
+  if (options.announce) documents.push({ key: `${outboxFolder(layout)}${manifest.snapshot_date}-${manifest.run_id}.json`, body: json(manifest) });
+  await publishTransaction(destination, layout, store.lock, store.folder, {
+    files: moves.map(({ from, to }) => ({ from, to })),
+    documents,
+    manifest: { key: layout.manifest, body: json(manifest) },
+  });
+  await store.clear();
+  return manifest;
+}
+
+/**
+ * Ends a failed run: finishes or undoes its publication if one was under way, then removes
+ * its staging and lock. Returns the manifest if that publication had committed: the snapshot
+ * is published after all.
+ */
+export async function discardRun(store: RunStore): Promise<Manifest | undefined> {
+  const recovered = await recoverTransaction(store.destination, store.layout, store.runId);
+  await store.clear();
+  return recovered.outcome === 'rolled forward' ? (JSON.parse(recovered.journal.manifest.body) as Manifest) : undefined;
+}
+
+/** A whole export in this process: the CLI, a direct Lambda invocation, tests. */
+export async function runExport(run: ExportRun): Promise<Manifest> {
+  let started: StartedRun | undefined;
+  try {
+    started = await beginRun(run.destination, run.settings, run.holder ?? localHolder());
+    const checkpoint = await sliceRun(run, started.store, started.checkpoint, new IccidSet(), run.stopAt);
+    if (!checkpoint.harvest.summary) throw run.tooLong?.(checkpoint) ?? new ExportAbortedError('the export did not finish in the time it was given; nothing was published.');
+    return await publishRun(started.store, { snapshotDate: run.settings.snapshotDate, checkpoint, announce: run.announce });
+  } catch (error) {
+    const failure = run.signal?.aborted ? abortReason(run.signal) : asExportError(error);
+    const published = started && (await discardRun(started.store).catch(() => undefined));
+    if (published) return published;
+    throw failure;
+  } finally {
+    await run.destination.close();
+  }
+}
+
+/** The caller's reason for stopping us, if it gave one we can show, else a generic one. */
+function abortReason(signal: AbortSignal): ExportError {
+  const reason: unknown = signal.reason;
+  return reason instanceof ExportError
+    ? reason
+    : new ExportAbortedError('the export was stopped before it finished; nothing was published.', { cause: reason });
+}

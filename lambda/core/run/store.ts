@@ -1,0 +1,129 @@
+/**
+ * What a run keeps in the destination while it is not yet published, under the scope's
+ * `_runs/` folder (the underscore keeps it out of Athena, Spark and Hive, and of the globs a
+ * reader uses on the format folders):
+ *
+ *   _runs/lock.json                          who is exporting this scope now (lock.ts)
+ *   _runs/journal.json                       a publication under way (transaction.ts)
+ *   _runs/outbox/<day>-<run id>.json         published snapshots not yet announced (lifecycle.ts)
+ *   _runs/<run id>/checkpoint.json           settings, where the harvest stands, the files so far
+ *   _runs/<run id>/iccids-<n>.bin            the ICCIDs handed on by invocation n (harvest.ts)
+ *   _runs/<run id>/parts/<format>/<n>.<ext>  one complete data file per invocation
+ *   _runs/<run id>/publish-<id>/backup/…     what a publication replaces, until it is final
+ */
+import type { Destination } from '../destinations';
+import { DestinationError, ExportError } from '../errors';
+import type { HarvestCheckpoint } from '../harvest';
+import { IccidSet } from '../iccid-set';
+import type { RunsLayout } from '../layout';
+import type { ExportSettings } from '../settings';
+import type { FileSummary } from '../snapshot-file';
+import { ScopeLock } from './lock';
+import { readJournal } from './transaction';
+
+/** Where an unfinished run stands: the whole state handed from one invocation to the next. */
+export interface RunCheckpoint {
+  readonly schema_version: 1;
+  readonly run_id: string;
+  readonly settings: ExportSettings;
+  readonly started_at: string;
+  /** Invocations (slices) that have exported so far. */
+  readonly invocations: number;
+  readonly harvest: HarvestCheckpoint;
+  /** Complete data files, keys relative to the destination (under `_runs/<run id>/parts/`). */
+  readonly parts: readonly FileSummary[];
+  readonly by_status: Readonly<Record<string, number>>;
+  readonly requests: number;
+  readonly retries: number;
+}
+
+export class RunStore {
+  public readonly lock: ScopeLock;
+
+  constructor(
+    public readonly destination: Destination,
+    public readonly layout: RunsLayout,
+    public readonly runId: string,
+  ) {
+    this.lock = new ScopeLock(destination, layout, runId);
+  }
+
+  get scope(): string {
+    return this.layout.scope;
+  }
+
+  get folder(): string {
+    return `${this.layout.runs}${this.runId}/`;
+  }
+
+  partKey(format: string, part: number, extension: string): string {
+    return `${this.folder}parts/${format}/${String(part).padStart(5, '0')}${extension}`;
+  }
+
+  /**
+   * Saves where the run stands, while the run holds its lock. The checkpoint is the commit
+   * point: the ICCID set goes first, under the number of the invocation it belongs to, so a
+   * checkpoint always names a set saved with it (an invocation that dies between the two
+   * leaves the previous pair as it was).
+   */
+  async save(checkpoint: RunCheckpoint, seen: IccidSet): Promise<void> {
+    await this.destination.putDocument(this.iccidsKey(checkpoint.invocations), seen.toBuffer());
+    await this.lock.renew();
+    await this.destination.putDocument(`${this.folder}checkpoint.json`, `${JSON.stringify(checkpoint)}\n`);
+    if (checkpoint.invocations > 0) await this.destination.remove([this.iccidsKey(checkpoint.invocations - 1)]);
+  }
+
+  /** The checkpoint alone: what publishing needs (the ICCID set is 12 bytes an eSIM). */
+  async loadCheckpoint(): Promise<RunCheckpoint> {
+    const key = `${this.folder}checkpoint.json`;
+    const saved = await this.destination.readDocument(key);
+    if (!saved) throw this.gone();
+    try {
+      const checkpoint = JSON.parse(saved.body.toString('utf8')) as RunCheckpoint;
+      if (checkpoint?.schema_version !== 1 || checkpoint.run_id !== this.runId || !checkpoint.harvest || !checkpoint.settings) throw new Error('not a checkpoint of this run');
+      return checkpoint;
+    } catch (error) {
+      throw new DestinationError(
+        `the checkpoint ${this.destination.keyFor(key)} of run ${this.runId} in ${this.destination.description} is damaged (${(error as Error).message}); ` +
+          'this run cannot go on: start the export again (its staging is removed when the run is cleaned up).',
+        { cause: error },
+      );
+    }
+  }
+
+  /** The checkpoint and the ICCIDs seen: what the next slice reads on from. */
+  async load(): Promise<{ checkpoint: RunCheckpoint; seen: IccidSet }> {
+    const checkpoint = await this.loadCheckpoint();
+    const key = this.iccidsKey(checkpoint.invocations);
+    const iccids = await this.destination.readDocument(key);
+    if (!iccids) throw this.gone();
+    try {
+      return { checkpoint, seen: IccidSet.fromBuffer(iccids.body) };
+    } catch (error) {
+      throw new DestinationError(
+        `the ICCID set ${this.destination.keyFor(key)} of run ${this.runId} in ${this.destination.description} is damaged (${(error as Error).message}); start the export again.`,
+        { cause: error },
+      );
+    }
+  }
+
+  private gone(): ExportError {
+    return new ExportError('INTERNAL', `the staged state of run ${this.runId} is gone from ${this.destination.description}; start the export again.`);
+  }
+
+  private iccidsKey(invocations: number): string {
+    return `${this.folder}iccids-${String(invocations).padStart(5, '0')}.bin`;
+  }
+
+  /**
+   * Removes this run's staged files and, if it holds it, the lock. A backup that an unfinished
+   * publication's journal names is kept: only finishing or undoing that publication removes it.
+   */
+  async clear(): Promise<void> {
+    const journal = await readJournal(this.destination, this.layout);
+    const keep = journal?.backup.startsWith(this.folder) ? journal.backup : undefined;
+    const staged = await this.destination.list(this.folder);
+    await this.destination.remove(keep ? staged.filter((key) => !key.startsWith(keep)) : staged);
+    await this.lock.release();
+  }
+}

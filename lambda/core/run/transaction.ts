@@ -1,0 +1,176 @@
+/**
+ * Publishing a snapshot as a transaction recorded in a journal, so that any fault at any step
+ * (a kill, a lost answer, an S3 error that lasts, a lost lock) ends with the day exactly as it
+ * was or exactly the new snapshot.
+ *
+ *   1. back up  every object at the day's keys (data files of every format, the manifest,
+ *               latest.json) into a folder of this attempt's own; nothing published changes
+ *   2. journal  `_runs/journal.json`, created only if absent: the backups, the copies, the keys
+ *               to remove, the documents to write, and the manifest
+ *   3. apply    copy each staged file to its key, remove the day's files the manifest does
+ *               not list, write the documents (latest.json, the announcement's outbox entry),
+ *               then the manifest: the commit point
+ *   4. finish   delete the journal, then the backup
+ * Every write of steps 2 and 3 is preceded by a renewal of the scope's lock with a
+ * conditional write (lock.ts), so a run that lost its lock stops before it changes a key.
+ *
+ * Whoever finds a journal finishes it: a retried Publish, Clean up, the next run's Begin.
+ * If the day's manifest is the journal's, the transaction committed: it is rolled forward
+ * (step 4; latest.json went before the manifest, as it describes files already in place). Otherwise it is rolled back: every key it may have touched is put back from the
+ * backup, or removed if it was new. Both are idempotent, so a recovery that is itself
+ * interrupted is finished by the next one. A backup is deleted only after its journal.
+ *
+ * S3 has no multi-object transaction: while steps 3 and 4 (or a roll-back) run, a reader
+ * listing a day's folder may see a mix for the seconds the copies take; the manifest never
+ * describes anything but the files stored.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Destination } from '../destinations';
+import { asExportError, DestinationError, LockLostError, RecoveryPendingError } from '../errors';
+import type { RunsLayout, SnapshotLayout } from '../layout';
+import { FORMATS } from '../settings';
+import { putConditionally, type ScopeLock } from './lock';
+
+export interface Document {
+  readonly key: string;
+  readonly body: string;
+}
+
+export interface Publication {
+  /** Staged key → published key. */
+  readonly files: readonly { readonly from: string; readonly to: string }[];
+  /** Written after the files, before the manifest (latest.json, an outbox entry). */
+  readonly documents: readonly Document[];
+  /** The day's manifest: written last, the commit point. */
+  readonly manifest: Document;
+}
+
+export interface Journal extends Publication {
+  readonly schema_version: 1;
+  readonly run_id: string;
+  readonly created_at: string;
+  /** Where this attempt's backups are: `<backup><key>` for each key of `existed`. */
+  readonly backup: string;
+  /** The keys that existed before, each backed up. */
+  readonly existed: readonly string[];
+  /** The day's files the new manifest does not list. */
+  readonly removes: readonly string[];
+}
+
+export const journalKey = (layout: RunsLayout): string => `${layout.runs}journal.json`;
+
+/** The scope's unfinished publication, if there is one. */
+export async function readJournal(destination: Destination, layout: RunsLayout): Promise<Journal | undefined> {
+  const key = journalKey(layout);
+  const stored = await destination.readDocument(key);
+  if (!stored) return undefined;
+  try {
+    const journal = JSON.parse(stored.body.toString('utf8')) as Journal;
+    if (journal?.schema_version !== 1 || !journal.manifest || !Array.isArray(journal.documents) || !Array.isArray(journal.existed)) throw new Error('not a journal');
+    return journal;
+  } catch (error) {
+    throw new DestinationError(
+      `the publishing journal ${destination.keyFor(key)} in ${destination.description} is damaged (${(error as Error).message}); ` +
+        'compare the day it names with its backup under _runs/, put the day right by hand, then remove the journal.',
+      { cause: error },
+    );
+  }
+}
+
+/** Publishes `publication` for the run holding `lock`; the scope must have no unfinished journal (recover first). */
+export async function publishTransaction(destination: Destination, layout: SnapshotLayout, lock: ScopeLock, runFolder: string, publication: Publication): Promise<void> {
+  await lock.renew();
+  const dayFiles = (await Promise.all(FORMATS.map((format) => destination.list(layout.dayFolders[format])))).flat();
+  const documents = [...publication.documents, publication.manifest];
+  const existing = (await Promise.all(documents.map(async ({ key }) => ((await destination.readDocument(key)) ? [key] : [])))).flat();
+  const published = new Set(publication.files.map((file) => file.to));
+  const journal: Journal = {
+    schema_version: 1,
+    run_id: lock.runId,
+    created_at: new Date().toISOString(),
+    // Each attempt backs up into a folder of its own: a retry never overwrites an earlier backup.
+    backup: `${runFolder}publish-${randomUUID()}/backup/`,
+    existed: [...dayFiles, ...existing],
+    removes: dayFiles.filter((key) => !published.has(key)),
+    ...publication,
+  };
+
+  // 1. Backups. Nothing published has changed yet; a failure here leaves only staging behind.
+  for (const key of journal.existed) await destination.copy(key, `${journal.backup}${key}`);
+  // 2. The journal: from here on, whoever finds it finishes or undoes this publication.
+  await lock.renew();
+  if (!(await putConditionally(destination, journalKey(layout), `${JSON.stringify(journal)}\n`, { absent: true }))) {
+    throw new DestinationError(`another publication of ${layout.scope || 'the full snapshot'} is unfinished in ${destination.description}; run again to finish it first.`);
+  }
+  // 3. Apply, fenced by the lock at every write; the manifest commits.
+  try {
+    for (const file of journal.files) {
+      await lock.renew();
+      await destination.copy(file.from, file.to);
+    }
+    if (journal.removes.length > 0) {
+      await lock.renew();
+      await destination.remove(journal.removes);
+    }
+    for (const document of documents) {
+      await lock.renew();
+      await destination.putDocument(document.key, document.body);
+    }
+  } catch (error) {
+    // A run that lost its lock touches nothing more: the lock's holder recovers the journal.
+    if (error instanceof LockLostError) throw error;
+    await lock.renew();
+    await rollBack(destination, layout, journal).catch((failure: unknown) => {
+      throw new RecoveryPendingError(
+        `publishing failed (${asExportError(error).message}) and undoing it failed too (${asExportError(failure).message}); ` +
+          `the earlier snapshot is kept under ${destination.keyFor(journal.backup)} and the journal ${destination.keyFor(journalKey(layout))} ` +
+          'names it: the next step or run puts the day back before it does anything else.',
+        { cause: failure },
+      );
+    });
+    throw error;
+  }
+  // 4. Committed: only the journal and the backup remain to go.
+  await forget(destination, layout, journal);
+}
+
+export type Recovery = { readonly outcome: 'none' } | { readonly outcome: 'rolled forward' | 'rolled back'; readonly journal: Journal };
+
+/**
+ * Finishes or undoes the scope's unfinished publication, if there is one (of run `onlyRun`
+ * only, when given). Says which it did.
+ */
+export async function recoverTransaction(destination: Destination, layout: RunsLayout, onlyRun?: string): Promise<Recovery> {
+  const journal = await readJournal(destination, layout);
+  if (!journal || (onlyRun !== undefined && journal.run_id !== onlyRun)) return { outcome: 'none' };
+  const stored = await destination.readDocument(journal.manifest.key);
+  if (stored?.body.equals(Buffer.from(journal.manifest.body))) {
+    await forget(destination, layout, journal);
+    return { outcome: 'rolled forward', journal };
+  }
+  await rollBack(destination, layout, journal);
+  return { outcome: 'rolled back', journal };
+}
+
+/** Puts every key the publication may have touched back as it was: from the backup, or gone if it is new. */
+async function rollBack(destination: Destination, layout: RunsLayout, journal: Journal): Promise<void> {
+  const existed = new Set(journal.existed);
+  const touched = new Set([...journal.files.map((file) => file.to), ...journal.removes, ...journal.documents.map((document) => document.key), journal.manifest.key]);
+  for (const key of touched) {
+    const backup = `${journal.backup}${key}`;
+    const restore = existed.has(key) ? destination.copy(backup, key) : destination.remove([key]);
+    await restore.catch(async (error: unknown) => {
+      // A key the publication never changed may refuse writes (a bucket policy, a read-only
+      // file): if it already holds what it held before, there is nothing to put back.
+      const [now, before] = await Promise.all([destination.hash(key), existed.has(key) ? destination.hash(backup) : undefined]);
+      if (now !== before) throw error;
+    });
+  }
+  await forget(destination, layout, journal);
+}
+
+/** The journal goes first: a backup is never deleted while a journal names it. */
+async function forget(destination: Destination, layout: RunsLayout, journal: Journal): Promise<void> {
+  await destination.remove([journalKey(layout)]);
+  await destination.remove(await destination.list(journal.backup));
+}
