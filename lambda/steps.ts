@@ -91,7 +91,7 @@ export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOut
   if (event.step === 'announce') return { announce: event.run, lastTry: event.lastTry ?? false };
   const store = new RunStore(destination, runsLayout(event.run.scope), event.run.id);
   if (event.step === 'cleanup') {
-    const published = await discardRun(store);
+    const published = await discardRun(store, event.run.snapshot_date);
     return { cleaned: event.run, published: published !== undefined };
   }
   if (event.step === 'publish') {

@@ -120,13 +120,19 @@ export async function publishRun(store: RunStore, options: PublishOptions): Prom
 
 /**
  * Ends a failed run: finishes or undoes its publication if one was under way, then removes
- * its staging and lock. Returns the manifest if that publication had committed: the snapshot
- * is published after all.
+ * its staging and lock. Returns the manifest if the run published the day after all (its
+ * publication had committed, or even finished, before the failure).
  */
-export async function discardRun(store: RunStore): Promise<Manifest | undefined> {
+export async function discardRun(store: RunStore, snapshotDate?: string): Promise<Manifest | undefined> {
   const recovered = await recoverTransaction(store.destination, store.layout, store.runId);
+  const published =
+    recovered.outcome === 'rolled forward'
+      ? (JSON.parse(recovered.journal.manifest.body) as Manifest)
+      : snapshotDate !== undefined
+        ? await publishedBy(store.destination, store.scope, snapshotDate, store.runId)
+        : undefined;
   await store.clear();
-  return recovered.outcome === 'rolled forward' ? (JSON.parse(recovered.journal.manifest.body) as Manifest) : undefined;
+  return published;
 }
 
 /** A whole export in this process: the CLI, a direct Lambda invocation, tests. */
@@ -139,7 +145,7 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
     return await publishRun(started.store, { snapshotDate: run.settings.snapshotDate, checkpoint, announce: run.announce });
   } catch (error) {
     const failure = run.signal?.aborted ? abortReason(run.signal) : asExportError(error);
-    const published = started && (await discardRun(started.store).catch(() => undefined));
+    const published = started && (await discardRun(started.store, run.settings.snapshotDate).catch(() => undefined));
     if (published) return published;
     throw failure;
   } finally {
