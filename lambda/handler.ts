@@ -94,8 +94,9 @@ function recordPublished(manifest: Manifest): void {
 
 /**
  * Sends the "Snapshot Published" event of every snapshot of the scope still pending. A
- * failure is counted (AnnouncementsFailed, its own alarm) and thrown unless `report` says to
- * report it and return: the snapshot is published either way, and stays pending.
+ * failure is thrown for the state machine to retry, unless `report` says no retry is left:
+ * then it is counted (AnnouncementsFailed, its own alarm) and returned. The snapshot is
+ * published either way, and stays pending for the next run to announce.
  */
 async function announce(scope: string, config: FunctionConfig, destination: S3Destination, report: boolean): Promise<{ announced: number; pending: boolean }> {
   try {
@@ -104,9 +105,10 @@ async function announce(scope: string, config: FunctionConfig, destination: S3De
     return { announced: announced.length, pending: false };
   } catch (error) {
     if (!(error instanceof AnnouncementFailedError)) throw error;
-    metrics.addMetric('AnnouncementsFailed', MetricUnit.Count, 1);
-    logger.error('announcement failed', { reason: error.message });
+    logger.error('announcement failed', { reason: error.message, willRetry: !report });
     if (!report) throw error;
+    // Counted once, when no retry is left: the alarm is for an announcement given up on.
+    metrics.addMetric('AnnouncementsFailed', MetricUnit.Count, 1);
     return { announced: 0, pending: true };
   }
 }

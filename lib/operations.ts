@@ -1,6 +1,6 @@
 /**
- * Operations: an SNS topic for alarms, four alarms (a failed execution, a failed invocation, a
- * run that could not be started, no fresh snapshot), and a dashboard of executions and of what
+ * Operations: an SNS topic for alarms, five alarms (a failed execution, a failed invocation, a
+ * run that could not be started, an event given up on, no fresh snapshot), and a dashboard of executions and of what
  * each run did.
  */
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
@@ -62,7 +62,7 @@ export class Operations extends Construct {
     const alarms = [
       whenAny(
         'ExecutionFailedAlarm',
-        'An esim-export execution failed, timed out or was stopped: its last state says why; nothing was published and its staging was removed.',
+        'An esim-export execution failed, timed out or was stopped before its snapshot was published: the day keeps the snapshot it had, unchanged, and Clean up removed the staging (its last state and the step\'s log line say why). A snapshot published but not announced raises AnnouncementFailedAlarm instead.',
         new cloudwatch.MathExpression({
           expression: 'failed + timedOut + aborted',
           usingMetrics: {
@@ -75,13 +75,18 @@ export class Operations extends Construct {
       ),
       whenAny(
         'RunFailedAlarm',
-        'An esim-export invocation failed. Its log says why in one line ("export failed" or "step failed"); nothing was published.',
+        'An esim-export invocation failed; its log says why in one line ("export failed" or "step failed"). A state machine step is retried and Clean up undoes a half-done publication (ExecutionFailedAlarm says if the run failed); a direct invocation published nothing.',
         props.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       ),
       whenAny(
         'FailedRunsQueueAlarm',
         'A scheduled run could not be delivered or failed all its retries: see the FailedRuns queue.',
         props.failedRuns.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      ),
+      whenAny(
+        'AnnouncementFailedAlarm',
+        'A snapshot was published, but its "Snapshot Published" event could not be put on the bus after every retry. The snapshot is complete; the event waits under _runs/outbox/ and the next run sends it.',
+        metric('AnnouncementsFailed', 'Sum', Duration.minutes(5)),
       ),
       new cloudwatch.Alarm(this, 'StaleSnapshotAlarm', {
         alarmDescription: `No full snapshot was published for ${staleAfterHours} hours.`,

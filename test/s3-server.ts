@@ -14,6 +14,26 @@ interface KoaContext {
   method: string;
   path: string;
   get(header: string): string;
+  req: { socket: { destroy(): void } };
+}
+
+/** A request as a fault sees it: its key without the bucket, and the copy's source key if it is a copy. */
+export interface FaultedRequest {
+  readonly method: string;
+  readonly key: string;
+  readonly copyFrom?: string;
+  readonly conditional: boolean;
+}
+
+/**
+ * A fault S3 can show: `fail` answers 503 SlowDown without doing anything; `lose` does the
+ * request, then drops the connection before the answer (the SDK sees a network error and
+ * retries a request that was applied). Each applies to the requests `when` picks, `times` times.
+ */
+export interface Fault {
+  readonly kind: 'fail' | 'lose';
+  readonly when: (request: FaultedRequest) => boolean;
+  times?: number;
 }
 interface Store {
   getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
@@ -24,6 +44,10 @@ export interface S3Server {
   readonly endpoint: string;
   /** Answer 403 AccessDenied to every PUT (uploads and copies included) whose key matches, as a bucket policy would; undefined lifts it. */
   denyWrites(keys: RegExp | undefined): void;
+  /** Injects faults from now on (replacing earlier ones); none lifts them. */
+  inject(...faults: Fault[]): void;
+  /** How many requests the faults hit so far. */
+  readonly hits: () => number;
   close(): Promise<void>;
 }
 
@@ -56,13 +80,36 @@ export async function startS3(directory: string, buckets: readonly string[]): Pr
     if ((ctx.method === 'PUT' || ctx.method === 'POST') && denied?.test(decodeURIComponent(ctx.path))) throw new S3Error('AccessDenied', 'Access Denied');
     return next();
   };
-  // First in line, before s3rver's own routes.
-  (server as unknown as { middleware: Middleware[] }).middleware.unshift(denyWrites, conditionalWrites);
+  let faults: Fault[] = [];
+  let hits = 0;
+  const injectFaults: Middleware = async (ctx, next) => {
+    const [, , ...rest] = decodeURIComponent(ctx.path).split('/');
+    const source = ctx.get('x-amz-copy-source');
+    const request: FaultedRequest = {
+      method: ctx.method,
+      key: rest.join('/'),
+      copyFrom: source ? decodeURIComponent(source).replace(/^\/?[^/]+\//, '') : undefined,
+      conditional: Boolean(ctx.get('if-none-match') || ctx.get('if-match')),
+    };
+    const fault = faults.find((each) => (each.times ?? 1) > 0 && each.when(request));
+    if (!fault) return next();
+    if (fault.times !== undefined) fault.times -= 1;
+    hits += 1;
+    if (fault.kind === 'fail') throw new S3Error('SlowDown', 'Please reduce your request rate.');
+    await next();
+    ctx.req.socket.destroy();
+  };
+  // First in line, before s3rver's own routes; faults before everything, so a lost answer was applied.
+  (server as unknown as { middleware: Middleware[] }).middleware.unshift(injectFaults, denyWrites, conditionalWrites);
   const { port } = await server.run();
   return {
     server,
     endpoint: `http://127.0.0.1:${port}`,
     denyWrites: (keys) => (denied = keys),
+    inject: (...injected) => {
+      faults = injected.map((fault) => ({ ...fault, times: fault.times ?? Number.POSITIVE_INFINITY }));
+    },
+    hits: () => hits,
     close: () => server.close(),
   };
 }

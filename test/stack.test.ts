@@ -202,11 +202,19 @@ describe('EsimExportStack with default context', () => {
     });
   });
 
-  it('alarms on failed runs, on the dead-letter queue and on a stale snapshot, into SNS', () => {
+  it('alarms on failed runs, on the dead-letter queue, on an event given up on and on a stale snapshot, into SNS', () => {
     const { template } = defaults;
     const alarmAction = { AlarmActions: [{ Ref: Match.stringLikeRegexp('Alarms') }] };
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1, ...alarmAction });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1, ...alarmAction });
+    // Publishing and announcing fail apart, and each alarm says which one did.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'AnnouncementsFailed',
+      Namespace: 'EsimExport',
+      AlarmDescription: Match.stringLikeRegexp('^A snapshot was published, but its "Snapshot Published" event'),
+      ...alarmAction,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmDescription: Match.stringLikeRegexp('before its snapshot was published: the day keeps the snapshot it had') });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'SnapshotsPublished',
       Namespace: 'EsimExport',
