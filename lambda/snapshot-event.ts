@@ -20,6 +20,8 @@ export const EVENT_DETAIL_TYPE = 'Snapshot Published';
 /** What the event says: enough to find and trust the snapshot without reading anything first. */
 export interface SnapshotPublishedDetail {
   readonly snapshot_date: string;
+  /** The run that published it: the same in every copy of the event (it comes at least once). */
+  readonly run_id: string;
   readonly scope: string;
   readonly records: number;
   readonly api_total: number;
@@ -32,6 +34,7 @@ export interface SnapshotPublishedDetail {
 export function snapshotPublishedEntry(manifest: Manifest, bucket: string, manifestKey: string, eventBusName?: string): PutEventsRequestEntry {
   const detail: SnapshotPublishedDetail = {
     snapshot_date: manifest.snapshot_date,
+    run_id: manifest.run_id,
     scope: manifest.scope,
     records: manifest.records,
     api_total: manifest.api_total,

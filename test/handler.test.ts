@@ -148,6 +148,7 @@ describe('handler', () => {
         bus: undefined,
         detail: {
           snapshot_date: '2026-11-19',
+          run_id: manifest.run_id,
           scope: 'full',
           records: manifest.records,
           api_total: manifest.api_total,

@@ -26,7 +26,7 @@ export interface FaultedRequest {
 }
 
 /**
- * A fault S3 can show: `fail` answers 503 SlowDown without doing anything; `lose` does the
+ * A fault S3 can show: `fail` answers 503 ServiceUnavailable without doing anything; `lose` does the
  * request, then drops the connection before the answer (the SDK sees a network error and
  * retries a request that was applied). Each applies to the requests `when` picks, `times` times.
  */
@@ -95,7 +95,7 @@ export async function startS3(directory: string, buckets: readonly string[]): Pr
     if (!fault) return next();
     if (fault.times !== undefined) fault.times -= 1;
     hits += 1;
-    if (fault.kind === 'fail') throw new S3Error('SlowDown', 'Please reduce your request rate.');
+    if (fault.kind === 'fail') throw new S3Error('ServiceUnavailable', 'Service is unable to handle request.');
     await next();
     ctx.req.socket.destroy();
   };
