@@ -3,15 +3,21 @@
 import { runCli } from './run-cli';
 
 // Ctrl-C, `kill`, a CI cancel or a container stop: stop, publish nothing, remove what was
-// staged, and exit as a shell expects of a signal (128 + its number).
+// staged, and exit as a shell expects of a signal (128 + its number). A second signal does
+// not cut the cleanup short (that would leave the staging and the lock behind): it is told
+// to wait. SIGKILL still ends it at once; the next run then clears what it left.
 const controller = new AbortController();
 let stoppedBy: NodeJS.Signals | undefined;
 const stop = (signal: NodeJS.Signals): void => {
+  if (stoppedBy) {
+    process.stderr.write('esim-export: stopping: removing what this run staged, one moment.\n');
+    return;
+  }
   stoppedBy = signal;
   controller.abort();
 };
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
 
 runCli(process.argv.slice(2), {
   env: process.env,

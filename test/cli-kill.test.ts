@@ -140,3 +140,34 @@ describe.each(points)('the CLI killed at %s', (_point, killAt, recovered) => {
     expect((await dayMatchesManifest()).files.map((file) => file.format)).toEqual(['csv']);
   });
 });
+
+describe('the CLI stopped twice', () => {
+  it('finishes its cleanup when a second signal comes in the middle of it: exit 130, nothing staged, no lock', async () => {
+    prefix = `twice-${++runs}`;
+    const slow = await startSandbox({ size: 3_000, latencyMs: 100 });
+    try {
+      let child: ChildProcess | undefined;
+      let cleaning = false;
+      // The second Ctrl-C arrives while the first one's cleanup is removing the staging.
+      s3server.inject({
+        kind: 'fail',
+        when: (request) => {
+          if (!cleaning && isDelete(request)) {
+            cleaning = true;
+            child?.kill('SIGINT');
+          }
+          return false;
+        },
+      });
+      const run = exportWith(slow, 'ndjson', (started) => (child = started));
+      while (slow.stats.requests < 4) await new Promise((resolve) => setTimeout(resolve, 20));
+      child!.kill('SIGINT');
+      const result = await run;
+      expect(cleaning).toBe(true);
+      expect(result).toMatchObject({ status: 130, signal: null });
+      expect(await stored()).toEqual({});
+    } finally {
+      await slow.close();
+    }
+  });
+});

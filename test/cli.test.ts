@@ -133,9 +133,15 @@ describe('the export CLI', () => {
     [['--api-url', 'http://esim.betatel.com/api/v1'], /^esim-export: --api-url must use https:\/\/ .*loopback.*\n$/],
     [['--out', 's3://A_Bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix/],
     // URL-like typos are refused, never made into a local folder named "s3:".
-    [['--out', 's3:/bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix \(lower-case s3, two slashes\), got "s3:\/bucket\/x"\n$/],
-    [['--out', 'S3://bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix \(lower-case s3, two slashes\)/],
+    [['--out', 's3:/bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix \(lower-case s3, two slashes, no spaces\), got "s3:\/bucket\/x"\n$/],
+    [['--out', 'S3://bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix \(lower-case s3, two slashes, no spaces\)/],
     [['--out', 'ftp://host/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix/],
+    ...['s3//bucket/x', 's3;//bucket', 's3 ://bucket', 's3:\\bucket', ' s3://bucket', 's3://bucket ', 'arn:aws:s3:::bucket', 'bucket.s3.eu-west-1.amazonaws.com/x', 's3.amazonaws.com/bucket'].map(
+      (typo) => [['--out', typo], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix /] as [string[], RegExp],
+    ),
+    // An empty value is a mistake on the command line, not "use the default".
+    [['--page-size', ''], /^esim-export: --page-size must be a whole number from 1 to 1000 or auto, got ""\n$/],
+    [['--formats', ''], /^esim-export: --formats must name at least one of ndjson, csv, parquet, got ""\n$/],
     [['--out', 's3://bucket/a/../b'], /^esim-export: --out must not have \. or \.\. in its prefix/],
     [['--date', '2099-01-01'], /^esim-export: --date must not be after tomorrow \(\d{4}-\d{2}-\d{2} in UTC\), got "2099-01-01"\n$/],
     [['--compression', 'zip'], /^error: option '--compression <kind>' argument 'zip' is invalid/],

@@ -256,8 +256,10 @@ export function settingNames(source: SettingSource): string[] {
 }
 
 /**
- * Reads the settings `values` holds, keyed by their names in `source`. Absent and empty values
- * are not given; every invalid one is named, all at once, in one ConfigError.
+ * Reads the settings `values` holds, keyed by their names in `source`. Absent values are not
+ * given, nor empty ones except on the command line (`--page-size ''` is a mistake, an empty
+ * environment variable or context value is "not set"); every invalid one is named, all at
+ * once, in one ConfigError.
  */
 export function readSettings(source: SettingSource, values: Readonly<Record<string, unknown>>): GivenSettings {
   const given: Record<string, unknown> = {};
@@ -265,7 +267,7 @@ export function readSettings(source: SettingSource, values: Readonly<Record<stri
   for (const [key, definition] of Object.entries(SETTINGS)) {
     const name = definition.names[source];
     const raw = name === undefined ? undefined : values[name];
-    if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) continue;
+    if (raw === undefined || raw === null || (source !== 'flag' && typeof raw === 'string' && raw.trim() === '')) continue;
     try {
       given[key] = definition.parse(settingLabel(source, name!), typeof raw === 'string' ? raw.trim() : raw);
     } catch (error) {

@@ -55,13 +55,24 @@ export interface Destination {
   close(): Promise<void>;
 }
 
+/**
+ * A typo of an S3 address, not a folder to create: anything URL-like (s3:/x, S3://x, ftp://x,
+ * arn:aws:s3:::x), s3 followed by a slip of the keys (s3//x, s3;//x, s3 ://x, s3:\\x), an S3
+ * host name (bucket.s3.eu-west-1.amazonaws.com/x), or spaces around it.
+ */
+function looksLikeS3(out: string): boolean {
+  return (
+    /^[A-Za-z][A-Za-z0-9+.-]+:/.test(out) ||
+    /^\s*s3\s*(:|;|\/\/|\\)/i.test(out) ||
+    /(^|[./])s3([.-][a-z0-9-]+)*\.amazonaws\.com(\/|$)/i.test(out) ||
+    out !== out.trim()
+  );
+}
+
 /** `s3://bucket/prefix` or a folder path, as given to --out. */
 export function openDestination(out: string, label: string, env: NodeJS.ProcessEnv = process.env): Destination {
-  // Anything URL-like but s3:// (s3:/x, S3://x, ftp://x) is a typo, not a folder to create.
   if (!out.startsWith('s3://')) {
-    if (/^[A-Za-z][A-Za-z0-9+.-]+:/.test(out)) {
-      throw new ConfigError(`${label} must be a folder or s3://bucket/prefix (lower-case s3, two slashes), got ${JSON.stringify(out)}`);
-    }
+    if (looksLikeS3(out)) throw new ConfigError(`${label} must be a folder or s3://bucket/prefix (lower-case s3, two slashes, no spaces), got ${JSON.stringify(out)}`);
     return new FolderDestination(out);
   }
   const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(out);
