@@ -9,7 +9,7 @@ import { Aws, CfnOutput, RemovalPolicy, SecretValue, Stack, type StackProps, Val
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/credentials';
-import { DEFAULT_API_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_PAGE_SIZE, FORMATS, type PageSize } from '../lambda/core/settings';
+import { DEFAULT_API_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_PAGE_SIZE, FORMATS, type PageSize, parsePrefix } from '../lambda/core/settings';
 import { AthenaTables } from './athena';
 import { ExportFunction } from './export-function';
 import { Operations } from './operations';
@@ -96,7 +96,8 @@ export class EsimExportStack extends Stack {
     super(scope, id, props);
     // Access logs are delivered by bucket policy (ACLs stay disabled), whatever the app's flags.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
-    const prefix = (props.exportPrefix ?? 'esims').replace(/^\/+|\/+$/g, '');
+    // Checked here too, for props given in code: the prefix is the function's grant on the bucket.
+    const prefix = parsePrefix('exportPrefix', props.exportPrefix ?? 'esims');
     const timezone = props.timezone ?? 'UTC';
     const stateMachineName = `${this.stackName}-export`;
 

@@ -353,6 +353,12 @@ describe('EsimExportStack with context values', () => {
     [{ logRetentionDays: 100 }, 'CDK context "logRetentionDays" must be one of 1, 3, 5, 7, 14, 30, 60, 90'],
     [{ infrequentAccessAfterDays: 60, glacierAfterDays: 45 }, 'CDK context "glacierAfterDays" must be at least 30 days after infrequentAccessAfterDays (60), got 45'],
     [{ expireAfterDays: 10 }, 'CDK context "expireAfterDays" must be after glacierAfterDays (90), got 10'],
+    // The prefix is the function's S3 grant: never a pattern, never the bucket's root.
+    [{ exportPrefix: '*' }, 'CDK context "exportPrefix" must not contain * or ?'],
+    [{ exportPrefix: 'es?ims' }, 'CDK context "exportPrefix" must not contain * or ?'],
+    [{ exportPrefix: '/' }, 'CDK context "exportPrefix" must not start with /'],
+    [{ exportPrefix: 'data//esims' }, 'CDK context "exportPrefix" must not contain //'],
+    [{ exportPrefix: '' }, 'CDK context "exportPrefix" must name a folder, such as esims, got ""'],
   ])('rejects bad context %j naming the key', (context, message) => {
     expect(() => synth(context)).toThrow(message);
   });

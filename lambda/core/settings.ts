@@ -157,9 +157,16 @@ export function dateIn(timeZone: string, at: Date = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
 }
 
+// The prefix goes into the function's IAM grant (`<prefix>/*`) and every key: a wildcard would
+// widen the grant, a leading or doubled slash makes keys S3 shows under an empty folder name.
 const prefixSchema = z
   .string()
-  .transform((s) => s.replace(/^\/+|\/+$/g, ''))
+  .refine((s) => !/[*?]/.test(s), { error: 'must not contain * or ? (it is a folder of the bucket, not a pattern)' })
+  .refine((s) => !s.startsWith('/'), { error: 'must not start with / (write esims, not /esims)' })
+  .refine((s) => !s.includes('//'), { error: 'must not contain //' })
+  .refine((s) => !/[\u0000-\u001f\u007f\\]/.test(s), { error: 'must not contain control characters or backslashes' })
+  .transform((s) => s.replace(/\/+$/, ''))
+  .refine((s) => s.length > 0, { error: 'must name a folder, such as esims' })
   .refine((s) => !s.split('/').some((part) => part === '..' || part === '.'), { error: 'must not contain . or .. segments' });
 
 export const parsePrefix = (label: string, raw: unknown): string => parseSetting(label, prefixSchema, raw);
@@ -257,9 +264,9 @@ export function settingNames(source: SettingSource): string[] {
 
 /**
  * Reads the settings `values` holds, keyed by their names in `source`. Absent values are not
- * given, nor empty ones except on the command line (`--page-size ''` is a mistake, an empty
- * environment variable or context value is "not set"); every invalid one is named, all at
- * once, in one ConfigError.
+ * given, nor an empty environment variable ("not set"); an empty flag, context value or event
+ * field is a mistake (`--page-size ''`, `-c exportPrefix=`) and named as one. Every invalid
+ * value is named, all at once, in one ConfigError.
  */
 export function readSettings(source: SettingSource, values: Readonly<Record<string, unknown>>): GivenSettings {
   const given: Record<string, unknown> = {};
@@ -267,7 +274,7 @@ export function readSettings(source: SettingSource, values: Readonly<Record<stri
   for (const [key, definition] of Object.entries(SETTINGS)) {
     const name = definition.names[source];
     const raw = name === undefined ? undefined : values[name];
-    if (raw === undefined || raw === null || (source !== 'flag' && typeof raw === 'string' && raw.trim() === '')) continue;
+    if (raw === undefined || raw === null || (source === 'env' && typeof raw === 'string' && raw.trim() === '')) continue;
     try {
       given[key] = definition.parse(settingLabel(source, name!), typeof raw === 'string' ? raw.trim() : raw);
     } catch (error) {
