@@ -92,6 +92,20 @@ describe('the export CLI', () => {
     expect(await fingerprint(out)).toEqual({});
   });
 
+  it('says in words that a file could not be written, on the real write path, and leaves nothing behind', async () => {
+    // A file-size limit (ulimit -f, with SIGXFSZ ignored so the write fails with EFBIG) makes
+    // the disk refuse the data file as a full one would (ENOSPC: same path, same message form).
+    const child = spawn('sh', ['-c', `trap "" XFSZ; ulimit -f 64; exec "${process.execPath}" "${path.join(ROOT, 'dist/esim-export.js')}" "$@"`, 'sh', '--api-url', api.apiBaseUrl, '--out', out, '--compression', 'none'], {
+      env: { PATH: process.env.PATH, ...CREDENTIAL_ENV },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const [status] = (await once(child, 'close')) as [number | null];
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/^esim-export: could not write .*\.(ndjson|csv|parquet): the file is larger than this process may write \(ulimit -f\) or the file system holds \(EFBIG\)\. Nothing was published\.\n$/);
+    expect(await fingerprint(out)).toEqual({});
+  });
+
   it('after a SIGKILL, the next run clears what the killed one staged, and its lock', async () => {
     const killed = await interrupted('SIGKILL');
     expect(killed.signal).toBe('SIGKILL');

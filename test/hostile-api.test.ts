@@ -141,4 +141,53 @@ describe('a hostile API', () => {
       await proxy.close();
     }
   });
+  it.each([
+    ['ordinary numbers', '1'],
+    ['a number too long for a double (read losslessly)', '123456789012345678901'],
+  ])('fails in one clear line, publishing nothing, on values nested thousands of levels deep, with %s', async (_what, imsi) => {
+    const nested = `${'{"a":'.repeat(5_000)}"x"${'}'.repeat(5_000)}`;
+    const deep = await server((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`{"total":1,"sims":[{"iccid":"8901000000000000001","sim_status":"IN_SERVICE","imsi":${imsi},"extra":${nested}}]}`);
+    });
+    try {
+      await expect(exportFrom(deep.url, { formats: ['ndjson', 'parquet'] })).rejects.toMatchObject({
+        code: 'API_BAD_RESPONSE',
+        message: expect.stringContaining("an eSIM's values are nested thousands of levels deep, more than a snapshot can hold"),
+      });
+      expect(await fingerprint(out)).toEqual({});
+    } finally {
+      await deep.close();
+    }
+  });
+
+  it('waits for a Retry-After given as an HTTP date before asking again', async () => {
+    await withSandbox({ size: 50 }, async (sandboxUrl, listing) => {
+      let waitUntil = 0;
+      const arrivals: number[] = [];
+      const throttling = await server((req, res) => {
+        arrivals.push(Date.now());
+        if (waitUntil === 0) {
+          // A whole second (HTTP dates have no finer unit), at least a second away.
+          waitUntil = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+          res.writeHead(429, { 'retry-after': new Date(waitUntil).toUTCString() });
+          res.end();
+          return;
+        }
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => /^x-|^accept$/.test(name))) as Record<string, string>;
+        void fetch(`${sandboxUrl.replace(/\/api\/v1$/, '')}${req.url}`, { headers }).then(async (answer) => {
+          res.writeHead(answer.status, { 'content-type': 'application/json' });
+          res.end(Buffer.from(await answer.arrayBuffer()));
+        });
+      });
+      try {
+        const manifest = await exportFrom(throttling.url, {}, { ...FAST_TUNING, retryPolicy: { ...FAST_TUNING.retryPolicy!, budgetMs: 10_000 } });
+        expect(ndjsonLines(await readGzip(path.join(out, manifest.files[0]!.key)))).toEqual(listing());
+        // Timers never fire early; a millisecond of clock rounding is allowed.
+        expect(arrivals[1]).toBeGreaterThanOrEqual(waitUntil - 1);
+      } finally {
+        await throttling.close();
+      }
+    });
+  });
 });

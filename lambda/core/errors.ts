@@ -198,6 +198,7 @@ export function asExportError(error: unknown): ExportError {
 const WHY: Readonly<Record<string, string>> = {
   ENOSPC: 'the disk is full',
   EDQUOT: 'the disk quota is used up',
+  EFBIG: 'the file is larger than this process may write (ulimit -f) or the file system holds',
   EROFS: 'the file system is read-only',
   EACCES: 'permission denied',
   EPERM: 'permission denied',

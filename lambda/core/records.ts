@@ -88,6 +88,15 @@ function recordProblem(record: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Values nested thousands of levels deep: JSON.parse reads them, but writing them out (and
+ * lossless-json reading them) runs out of stack. No eSIM record is shaped like that; the run
+ * fails with this line rather than an internal "Maximum call stack size exceeded". Caught where
+ * it happens, so records of a normal depth pay nothing for the check.
+ */
+export const TOO_DEEP = "an eSIM's values are nested thousands of levels deep, more than a snapshot can hold (no eSIM record looks like that: report the page to Betatel)";
+export const tooDeep = (error: unknown): boolean => error instanceof RangeError && /call stack/i.test(error.message);
+
 /** JSON is UTF-8 (RFC 8259): a body that is not is refused, never copied with its bad bytes. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -106,6 +115,7 @@ export function parsePage(bytes: Uint8Array): Page {
   try {
     body = parseJson(text);
   } catch (error) {
+    if (tooDeep(error)) throw new InvalidPageError(TOO_DEEP);
     // JSON.parse quotes the text around a bad token: only a message that quotes nothing is kept.
     const reason = (error as Error).message;
     const at = /position (\d+)/.exec(reason)?.[1];

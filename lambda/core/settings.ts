@@ -164,7 +164,7 @@ const prefixSchema = z
   .refine((s) => !/[*?]/.test(s), { error: 'must not contain * or ? (it is a folder of the bucket, not a pattern)' })
   .refine((s) => !s.startsWith('/'), { error: 'must not start with / (write esims, not /esims)' })
   .refine((s) => !s.includes('//'), { error: 'must not contain //' })
-  .refine((s) => !/[\u0000-\u001f\u007f\\]/.test(s), { error: 'must not contain control characters or backslashes' })
+  .refine((s) => ![...s].some((c) => c < ' ' || c === '\u007f' || c === '\\'), { error: 'must not contain control characters or backslashes' })
   .transform((s) => s.replace(/\/+$/, ''))
   .refine((s) => s.length > 0, { error: 'must name a folder, such as esims' })
   .refine((s) => !s.split('/').some((part) => part === '..' || part === '.'), { error: 'must not contain . or .. segments' });

@@ -10,11 +10,12 @@ import { setMaxListeners } from 'node:events';
 import { BetatelClient } from './betatel-client';
 import type { WrittenObject } from './destinations';
 import type { ExportContext, Tuning } from './export';
+import { ApiBadResponseError } from './errors';
 import { ENCODERS } from './formats';
 import { Harvest } from './harvest';
 import type { IccidSet } from './iccid-set';
 import { Pacer } from './pacer';
-import { statusOf } from './records';
+import { statusOf, TOO_DEEP, tooDeep } from './records';
 import { fileExtension } from './layout';
 import { LOCK_RENEW_MS } from './run/lock';
 import type { RunCheckpoint, RunStore } from './run/store';
@@ -84,7 +85,9 @@ export async function exportSlice(
         const status = statusOf(record);
         byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
       }
-      await Promise.all(files.map((file) => file.write(records)));
+      await Promise.all(files.map((file) => file.write(records))).catch((error: unknown) => {
+        throw tooDeep(error) ? new ApiBadResponseError(`the API sent a page where ${TOO_DEEP}; nothing was published.`) : error;
+      });
     }
     const summaries = await Promise.all(files.map((file) => file.finish()));
     await Promise.all(objects.map((object) => object.complete()));

@@ -35,6 +35,11 @@ export class FolderDestination implements Destination {
     const file = await this.prepare(relativeKey, 'create');
     // Replaces a file a failed attempt of the same step left (as S3 replaces the object).
     const stream = createWriteStream(file, { flags: 'w' });
+    // A failed write (a full disk, a file-size limit) carries no path: name the file, so the
+    // run's error says which one and why in words (errors.ts), whoever meets it first.
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      error.path ??= file;
+    });
     return {
       stream,
       complete: async () => {
