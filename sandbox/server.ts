@@ -34,6 +34,10 @@ export interface SandboxOptions {
   readonly maxPageSize?: number;
   /** The largest `count` accepted; above it, 400 (page size `auto` must fall back). @default 1000 */
   readonly maxCount?: number;
+  /** `maxCount` holds only from this offset on: large pages work at first and fail deep into the listing. */
+  readonly maxCountFrom?: number;
+  /** Pages over 100 items start at half their offset: they repeat items and never reach the last ones (a broken cache); pages of 100 are right. */
+  readonly largePagesRepeat?: boolean;
   /** Answer every request from offset 0 (a broken API: page size `auto` must not hide it, the export must fail). */
   readonly ignoreOffset?: boolean;
   /** Requests per second allowed; beyond it, 429 with Retry-After. */
@@ -187,8 +191,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     let offset: number;
     let filter: Filter;
     try {
-      count = integerParam(url.searchParams, 'count', 1, options.maxCount ?? MAX_COUNT) ?? 100;
       offset = options.ignoreOffset ? 0 : (integerParam(url.searchParams, 'offset', 0, Number.MAX_SAFE_INTEGER) ?? 0);
+      const limited = options.maxCountFrom === undefined || offset >= options.maxCountFrom;
+      count = integerParam(url.searchParams, 'count', 1, limited ? (options.maxCount ?? MAX_COUNT) : MAX_COUNT) ?? 100;
+      if (options.largePagesRepeat && count > 100) offset = Math.floor(offset / 2);
       filter = {
         company: integerParam(url.searchParams, 'company', 1, Number.MAX_SAFE_INTEGER),
         inventory: integerParam(url.searchParams, 'inventory', 1, Number.MAX_SAFE_INTEGER),

@@ -86,4 +86,23 @@ describe('Harvest', () => {
     expect(iccids).toEqual(ids(0, 20));
     expect(harvest.summary.warnings).toEqual(['the API listed 1 eSIM(s) more than once while paging; each was written once.']);
   });
+
+  it('exports each eSIM once, with a warning, when the API lists two twice and its total counts them', async () => {
+    // 32 listings, 30 eSIMs: two of them also appear on a later page. No whole page repeats.
+    const listing = [...ids(0, 15), ids(3, 1)[0]!, ...ids(15, 15), ids(20, 1)[0]!];
+    const { iccids, harvest } = await harvestAll(clientServing(({ offset, count }) => ({ total: 32, iccids: listing.slice(offset, offset + count) })));
+    expect(iccids).toEqual(ids(0, 30));
+    // A second pass found nothing new: the shortfall is the duplicates, not skipped eSIMs.
+    expect(harvest.summary).toEqual({
+      records: 30,
+      apiTotal: 32,
+      passes: 2,
+      warnings: ["the API's total of 32 counts 2 listing(s) of eSIMs it lists more than once; each was written once (30 eSIMs)."],
+    });
+  });
+
+  it('still fails when the listing repeats whole pages, even though the repeats add up to the total', async () => {
+    // Every page after the first is the first again: 50 listings of 10 eSIMs.
+    await expect(harvestAll(clientServing(({ count }) => ({ total: 50, iccids: ids(0, 10).slice(0, count) })))).rejects.toMatchObject({ code: 'API_BAD_RESPONSE' });
+  });
 });

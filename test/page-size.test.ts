@@ -2,11 +2,15 @@
  * Page size `auto` against the sandbox's switches: an API that honours 1,000 items a page, one
  * that answers 400 above 100, one that silently caps pages, and one whose large pages time out.
  */
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { FolderDestination } from '../lambda/core/destinations';
 import type { Manifest } from '../lambda/core/manifest';
-import { runExport } from '../lambda/core/run/lifecycle';
+import { beginRun, publishRun, runExport, sliceRun } from '../lambda/core/run/lifecycle';
+import { IccidSet } from '../lambda/core/iccid-set';
 import { type SandboxOptions, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, ndjsonLines, readGzip, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
 
@@ -78,5 +82,71 @@ describe('page size auto', () => {
     const { lines, listing, sizes } = await exportAuto({ faults: { sequence: ['serverError'] } }, 1);
     expect(lines).toEqual(listing);
     expect(sizes).toEqual([1000]);
+  });
+
+  it('reads again in pages of 100 when large pages repeat items and fall short, instead of failing', async () => {
+    const { manifest, lines, listing, sizes } = await exportAuto({ largePagesRepeat: true });
+    expect(lines).toEqual(listing);
+    expect(sizes).toEqual([1000, 100]);
+    expect(manifest).toMatchObject({ records: 2_500, passes: 2, source: { page_size: 100 } });
+  });
+
+  it('asks for smaller pages when a large page is over the body cap (16 MiB), instead of failing', async () => {
+    // Pages of 100 are ordinary; a page of more is padded past the cap, as very large items would make it.
+    const items = Array.from({ length: 300 }, (_, i) => ({ iccid: `89148000000000${String(i).padStart(6, '0')}`, sim_status: 'IN_SERVICE' }));
+    const httpServer = http.createServer((req, res) => {
+      const url = new URL(req.url!, 'http://localhost');
+      const offset = Number(url.searchParams.get('offset') ?? 0);
+      const count = Number(url.searchParams.get('count') ?? 100);
+      const sims = items.slice(offset, offset + count).map((item) => (count > 100 ? { ...item, padding: 'x'.repeat(60_000) } : item));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ total: items.length, sims }));
+    });
+    httpServer.listen(0, '127.0.0.1');
+    await once(httpServer, 'listening');
+    const out = await tempDir();
+    const sizes: number[] = [];
+    try {
+      const manifest = await runExport({
+        settings: settingsFor(`http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/api/v1`, { pageSize: 'auto', formats: ['ndjson'] }),
+        destination: new FolderDestination(out),
+        credentials: SANDBOX_CREDENTIALS,
+        credentialsSource: 'test',
+        tuning: FAST_TUNING,
+        observer: { onPageSize: (size) => sizes.push(size) },
+      });
+      expect(sizes).toEqual([100]);
+      expect(ndjsonLines(await readGzip(path.join(out, manifest.files[0]!.key))).map((line) => JSON.parse(line) as unknown)).toEqual(items);
+    } finally {
+      httpServer.close();
+      await removeDir(out);
+    }
+  });
+
+  it('stays auto across invocations: a later invocation whose large page gets a 400 falls back to 100', async () => {
+    // Large pages work up to offset 3,000, then get a 400; each invocation reads one page.
+    const api = await startSandbox({ size: 5_000, maxCount: 100, maxCountFrom: 3_000 });
+    const out = await tempDir();
+    const sizes: number[] = [];
+    try {
+      const context = { destination: new FolderDestination(out), credentials: SANDBOX_CREDENTIALS, credentialsSource: 'test', tuning: FAST_TUNING, observer: { onPageSize: (size: number) => sizes.push(size) } };
+      const settings = settingsFor(api.apiBaseUrl, { pageSize: 'auto', formats: ['ndjson'] });
+      const started = await beginRun(context.destination, settings, 'execution-1');
+      let checkpoint = started.checkpoint;
+      const seen = new IccidSet();
+      for (let invocation = 0; invocation < 40 && !checkpoint.harvest.summary; invocation++) {
+        checkpoint = await sliceRun(context, started.store, checkpoint, seen, Date.now());
+        // What the next invocation is handed: the checkpoint as saved, through JSON.
+        checkpoint = JSON.parse(JSON.stringify(checkpoint)) as typeof checkpoint;
+      }
+      expect(checkpoint.invocations).toBeGreaterThan(3);
+      const manifest = await publishRun(started.store, { snapshotDate: settings.snapshotDate, checkpoint });
+      expect(sizes).toEqual([1000, 100]);
+      const lines = (await Promise.all(manifest.files.map(async (file) => ndjsonLines(await readGzip(path.join(out, file.key)))))).flat();
+      expect(lines).toEqual(api.listing());
+    } finally {
+      await api.close();
+      await removeDir(out);
+    }
   });
 });

@@ -7,7 +7,9 @@
  * saw exactly that many distinct ICCIDs. If the inventory moved while we read it, we read it
  * again (up to `maxPasses`), handing on only ICCIDs not seen before, until a pass is
  * consistent. Whatever could not be reconciled is reported as a warning; a shortfall that no
- * change of the inventory explains fails the export.
+ * change of the inventory explains fails the export, unless a second pass finds nothing new
+ * and eSIMs listed twice make up the total (duplicates are data; repeated whole pages are not).
+ * With `auto`, a pass of large pages that falls short is read again in pages of 100 first.
  *
  * An export longer than one Lambda invocation stops at `stopAt` and carries on in the next one
  * from `checkpoint` (plain JSON) and the ICCID set (saved as bytes): the same records, in the
@@ -16,8 +18,8 @@
 import { setMaxListeners } from 'node:events';
 import type { BetatelClient, PageRange } from './betatel-client';
 import { IccidSet } from './iccid-set';
+import { type PassResult, summarize } from './reconcile';
 import { PagePlan } from './page-plan';
-import { ApiBadResponseError } from './errors';
 import type { ApiRecord, Page } from './records';
 import { choosePageSize, isSizeFailure } from './page-size';
 import { DOCUMENTED_PAGE_SIZE, type PageSize } from './settings';
@@ -70,21 +72,18 @@ export interface HarvestCheckpoint {
   /** Counts of the current pass so far. */
   readonly distinct: number;
   readonly repeats: number;
+  /** Pages of the current pass whose every item had been listed before in it: broken paging, not duplicates. */
+  readonly repeatedPages?: number;
   /** Distinct eSIMs handed on in all passes. */
   readonly records: number;
+  /** `records` when the current pass began. */
+  readonly passStartRecords?: number;
   /** Set once the last pass has ended. */
   readonly summary?: HarvestSummary;
 }
 
 export const START: HarvestCheckpoint = { pass: 1, offset: 0, totalsSeen: [], distinct: 0, repeats: 0, records: 0 };
 
-interface PassResult {
-  readonly consistent: boolean;
-  readonly total: number;
-  readonly totalsSeen: readonly number[];
-  readonly distinct: number;
-  readonly repeats: number;
-}
 
 export class Harvest {
   private state: HarvestCheckpoint;
@@ -118,45 +117,29 @@ export class Harvest {
     for (;;) {
       const result = yield* this.pass(this.state.pageSize!);
       if (!result) return; // stopped for a checkpoint
-      if (result.consistent || this.state.pass >= this.options.maxPasses) {
-        this.state = { ...this.state, summary: this.summarize(result) };
+      if (this.largePagesFellShort(result)) {
+        // Large pages listed fewer distinct eSIMs than a total that held still (they repeat
+        // items, or skip): read again at the documented size before calling the API broken.
+        this.options.onPageSize?.(DOCUMENTED_PAGE_SIZE, `pages of ${this.state.pageSize} listed only ${this.state.records} distinct of ${result.total} eSIMs`);
+        this.state = { ...START, pageSize: DOCUMENTED_PAGE_SIZE, pass: this.state.pass + 1, records: this.state.records, passStartRecords: this.state.records };
+        continue;
+      }
+      // A pass after the first that found nothing new, short of a steady total only by eSIMs it
+      // listed twice (no whole page repeated), reads an API whose total counts duplicates: data.
+      const { pass, records, passStartRecords = 0 } = this.state;
+      const duplicates = pass > 1 && records === passStartRecords && result.totalsSeen.length === 1 && result.repeatedPages === 0 && result.distinct + result.repeats === result.total;
+      if (result.consistent || duplicates || pass >= this.options.maxPasses) {
+        this.state = { ...this.state, summary: summarize(result, duplicates, this.state.pass, this.state.records) };
         return;
       }
-      this.state = { ...START, pageSize: this.state.pageSize, pass: this.state.pass + 1, records: this.state.records };
+      this.state = { ...START, pageSize: this.state.pageSize, pass: pass + 1, records, passStartRecords: records };
     }
   }
 
-  private summarize(result: PassResult): HarvestSummary {
-    const { pass, records } = this.state;
-    const warnings: string[] = [];
-    if (result.repeats > 0 && pass === 1) {
-      warnings.push(`the API listed ${result.repeats} eSIM(s) more than once while paging; each was written once.`);
-    }
-    if (!result.consistent && result.totalsSeen.length > 1) {
-      warnings.push(
-        `the inventory kept changing during the export: after ${pass} passes the API reported totals ` +
-          `${result.totalsSeen.join(', ')} in the last pass, which listed ${result.distinct} distinct eSIMs; ` +
-          'eSIMs added or moved during the run may be missing. Run again when the inventory is quieter.',
-      );
-    } else if (!result.consistent && records < result.total) {
-      // The total held still, yet paging listed fewer distinct eSIMs, pass after pass: the API's
-      // paging skips items (an unstable sort, or an offset it ignores). No drift explains the
-      // shortfall, so this is not a snapshot of the inventory: fail, publish nothing.
-      throw new ApiBadResponseError(
-        `the API reported a total of ${result.total} eSIMs but its pages listed only ${records} distinct ones ` +
-          `in ${pass} passes (does it ignore offset, or sort unstably?); an incomplete snapshot is not published.`,
-      );
-    } else if (!result.consistent) {
-      warnings.push(`the API reported a total of ${result.total} but its pages listed ${result.distinct} distinct eSIMs; the snapshot holds all ${records}.`);
-    }
-    const gone = records - result.distinct;
-    if (pass > 1 && gone > 0) {
-      warnings.push(
-        `${gone} eSIM(s) in this snapshot were no longer listed by the API at the end of the run ` +
-          '(removed or moved out of scope while it ran).',
-      );
-    }
-    return { records, apiTotal: result.total, passes: pass, warnings };
+  /** `auto` read a pass in pages over the documented size, and the pass fell short of a steady total. */
+  private largePagesFellShort(result: PassResult): boolean {
+    const { pageSize = 0, records } = this.state;
+    return this.options.pageSize === 'auto' && pageSize > DOCUMENTED_PAGE_SIZE && !result.consistent && result.totalsSeen.length <= 1 && records < result.total;
   }
 
   /** Reads the current pass from the checkpoint's offset; undefined when stopped for a checkpoint. */
@@ -184,6 +167,7 @@ export class Harvest {
     const pageByOffset = new Map<number, Page>();
     const totalsSeen = new Set(this.state.totalsSeen);
     let { distinct, repeats, records } = this.state;
+    let repeatedPages = this.state.repeatedPages ?? 0;
 
     // Answers go into the plan the moment they arrive, and the freed slot is refilled at once,
     // whether or not the writer is keeping up: the window alone bounds how far ahead we read.
@@ -224,14 +208,14 @@ export class Harvest {
         });
     };
     const save = (): void => {
-      this.state = { ...this.state, offset: plan.handedOn, totalsSeen: [...totalsSeen], total: plan.latestTotal, distinct, repeats, records };
+      this.state = { ...this.state, offset: plan.handedOn, totalsSeen: [...totalsSeen], total: plan.latestTotal, distinct, repeats, repeatedPages, records };
     };
 
     try {
       fill();
       for (;;) {
         if (failure) throw failure.error;
-        if (due()) {
+        if (!plan.done && due()) {
           stopping = true;
           return undefined; // `finally` saves where we are
         }
@@ -248,12 +232,14 @@ export class Harvest {
           const page = pageByOffset.get(range.offset)!;
           pageByOffset.delete(range.offset);
           const fresh: ApiRecord[] = [];
+          const repeatsBefore = repeats;
           for (const record of page.records) {
             const sighting = this.seen.mark(record.iccid, pass);
             if (sighting === 'repeat-in-pass') repeats++;
             else distinct++;
             if (sighting === 'new') fresh.push(record);
           }
+          if (page.records.length > 1 && repeats - repeatsBefore === page.records.length) repeatedPages++;
           records += fresh.length;
           save();
           if (fresh.length > 0) yield fresh;
@@ -269,7 +255,7 @@ export class Harvest {
       while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
     }
     const total = plan.latestTotal ?? 0;
-    return { consistent: totalsSeen.size === 1 && distinct === total, total, totalsSeen: [...totalsSeen], distinct, repeats };
+    return { consistent: totalsSeen.size === 1 && distinct === total, total, totalsSeen: [...totalsSeen], distinct, repeats, repeatedPages };
   }
 }
 

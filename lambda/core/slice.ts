@@ -67,7 +67,9 @@ export async function exportSlice(
     const harvest = new Harvest(
       client,
       {
-        pageSize: checkpoint.harvest.pageSize ?? settings.pageSize,
+        // The setting ('auto' stays 'auto' in every invocation); the size it settled on is in
+        // the harvest's checkpoint, so a later large page that fails still falls back.
+        pageSize: settings.pageSize,
         concurrency: settings.concurrency,
         maxPasses: tuning.maxPasses,
         signal,
