@@ -10,8 +10,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Manifest } from '../lambda/core/manifest';
 import { type Sandbox, startSandbox } from '../sandbox/server';
-import { fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
-import { type FaultedRequest, type S3Server, startS3 } from './s3-server';
+import { removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
+import { type FaultedRequest, objectFile, type S3Server, startS3, storedObjects } from './s3-server';
 
 const ROOT = path.resolve(__dirname, '..');
 const BUCKET = 'cli';
@@ -57,8 +57,7 @@ function exportWith(sandbox: Sandbox, formats: string, onStart?: (child: ChildPr
 }
 
 async function stored(): Promise<Record<string, string>> {
-  const all = await fingerprint(path.join(storage, BUCKET, prefix));
-  return Object.fromEntries(Object.entries(all).flatMap(([key, hash]) => (key.endsWith('._S3rver_object') ? [[key.slice(0, -'._S3rver_object'.length), hash]] : [])));
+  return storedObjects(path.join(storage, BUCKET, prefix));
 }
 
 const isDelete = (request: FaultedRequest): boolean => request.method === 'DELETE' || (request.method === 'POST' && request.key === '');
@@ -82,7 +81,7 @@ const points: [string, () => (request: FaultedRequest) => boolean, 'old' | 'kill
 /** The day's data files are exactly its manifest's; returns the manifest. */
 async function dayMatchesManifest(): Promise<Manifest> {
   const all = await stored();
-  const manifest = JSON.parse(await readFile(path.join(storage, BUCKET, prefix, `manifests/dt=${DAY}/manifest.json._S3rver_object`), 'utf8')) as Manifest;
+  const manifest = JSON.parse(await readFile(objectFile(path.join(storage, BUCKET, prefix), `manifests/dt=${DAY}/manifest.json`), 'utf8')) as Manifest;
   const data = Object.fromEntries(Object.entries(all).filter(([key]) => /^(ndjson|csv|parquet)\//.test(key)));
   expect(data).toEqual(Object.fromEntries(manifest.files.map((file) => [file.key.slice(prefix.length + 1), file.sha256])));
   expect(Object.keys(all).filter((key) => key.startsWith('_runs/'))).toEqual([]);

@@ -21,7 +21,7 @@ import { RunStore } from '../lambda/core/run/store';
 import { IccidSet } from '../lambda/core/iccid-set';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
-import { type S3Server, startS3 } from './s3-server';
+import { type S3Server, startS3, storedObjects } from './s3-server';
 
 const BUCKET = 'faults';
 const DAY = '2026-11-27';
@@ -109,19 +109,14 @@ const places: Record<'folder' | 'S3', (template: string) => Place> = {
     clone: async () => {
       const prefix = `s3-${++clones}`;
       await cp(path.join(storage, BUCKET, template), path.join(storage, BUCKET, prefix), { recursive: true });
-      return { destination: () => s3(prefix), stored: () => objects(path.join(storage, BUCKET, prefix), '._S3rver_object') };
+      return { destination: () => s3(prefix), stored: () => storedObjects(path.join(storage, BUCKET, prefix)) };
     },
   }),
 };
 
-/** Every stored object under `dir` (key → SHA-256); s3rver keeps each as `<key>._S3rver_object`. */
-async function objects(dir: string, suffix = ''): Promise<Record<string, string>> {
-  const all = await fingerprint(dir);
-  return Object.fromEntries(
-    Object.entries(all)
-      .filter(([key, hash]) => hash !== 'dir' && key.endsWith(suffix))
-      .map(([key, hash]) => [key.slice(0, key.length - suffix.length), hash]),
-  );
+/** Every file under `dir` (key → SHA-256). */
+async function objects(dir: string): Promise<Record<string, string>> {
+  return Object.fromEntries(Object.entries(await fingerprint(dir)).filter(([, hash]) => hash !== 'dir'));
 }
 
 const published = (stored: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(stored).filter(([key]) => !key.startsWith('_runs/')));

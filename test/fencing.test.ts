@@ -13,8 +13,8 @@ import type { Manifest } from '../lambda/core/manifest';
 import { beginRun, discardRun, publishRun, runExport, sliceRun, type StartedRun } from '../lambda/core/run/lifecycle';
 import { RunStore } from '../lambda/core/run/store';
 import { type Sandbox, startSandbox } from '../sandbox/server';
-import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
-import { type S3Server, startS3 } from './s3-server';
+import { FAST_TUNING, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
+import { type S3Server, startS3, storedObjects } from './s3-server';
 import path from 'node:path';
 
 const BUCKET = 'locks';
@@ -60,8 +60,7 @@ async function exported(holder: string, formats: ExportFormats = ['ndjson', 'csv
 type ExportFormats = typeof settings.formats;
 
 async function stored(): Promise<Record<string, string>> {
-  const all = await fingerprint(path.join(storage, BUCKET, prefix));
-  return Object.fromEntries(Object.entries(all).flatMap(([key, hash]) => (key.endsWith('._S3rver_object') ? [[key.slice(0, -'._S3rver_object'.length), hash]] : [])));
+  return storedObjects(path.join(storage, BUCKET, prefix));
 }
 
 /** The day's data files are exactly those of its manifest, which is run `runId`'s. */

@@ -12,7 +12,7 @@ import { runExport } from '../lambda/core/run/lifecycle';
 import type { ExportSettings } from '../lambda/core/settings';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
-import { type S3Server, startS3 } from './s3-server';
+import { objectFile, type S3Server, startS3, storedObjects } from './s3-server';
 
 const BUCKET = 'snapshots';
 let api: Sandbox;
@@ -72,15 +72,8 @@ const places: Record<'folder' | 'S3', () => Promise<Place>> = {
     prefix = `run-${Math.random().toString(36).slice(2)}`;
     return {
       destination: () => new S3Destination(createS3Client({ ...process.env, AWS_ENDPOINT_URL_S3: s3server.endpoint }), BUCKET, prefix, true),
-      stored: async () => {
-        const all = await fingerprint(path.join(storage, BUCKET, prefix));
-        return Object.fromEntries(
-          Object.entries(all)
-            .filter(([key, hash]) => hash !== 'dir' && key.endsWith('._S3rver_object'))
-            .map(([key, hash]) => [key.slice(0, -'._S3rver_object'.length), hash]),
-        );
-      },
-      read: (key) => readFile(path.join(storage, BUCKET, prefix, `${key}._S3rver_object`), 'utf8'),
+      stored: () => storedObjects(path.join(storage, BUCKET, prefix)),
+      read: (key) => readFile(objectFile(path.join(storage, BUCKET, prefix), key), 'utf8'),
       breakWrites: (keys) => s3server.denyWrites(new RegExp(`^/${BUCKET}/${prefix}/${keys.source.replace(/^\^/, '')}`)),
     };
   },

@@ -6,6 +6,7 @@
  * time per key, as S3 does.
  */
 import S3rver from 's3rver';
+import { fingerprint } from './helpers';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3Error = require('s3rver/lib/models/error') as new (code: string, message: string, detail?: object) => Error;
 
@@ -50,6 +51,16 @@ export interface S3Server {
   readonly hits: () => number;
   close(): Promise<void>;
 }
+
+/** Every object s3rver stores under `dir` (its storage folder, a bucket's or a prefix's): key → SHA-256. */
+export async function storedObjects(dir: string): Promise<Record<string, string>> {
+  const all = await fingerprint(dir);
+  return Object.fromEntries(Object.entries(all).flatMap(([key, hash]) => (key.endsWith(OBJECT) ? [[key.slice(0, -OBJECT.length), hash]] : [])));
+}
+
+/** Where s3rver keeps the bytes of the object `key` under `dir`. */
+export const objectFile = (dir: string, key: string): string => `${dir}/${key}${OBJECT}`;
+const OBJECT = '._S3rver_object';
 
 export async function startS3(directory: string, buckets: readonly string[]): Promise<S3Server> {
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: buckets.map((name) => ({ name, configs: [] })) });

@@ -18,8 +18,8 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { Manifest } from '../lambda/core/manifest';
 import { EsimExportStack } from '../lib/esim-export-stack';
 import { type Sandbox, startSandbox } from '../sandbox/server';
-import { fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
-import { type S3Server, startS3 } from './s3-server';
+import { removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
+import { objectFile, type S3Server, startS3, storedObjects } from './s3-server';
 
 export const BUCKET = 'esim-exports';
 const SECRET_ID = 'esim-export/betatel';
@@ -140,15 +140,8 @@ export function stateMachineHarness(): Harness {
     return execution.result;
   };
 
-  harness.objects = async () => {
-    const all = await fingerprint(path.join(storage, BUCKET));
-    return Object.fromEntries(
-      Object.entries(all)
-        .filter(([key, hash]) => hash !== 'dir' && key.endsWith('._S3rver_object'))
-        .map(([key, hash]) => [key.slice(0, -'._S3rver_object'.length), hash]),
-    );
-  };
-  harness.stored = (key) => readFile(path.join(storage, BUCKET, `${key}._S3rver_object`));
+  harness.objects = () => storedObjects(path.join(storage, BUCKET));
+  harness.stored = (key) => readFile(objectFile(path.join(storage, BUCKET), key));
   harness.manifest = async (day) => JSON.parse((await harness.stored(`esims/manifests/dt=${day}/manifest.json`)).toString('utf8')) as Manifest;
   harness.announced = () => events.commandCalls(PutEventsCommand).map((call) => JSON.parse(call.args[0].input.Entries![0]!.Detail!) as { manifest_key: string; run_id: string });
   return harness;
