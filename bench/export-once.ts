@@ -3,7 +3,7 @@
  * the export and the process's peak memory (RSS). Runs bundled, with plain node.
  */
 import { FolderDestination } from '../lambda/core/destinations';
-import type { Manifest } from '../lambda/core/manifest';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { runExport } from '../lambda/core/run/lifecycle';
 import { defaultSettings, type Format, type PageSize } from '../lambda/core/settings';
 import { SANDBOX_API_KEY, SANDBOX_USER_ID } from '../sandbox/server';

@@ -6,7 +6,7 @@
  * bench/run.ts calls `iccidSetRows`; each structure is filled in its own process
  * (`node --expose-gc bench/out/iccid-set.js <kind> <count>`), so its memory is its own.
  */
-import { IccidSet } from '../lambda/core/iccid-set';
+import { IccidSet } from '../lambda/core/harvest/iccid-set';
 import { OUT, run } from './processes';
 
 type Kind = 'table' | 'map' | 'set';

@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     say();
   }
 
-  // 7. The set of ICCIDs seen, at 10,000,000 eSIMs: why it is a compact table (lambda/core/iccid-set.ts).
+  // 7. The set of ICCIDs seen, at 10,000,000 eSIMs: why it is a compact table (lambda/core/harvest/iccid-set.ts).
   for (const line of await iccidSetRows()) say(line);
 
   await Promise.all(cleanup.map((dir) => rm(dir, { recursive: true, force: true })));

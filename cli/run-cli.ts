@@ -8,11 +8,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { readSecretString } from '../lambda/core/aws';
-import { credentialsFromEnvironment, credentialsFromSecret } from '../lambda/core/credentials';
+import { credentialsFromEnvironment, credentialsFromSecret } from '../lambda/core/api/credentials';
 import { type Destination, openDestination } from '../lambda/core/destinations';
 import { asExportError, ExportAbortedError, ExportError } from '../lambda/core/errors';
 import { type Tuning } from '../lambda/core/export';
-import type { Manifest } from '../lambda/core/manifest';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { runExport } from '../lambda/core/run/lifecycle';
 import {
   DEFAULT_API_BASE_URL,

@@ -15,16 +15,17 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context } from 'aws-lambda';
 import { configFromEnvironment, type FunctionConfig, settingsForEvent } from './config';
 import { createS3Client } from './core/aws';
-import type { Credentials } from './core/betatel-client';
-import { credentialsFromSecret } from './core/credentials';
+import type { Credentials } from './core/api/betatel-client';
+import { credentialsFromSecret } from './core/api/credentials';
 import { S3Destination } from './core/destinations';
 import { AnnouncementFailedError, asExportError, CredentialsError, ExportAbortedError } from './core/errors';
 import type { ExportProgress } from './core/export';
-import { runsLayout } from './core/layout';
-import type { Manifest } from './core/manifest';
+import { runsLayout } from './core/snapshot/layout';
+import type { Manifest } from './core/snapshot/manifest';
 import { runExport } from './core/run/lifecycle';
 import { announcePending } from './snapshot-event';
 import { isStepEvent, parseStepEvent, type RunRef, runStep, type StepResult } from './steps';
+import { METRICS_NAMESPACE, SERVICE_NAME } from './telemetry';
 
 /** Leaves time to abort the uploads and report before Lambda's own time limit. */
 const STOP_BEFORE_TIMEOUT_MS = 30_000;
@@ -34,8 +35,8 @@ const HANDOVER_MS = 90_000;
 const SECRET_MAX_AGE_SECONDS = 300;
 
 // Built once per container and reused by warm invocations.
-const logger = new Logger({ serviceName: 'esim-export' });
-const metrics = new Metrics({ namespace: 'EsimExport', serviceName: 'esim-export' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 const s3 = createS3Client();
 const eventBridge = new EventBridgeClient({});
 

@@ -10,8 +10,8 @@
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { Destination } from './core/destinations';
 import { AnnouncementFailedError } from './core/errors';
-import { manifestKey, type RunsLayout } from './core/layout';
-import type { Manifest } from './core/manifest';
+import { manifestKey, type RunsLayout } from './core/snapshot/layout';
+import type { Manifest } from './core/snapshot/manifest';
 import { outboxFolder } from './core/run/lifecycle';
 
 export const EVENT_SOURCE = 'esim-export';

@@ -13,9 +13,9 @@
 import { z } from 'zod';
 import { ConfigError } from './core/errors';
 import type { ExportContext } from './core/export';
-import { IccidSet } from './core/iccid-set';
-import { runsLayout } from './core/layout';
-import type { Manifest } from './core/manifest';
+import { IccidSet } from './core/harvest/iccid-set';
+import { runsLayout } from './core/snapshot/layout';
+import type { Manifest } from './core/snapshot/manifest';
 import { beginRun, discardRun, publishRun, sliceRun } from './core/run/lifecycle';
 import { type RunCheckpoint, RunStore } from './core/run/store';
 import type { ExportSettings } from './core/settings';

@@ -6,9 +6,10 @@
  */
 import type { Node } from 'constructs';
 import { ConfigError } from '../lambda/core/errors';
-import { closestName, parseInteger, parseSetting, readSettings, settingLabel, settingNames } from '../lambda/core/settings';
+import { parseInteger, parseSetting, readSettings, settingLabel, settingNames } from '../lambda/core/settings';
 import { z } from 'zod';
 import type { EsimExportStackProps } from './esim-export-stack';
+import leven from 'leven';
 
 /** Retention periods CloudWatch Logs accepts, in days. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -87,4 +88,13 @@ function checkLifecycle({ infrequentAccessAfterDays: ia = 30, glacierAfterDays: 
   if (expire !== undefined && expire <= glacier) {
     throw new ConfigError(`CDK context "expireAfterDays" must be after glacierAfterDays (${glacier}), got ${expire}`);
   }
+}
+
+/**
+ * The close match of a misspelled name among `known`, for "did you mean …" (leven: the edit
+ * distance, a well-used library rather than our own loop).
+ */
+function closestName(name: string, known: readonly string[]): string | undefined {
+  const plain = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return known.find((candidate) => plain(candidate) === plain(name)) ?? known.find((candidate) => leven(plain(candidate), plain(name)) <= 2);
 }

@@ -8,7 +8,7 @@
 import { Aws, CfnOutput, RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/credentials';
+import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/api/credentials';
 import { DEFAULT_API_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_PAGE_SIZE, FORMATS, type PageSize, parsePrefix } from '../lambda/core/settings';
 import { AthenaTables } from './athena';
 import { ExportFunction } from './export-function';

@@ -12,11 +12,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/telemetry';
 import { keepLogicalId } from './secure-defaults';
 
-/** The function's metrics: Powertools EMF, namespace and service as the handler sets them. */
-const METRICS_NAMESPACE = 'EsimExport';
-const SERVICE = 'esim-export';
 
 export interface OperationsProps {
   readonly function: lambda.IFunction;
@@ -36,7 +34,7 @@ export class Operations extends Construct {
     super(scope, id);
     const staleAfterHours = props.staleAfterHours ?? 26;
     const metric = (metricName: string, statistic = 'Sum', period = Duration.days(1)): cloudwatch.Metric =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE }, statistic, period });
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAME }, statistic, period });
 
     // Where alarms go.
     this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: 'esim-export alarms', enforceSSL: true });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import S3rver from 's3rver';
-import type { Manifest } from '../lambda/core/manifest';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { EsimExportStack } from '../lib/esim-export-stack';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';

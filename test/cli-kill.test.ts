@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Manifest } from '../lambda/core/manifest';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
 import { type FaultedRequest, objectFile, type S3Server, startS3, storedObjects } from './s3-server';

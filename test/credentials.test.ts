@@ -1,4 +1,4 @@
-import { credentialsFromEnvironment, credentialsFromSecret, PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/credentials';
+import { credentialsFromEnvironment, credentialsFromSecret, PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/api/credentials';
 import { CredentialsError } from '../lambda/core/errors';
 
 describe('credentialsFromSecret', () => {

@@ -7,7 +7,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { FolderDestination } from '../lambda/core/destinations';
 import { ExportError } from '../lambda/core/errors';
 import { type Tuning } from '../lambda/core/export';
-import type { Manifest } from '../lambda/core/manifest';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { runExport } from '../lambda/core/run/lifecycle';
 import type { ExportSettings } from '../lambda/core/settings';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';

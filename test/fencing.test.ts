@@ -7,9 +7,9 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../lambda/core/aws';
 import { type Destination, S3Destination } from '../lambda/core/destinations';
-import { IccidSet } from '../lambda/core/iccid-set';
-import { snapshotLayout } from '../lambda/core/layout';
-import type { Manifest } from '../lambda/core/manifest';
+import { IccidSet } from '../lambda/core/harvest/iccid-set';
+import { snapshotLayout } from '../lambda/core/snapshot/layout';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { beginRun, discardRun, publishRun, runExport, sliceRun, type StartedRun } from '../lambda/core/run/lifecycle';
 import { RunStore } from '../lambda/core/run/store';
 import { type Sandbox, startSandbox } from '../sandbox/server';

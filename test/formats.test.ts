@@ -6,7 +6,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { CSV_COLUMNS, csvEncoder, csvRow } from '../lambda/core/formats/csv';
 import { ndjsonEncoder } from '../lambda/core/formats/ndjson';
 import { parquetEncoder } from '../lambda/core/formats/parquet';
-import { type ApiRecord, parsePage } from '../lambda/core/records';
+import { parsePage } from '../lambda/core/api/page';
+import type { ApiRecord } from '../lambda/core/record';
 import { literal, query } from './duckdb';
 
 const recordOf = (json: string): ApiRecord => parsePage(Buffer.from(`{"total":1,"sims":[${json}]}`)).records[0]!;

@@ -7,8 +7,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { clearCaches } from '@aws-lambda-powertools/parameters';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Manifest } from '../lambda/core/manifest';
-import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/credentials';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
+import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/api/credentials';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { startS3, type S3Server } from './s3-server';
 import { fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';

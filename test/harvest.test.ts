@@ -2,10 +2,10 @@
  * The harvest's reconciliation against APIs whose paging is broken in ways the sandbox does not
  * simulate. The client here is a stand-in for BetatelClient that serves pages from memory.
  */
-import type { BetatelClient, PageRange } from '../lambda/core/betatel-client';
-import { Harvest } from '../lambda/core/harvest';
-import { IccidSet } from '../lambda/core/iccid-set';
-import { parsePage } from '../lambda/core/records';
+import type { BetatelClient, PageRange } from '../lambda/core/api/betatel-client';
+import { Harvest } from '../lambda/core/harvest/harvest';
+import { IccidSet } from '../lambda/core/harvest/iccid-set';
+import { parsePage } from '../lambda/core/api/page';
 
 function clientServing(page: (range: PageRange) => { total: number; iccids: string[] }): BetatelClient {
   return {

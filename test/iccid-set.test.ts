@@ -1,4 +1,4 @@
-import { IccidSet } from '../lambda/core/iccid-set';
+import { IccidSet } from '../lambda/core/harvest/iccid-set';
 
 describe('IccidSet', () => {
   it('tells new, seen in an earlier pass, and repeated within a pass apart', () => {

@@ -1,4 +1,4 @@
-import { scopeOf, snapshotLayout } from '../lambda/core/layout';
+import { scopeOf, snapshotLayout } from '../lambda/core/snapshot/layout';
 
 describe('snapshotLayout', () => {
   it('puts each format under its own prefix with a dt partition, and the manifest and latest.json beside them', () => {

@@ -1,4 +1,4 @@
-import { Pacer } from '../lambda/core/pacer';
+import { Pacer } from '../lambda/core/api/pacer';
 
 describe('Pacer', () => {
   it('never lets more requests in flight than the concurrency allows', async () => {

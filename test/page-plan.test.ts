@@ -1,5 +1,5 @@
-import { PagePlan } from '../lambda/core/page-plan';
-import type { PageRange } from '../lambda/core/betatel-client';
+import { PagePlan } from '../lambda/core/harvest/page-plan';
+import type { PageRange } from '../lambda/core/api/betatel-client';
 
 /** Drives a plan against an in-memory list, answering ranges in the order `pick` chooses. */
 function drive(

@@ -8,9 +8,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { FolderDestination } from '../lambda/core/destinations';
-import type { Manifest } from '../lambda/core/manifest';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { beginRun, publishRun, runExport, sliceRun } from '../lambda/core/run/lifecycle';
-import { IccidSet } from '../lambda/core/iccid-set';
+import { IccidSet } from '../lambda/core/harvest/iccid-set';
 import { type SandboxOptions, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, ndjsonLines, readGzip, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
 

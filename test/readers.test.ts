@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 import { FolderDestination } from '../lambda/core/destinations';
-import type { Manifest } from '../lambda/core/manifest';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { runExport } from '../lambda/core/run/lifecycle';
 import { PARQUET_COLUMNS } from '../lambda/core/formats/parquet';
 import { type Sandbox, startSandbox } from '../sandbox/server';

@@ -3,9 +3,9 @@
  * staging cleared by the next, a run that lost its lock told so, the ICCIDs kept exactly.
  */
 import { FolderDestination } from '../lambda/core/destinations';
-import { START } from '../lambda/core/harvest';
-import { IccidSet } from '../lambda/core/iccid-set';
-import { runsLayout } from '../lambda/core/layout';
+import { START } from '../lambda/core/harvest/harvest';
+import { IccidSet } from '../lambda/core/harvest/iccid-set';
+import { runsLayout } from '../lambda/core/snapshot/layout';
 import { LOCK_TTL_MS } from '../lambda/core/run/lock';
 import { beginRun } from '../lambda/core/run/lifecycle';
 import { type RunCheckpoint, RunStore } from '../lambda/core/run/store';

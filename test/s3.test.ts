@@ -7,7 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { runCli } from '../cli/run-cli';
 import { createS3Client } from '../lambda/core/aws';
 import { S3Destination } from '../lambda/core/destinations';
-import type { Manifest } from '../lambda/core/manifest';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { runExport } from '../lambda/core/run/lifecycle';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { startS3, type S3Server } from './s3-server';

@@ -8,7 +8,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { PLACEHOLDER_API_KEY } from '../lambda/core/credentials';
+import { PLACEHOLDER_API_KEY } from '../lambda/core/api/credentials';
 import { propsFromContext } from '../lib/context';
 import { EsimExportStack } from '../lib/esim-export-stack';
 

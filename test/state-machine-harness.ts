@@ -15,7 +15,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { Manifest } from '../lambda/core/manifest';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { EsimExportStack } from '../lib/esim-export-stack';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';

@@ -8,7 +8,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { clearCaches } from '@aws-lambda-powertools/parameters';
 import type { Context } from 'aws-lambda';
 import { gunzipSync } from 'node:zlib';
-import type { Manifest } from '../lambda/core/manifest';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { ndjsonLines } from './helpers';
 import { type Call, events, FUNCTION_ARN, secrets, stateMachineHarness } from './state-machine-harness';
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -3,10 +3,10 @@
  * signal and observer, and the knobs tests shorten. The run itself (begin, slices, publish,
  * discard) is run/lifecycle.ts; the manifest is manifest.ts.
  */
-import type { Credentials } from './betatel-client';
+import type { Credentials } from './api/betatel-client';
 import type { Destination } from './destinations';
 import type { ExportError } from './errors';
-import { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './api/retry';
 import type { RunCheckpoint } from './run/store';
 import type { ExportSettings } from './settings';
 

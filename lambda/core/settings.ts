@@ -17,6 +17,8 @@ export const COMPRESSIONS = ['gzip', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
 export const DEFAULT_API_BASE_URL = 'https://esim.betatel.com/api/v1';
+/** The endpoint under the base URL that lists the eSIMs. */
+export const LIST_PATH = '/esim/sim-registries';
 /** The API's documented default `count`: what `auto` falls back to. */
 export const DOCUMENTED_PAGE_SIZE = 100;
 /** The largest `count` we ask for: what `auto` tries first (SPEC.md, "Page size auto"). */
@@ -284,22 +286,4 @@ export function readSettings(source: SettingSource, values: Readonly<Record<stri
   }
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
   return given as GivenSettings;
-}
-
-/** The close match of a misspelled name among `known`, for "did you mean …". */
-export function closestName(name: string, known: readonly string[]): string | undefined {
-  const plain = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]/g, '');
-  return known.find((candidate) => plain(candidate) === plain(name)) ?? known.find((candidate) => editDistance(plain(candidate), plain(name)) <= 2);
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

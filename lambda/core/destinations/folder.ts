@@ -9,7 +9,7 @@ import { copyFile, link, mkdir, readdir, readFile, rename, rm, rmdir, stat, writ
 import path from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import { fileFailure } from '../errors';
-import type { Destination, StoredDocument, WriteCondition, WrittenObject } from './index';
+import type { Destination, StoredDocument, WriteCondition, WrittenObject } from './destination';
 
 /** Nothing at that path: no such file, or a file where one of its folders would be. */
 const absent = (error: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException).code ?? '');

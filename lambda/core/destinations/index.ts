@@ -1,59 +1,15 @@
 /**
- * Where a snapshot goes: a local folder or an S3 prefix, behind one small interface of object
- * operations. What a run does with them (stage, lock, publish all or nothing) is in
- * ../run-store.ts and ../publish.ts, written once for both.
+ * Opens the destination `--out` (or the function's bucket) names: a local folder or an S3
+ * prefix, both behind the interface in destination.ts.
  */
-import type { Writable } from 'node:stream';
 import { ConfigError } from '../errors';
+import type { Destination } from './destination';
 import { createS3Client } from '../aws';
 import { FolderDestination } from './folder';
 import { S3Destination } from './s3';
 
 export { FolderDestination, S3Destination };
-
-export interface WrittenObject {
-  /** Write the object's bytes here. */
-  readonly stream: Writable;
-  /** Ends the stream; the object exists at its key once this resolves. */
-  complete(): Promise<void>;
-  /** Removes every trace of the object. Safe to call more than once. */
-  discard(): Promise<void>;
-}
-
-/** A small document as stored, with the version that a conditional write can name. */
-export interface StoredDocument {
-  readonly body: Buffer;
-  readonly version: string;
-}
-
-/** Write only if nothing is there (`absent`), or only if it is still this version. */
-export type WriteCondition = { readonly absent: true } | { readonly version: string };
-
-export interface Destination {
-  /** For people: `./exports` or `s3://bucket/prefix`. */
-  readonly description: string;
-  /** The key to report in the manifest for a relative key (the S3 key, or the relative path). */
-  keyFor(relativeKey: string): string;
-  /** Streams a new object to `relativeKey` (large files: bounded memory). */
-  write(relativeKey: string, contentType: string): Promise<WrittenObject>;
-  /**
-   * Writes a small document whole; readers see the old or the new one, never a part. With a
-   * condition, returns false (and writes nothing) when the condition does not hold.
-   */
-  putDocument(relativeKey: string, body: string | Buffer, condition?: WriteCondition): Promise<boolean>;
-  /** A small document, or undefined if there is none. */
-  readDocument(relativeKey: string): Promise<StoredDocument | undefined>;
-  /** SHA-256 of an object's bytes, streamed (any size); undefined if there is none. */
-  hash(relativeKey: string): Promise<string | undefined>;
-  /** Copies an object over another (replacing it whole). */
-  copy(fromKey: string, toKey: string): Promise<void>;
-  /** Removes objects; a key that is not there is not an error. */
-  remove(relativeKeys: readonly string[]): Promise<void>;
-  /** The relative keys of every object whose key starts with `relativePrefix`. */
-  list(relativePrefix: string): Promise<string[]>;
-  /** Releases what the destination holds (the CLI's S3 client). */
-  close(): Promise<void>;
-}
+export type { Destination, StoredDocument, WriteCondition, WrittenObject } from './destination';
 
 /**
  * A typo of an S3 address, not a folder to create: anything URL-like (s3:/x, S3://x, ftp://x,

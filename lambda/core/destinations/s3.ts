@@ -17,7 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { DestinationError } from '../errors';
-import type { Destination, StoredDocument, WriteCondition, WrittenObject } from './index';
+import type { Destination, StoredDocument, WriteCondition, WrittenObject } from './destination';
 
 /** How long a discard waits for S3 to confirm the multipart upload is aborted. */
 const DISCARD_WAIT_MS = 10_000;

@@ -7,13 +7,13 @@
  */
 import { type Options, stringify } from 'csv-stringify/sync';
 import { isLosslessNumber } from 'lossless-json';
-import { type ApiRecord, RECORD_FIELDS, toJsonText } from '../records';
+import { type ApiRecord, RECORD_FIELDS, toJsonText } from '../record';
 import type { Encoder } from './encoder';
 
 /** `group`, `inventory` and `company`: each fills two columns, `_id` and `_name`. */
 const REFERENCES = new Set<string>(['group', 'inventory', 'company']);
 
-/** The columns, in the order of the item shapes' fields (records.ts). */
+/** The columns, in the order of the item shapes' fields (record.ts). */
 export const CSV_COLUMNS: readonly string[] = RECORD_FIELDS.flatMap((field) => (REFERENCES.has(field) ? [`${field}_id`, `${field}_name`] : [field]));
 
 /** One cell: null and absent are empty, numbers are the API's digits, objects and arrays their JSON. */

@@ -2,7 +2,7 @@
  * A snapshot format: what its files start with, how records become its bytes, and how a file
  * ends. Encoders do no I/O: snapshot-file.ts compresses, measures and stores what they return.
  */
-import type { ApiRecord } from '../records';
+import type { ApiRecord } from '../record';
 import type { Format } from '../settings';
 
 export interface Encoder {

@@ -1,5 +1,5 @@
 /** NDJSON: one API record per line, the same JSON values the API sent, unknown fields included. */
-import { toJsonText } from '../records';
+import { toJsonText } from '../record';
 import type { Encoder } from './encoder';
 
 export const ndjsonEncoder = (): Encoder => ({

@@ -13,7 +13,7 @@
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet-writer';
 import { isLosslessNumber } from 'lossless-json';
-import { type ApiRecord, RECORD_FIELDS, toJsonText } from '../records';
+import { type ApiRecord, RECORD_FIELDS, toJsonText } from '../record';
 import type { Encoder } from './encoder';
 
 const string = (name: string, required = false): SchemaElement => ({

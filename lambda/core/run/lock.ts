@@ -15,7 +15,7 @@
 import { hostname } from 'node:os';
 import type { Destination, WriteCondition } from '../destinations';
 import { ExportBusyError, LockLostError } from '../errors';
-import type { RunsLayout } from '../layout';
+import type { RunsLayout } from '../snapshot/layout';
 
 interface LockBody {
   readonly run_id: string;

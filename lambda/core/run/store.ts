@@ -7,17 +7,17 @@
  *   _runs/journal.json                       a publication under way (transaction.ts)
  *   _runs/outbox/<day>-<run id>.json         published snapshots not yet announced (lifecycle.ts)
  *   _runs/<run id>/checkpoint.json           settings, where the harvest stands, the files so far
- *   _runs/<run id>/iccids-<n>.bin            the ICCIDs handed on by invocation n (harvest.ts)
+ *   _runs/<run id>/iccids-<n>.bin            the ICCIDs handed on by invocation n (harvest/harvest.ts)
  *   _runs/<run id>/parts/<format>/<n>.<ext>  one complete data file per invocation
  *   _runs/<run id>/publish-<id>/backup/…     what a publication replaces, until it is final
  */
 import type { Destination } from '../destinations';
 import { DestinationError, ExportError } from '../errors';
-import type { HarvestCheckpoint } from '../harvest';
-import { IccidSet } from '../iccid-set';
-import type { RunsLayout } from '../layout';
+import type { HarvestCheckpoint } from '../harvest/harvest';
+import { IccidSet } from '../harvest/iccid-set';
+import type { RunsLayout } from '../snapshot/layout';
 import type { ExportSettings } from '../settings';
-import type { FileSummary } from '../snapshot-file';
+import type { FileSummary } from '../snapshot/snapshot-file';
 import { ScopeLock } from './lock';
 import { readJournal } from './transaction';
 

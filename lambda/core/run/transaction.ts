@@ -27,7 +27,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Destination } from '../destinations';
 import { asExportError, DestinationError, LockLostError, RecoveryPendingError } from '../errors';
-import type { RunsLayout, SnapshotLayout } from '../layout';
+import type { RunsLayout, SnapshotLayout } from '../snapshot/layout';
 import { FORMATS } from '../settings';
 import { putConditionally, type ScopeLock } from './lock';
 

@@ -7,7 +7,7 @@
  *   parquet/dt=2026-11-27/esims.parquet         (compressed inside: never gzipped)
  *   manifests/dt=2026-11-27/manifest.json       written after every data file is complete
  *   latest.json                                 the newest manifest, written last
- *   _runs/                                      runs not yet published (run-store.ts)
+ *   _runs/                                      runs not yet published (run/store.ts)
  *
  * An export that spanned several invocations may hold several files of a format in a day's
  * folder (esims-00001.csv.gz, esims-00002.csv.gz, …); the manifest lists them all.
@@ -16,8 +16,8 @@
  * `filtered/company=100/inventory=12345/` with the same layout inside, never on the full
  * snapshot's keys.
  */
-import { fileCompression } from './formats';
-import type { Compression, Filters, Format } from './settings';
+import { fileCompression } from '../formats';
+import type { Compression, Filters, Format } from '../settings';
 
 export interface SnapshotLayout extends RunsLayout {
   /** Each format's folder for the day: after a publish it holds exactly the manifest's files. */
@@ -46,7 +46,7 @@ export function manifestKey(scope: string, snapshotDate: string): string {
   return scope && scope !== 'full' ? `${scope}/${key}` : key;
 }
 
-/** Where a scope keeps its unpublished runs and its lock (run-store.ts). */
+/** Where a scope keeps its unpublished runs and its lock (run/store.ts). */
 export interface RunsLayout {
   /** '' for the deployment's own scope, else `filtered/…`. */
   readonly scope: string;

@@ -8,9 +8,9 @@ import { once } from 'node:events';
 import { type Duplex, PassThrough, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { type Encoder, fileCompression } from './formats';
-import type { ApiRecord } from './records';
-import type { Compression, Format } from './settings';
+import { type Encoder, fileCompression } from '../formats';
+import type { ApiRecord } from '../record';
+import type { Compression, Format } from '../settings';
 
 export interface FileSummary {
   readonly format: Format;

@@ -2,13 +2,13 @@
  * A snapshot's manifest: what was published, where, and how it was read. Written after every
  * data file is complete (the commit point of a publication), then copied into latest.json.
  */
-import { version } from '../../package.json';
-import { LIST_PATH } from './betatel-client';
-import type { Destination } from './destinations';
+import { version } from '../../../package.json';
+import type { Destination } from '../destinations';
 import type { SnapshotLayout } from './layout';
-import type { RunCheckpoint } from './run/store';
-import type { HarvestSummary } from './harvest';
+import type { RunCheckpoint } from '../run/store';
+import type { HarvestSummary } from '../harvest/harvest';
 import type { FileSummary } from './snapshot-file';
+import { LIST_PATH } from '../settings';
 
 export type ManifestFile = Omit<FileSummary, 'warnings'>;
 

@@ -16,13 +16,16 @@
  * same order, as one long read.
  */
 import { setMaxListeners } from 'node:events';
-import type { BetatelClient, PageRange } from './betatel-client';
+import type { BetatelClient, PageRange } from '../api/betatel-client';
 import { IccidSet } from './iccid-set';
-import { type PassResult, summarize } from './reconcile';
+import { type HarvestSummary, type PassResult, summarize } from './reconcile';
+
+export type { HarvestSummary };
 import { PagePlan } from './page-plan';
-import type { ApiRecord, Page } from './records';
+import type { Page } from '../api/page';
+import type { ApiRecord } from '../record';
 import { choosePageSize, isSizeFailure } from './page-size';
-import { DOCUMENTED_PAGE_SIZE, type PageSize } from './settings';
+import { DOCUMENTED_PAGE_SIZE, type PageSize } from '../settings';
 
 /** Records fetched ahead of the writer at most (parsed, about 1 KB each on the JS heap). */
 const MAX_LOOKAHEAD = 10_000;
@@ -50,12 +53,6 @@ export interface HarvestProgress {
   readonly total: number | undefined;
 }
 
-export interface HarvestSummary {
-  readonly records: number;
-  readonly apiTotal: number;
-  readonly passes: number;
-  readonly warnings: readonly string[];
-}
 
 /**
  * Where a harvest stands, as plain JSON: enough for the next invocation to carry on exactly

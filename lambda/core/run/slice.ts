@@ -7,19 +7,19 @@
  *             (client)     (harvest)
  */
 import { setMaxListeners } from 'node:events';
-import { BetatelClient } from './betatel-client';
-import type { WrittenObject } from './destinations';
-import type { ExportContext, Tuning } from './export';
-import { ApiBadResponseError } from './errors';
-import { ENCODERS } from './formats';
-import { Harvest } from './harvest';
-import type { IccidSet } from './iccid-set';
-import { Pacer } from './pacer';
-import { statusOf, TOO_DEEP, tooDeep } from './records';
-import { fileExtension } from './layout';
-import { LOCK_RENEW_MS } from './run/lock';
-import type { RunCheckpoint, RunStore } from './run/store';
-import { contentType, SnapshotFile } from './snapshot-file';
+import { BetatelClient } from '../api/betatel-client';
+import type { WrittenObject } from '../destinations';
+import type { ExportContext, Tuning } from '../export';
+import { ApiBadResponseError } from '../errors';
+import { ENCODERS } from '../formats';
+import { Harvest } from '../harvest/harvest';
+import type { IccidSet } from '../harvest/iccid-set';
+import { Pacer } from '../api/pacer';
+import { statusOf, TOO_DEEP, tooDeep } from '../record';
+import { fileExtension } from '../snapshot/layout';
+import { LOCK_RENEW_MS } from './lock';
+import type { RunCheckpoint, RunStore } from './store';
+import { contentType, SnapshotFile } from '../snapshot/snapshot-file';
 
 export async function exportSlice(
   context: ExportContext,

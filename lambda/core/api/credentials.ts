@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Credentials } from './betatel-client';
-import { CredentialsError } from './errors';
+import { CredentialsError } from '../errors';
 
 /** What the stack puts in a secret it creates. The handler refuses to run with it. */
 export const PLACEHOLDER_API_KEY = 'REPLACE_WITH_BETATEL_API_KEY';

@@ -10,7 +10,7 @@
  *   always gives the same bytes.
  * - If `total` moves, planning follows it; an empty page before the end marks the end.
  */
-import type { PageRange } from './betatel-client';
+import type { PageRange } from '../api/betatel-client';
 
 export class PagePlan {
   private total: number | undefined;

@@ -3,9 +3,9 @@
  * the largest size the API honours. Under a per-request rate limit this is what multiplies
  * throughput: 1,000 items a request move ten times as many eSIMs as the documented 100.
  */
-import type { BetatelClient } from './betatel-client';
-import { ApiBadRequestError, ApiBadResponseError, ApiUnavailableError } from './errors';
-import { DOCUMENTED_PAGE_SIZE, MAX_PAGE_SIZE, type PageSize } from './settings';
+import type { BetatelClient } from '../api/betatel-client';
+import { ApiBadRequestError, ApiBadResponseError, ApiUnavailableError } from '../errors';
+import { DOCUMENTED_PAGE_SIZE, MAX_PAGE_SIZE, type PageSize } from '../settings';
 
 /** What a large page may fail with that the documented size may not: a 400, a bad or missing answer. */
 export function isSizeFailure(error: unknown): error is Error {

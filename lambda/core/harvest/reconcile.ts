@@ -2,8 +2,15 @@
  * What a harvest's last pass amounts to: the snapshot's warnings, or the failure of an API
  * whose paging skips eSIMs (harvest.ts decides when a pass is the last).
  */
-import { ApiBadResponseError } from './errors';
-import type { HarvestSummary } from './harvest';
+import { ApiBadResponseError } from '../errors';
+
+/** What a harvest read: the snapshot's counts and warnings. */
+export interface HarvestSummary {
+  readonly records: number;
+  readonly apiTotal: number;
+  readonly passes: number;
+  readonly warnings: readonly string[];
+}
 
 /** What one pass over the listing saw. */
 export interface PassResult {

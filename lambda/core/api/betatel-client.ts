@@ -2,7 +2,7 @@
  * The Betatel list endpoint, one page at a time: `GET {base}/esim/sim-registries`.
  *
  * Each page request is paced (pacer.ts), timed out, retried when the failure is transient
- * (retry.ts), and its body read into records (records.ts). Failures that retrying cannot
+ * (retry.ts), and its body read into records (page.ts). Failures that retrying cannot
  * fix (400, 401, 404, a body that is not the documented JSON) fail at once with a message
  * that names the page and what to do. Nothing the API sends back is quoted before the
  * credentials are redacted from it.
@@ -17,14 +17,12 @@ import {
   ExportAbortedError,
   oneLine,
   redact,
-} from './errors';
+} from '../errors';
 import { type Answer, apiAgent, BodyTooLargeError, exchange } from './http-exchange';
 import type { Pacer } from './pacer';
-import { InvalidPageError, type Page, parsePage } from './records';
+import { InvalidPageError, type Page, parsePage } from './page';
 import { GaveUp, parseRetryAfter, type RetryEvent, type RetryPolicy, TransientError, withRetries } from './retry';
-import type { Filters } from './settings';
-
-export const LIST_PATH = '/esim/sim-registries';
+import { type Filters, LIST_PATH } from '../settings';
 
 export interface Credentials {
   readonly apiKey: string;
