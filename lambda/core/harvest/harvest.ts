@@ -84,6 +84,8 @@ export const START: HarvestCheckpoint = { pass: 1, offset: 0, totalsSeen: [], di
 
 export class Harvest {
   private state: HarvestCheckpoint;
+  /** The page `auto` probed with (the listing's first), used by the first pass. */
+  private first: Page | undefined;
 
   constructor(
     private readonly client: BetatelClient,
@@ -110,7 +112,11 @@ export class Harvest {
   async *batches(): AsyncGenerator<readonly ApiRecord[]> {
     if (this.state.summary) return;
     const { pageSize, signal, onPageSize } = this.options;
-    this.state = { ...this.state, pageSize: this.state.pageSize ?? (await choosePageSize(this.client, pageSize, signal, onPageSize)) };
+    if (this.state.pageSize === undefined) {
+      const chosen = await choosePageSize(this.client, pageSize, signal, onPageSize);
+      this.state = { ...this.state, pageSize: chosen.pageSize };
+      this.first = chosen.first;
+    }
     for (;;) {
       const result = yield* this.pass(this.state.pageSize!);
       if (!result) return; // stopped for a checkpoint
@@ -172,20 +178,21 @@ export class Harvest {
       if (failure || stopping) return;
       for (let range = plan.next(); range; range = plan.next()) start(range);
     };
+    const arrived = (range: PageRange, page: Page): void => {
+      pageByOffset.set(range.offset, page);
+      // Sized once from the API's total, within reason: a total of 10^12 must not allocate a table.
+      if (plan.latestTotal === undefined) this.seen.reserve(Math.min(page.total, MAX_RESERVE));
+      plan.arrive(range, page.records.length, page.total);
+      totalsSeen.add(page.total);
+      fill();
+    };
     const start = (range: PageRange): void => {
       inFlight++;
       const probe = large && range.count > DOCUMENTED_PAGE_SIZE;
       this.client
         .fetchPage(range, signal, { probe })
         .then(
-          (page) => {
-            pageByOffset.set(range.offset, page);
-            // Sized once from the API's total, within reason: a total of 10^12 must not allocate a table.
-            if (plan.latestTotal === undefined) this.seen.reserve(Math.min(page.total, MAX_RESERVE));
-            plan.arrive(range, page.records.length, page.total);
-            totalsSeen.add(page.total);
-            fill();
-          },
+          (page) => arrived(range, page),
           (error: unknown) => {
             if (stopping) return;
             if (probe && isSizeFailure(error)) {
@@ -209,7 +216,11 @@ export class Harvest {
     };
 
     try {
-      fill();
+      // The page `auto` probed with is this pass's first: 100 pages cost 100 requests, not 101.
+      const first = this.first;
+      this.first = undefined;
+      if (first && this.state.offset === 0) arrived(plan.next()!, first);
+      else fill();
       for (;;) {
         if (failure) throw failure.error;
         if (!plan.done && due()) {

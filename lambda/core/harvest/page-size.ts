@@ -4,6 +4,7 @@
  * throughput: 1,000 items a request move ten times as many eSIMs as the documented 100.
  */
 import type { BetatelClient } from '../api/betatel-client';
+import type { Page } from '../api/page';
 import { ApiBadRequestError, ApiBadResponseError, ApiUnavailableError } from '../errors';
 import { DOCUMENTED_PAGE_SIZE, MAX_PAGE_SIZE, type PageSize } from '../settings';
 
@@ -23,21 +24,18 @@ export async function choosePageSize(
   asked: PageSize,
   signal: AbortSignal,
   onPageSize?: (pageSize: number, reason: string) => void,
-): Promise<number> {
-  if (asked !== 'auto') return asked;
-  let chosen: number = MAX_PAGE_SIZE;
-  let reason = `the API answered ${MAX_PAGE_SIZE} items a page`;
+): Promise<{ pageSize: number; first?: Page }> {
+  if (asked !== 'auto') return { pageSize: asked };
   try {
-    const page = await client.fetchPage({ offset: 0, count: MAX_PAGE_SIZE }, signal, { probe: true });
-    if (page.records.length < MAX_PAGE_SIZE && page.records.length < page.total) {
-      chosen = Math.max(1, page.records.length);
-      reason = `the API answers at most ${chosen} items a page`;
-    }
+    // The probe is the first page of the listing: the harvest uses it, it is not fetched again.
+    const first = await client.fetchPage({ offset: 0, count: MAX_PAGE_SIZE }, signal, { probe: true });
+    const capped = first.records.length < MAX_PAGE_SIZE && first.records.length < first.total;
+    const pageSize = capped ? Math.max(1, first.records.length) : MAX_PAGE_SIZE;
+    onPageSize?.(pageSize, capped ? `the API answers at most ${pageSize} items a page` : `the API answered ${MAX_PAGE_SIZE} items a page`);
+    return { pageSize, first };
   } catch (error) {
     if (!isSizeFailure(error)) throw error;
-    chosen = DOCUMENTED_PAGE_SIZE;
-    reason = `asking for ${MAX_PAGE_SIZE} items failed (${error.message.slice(0, 160)}); using the documented ${DOCUMENTED_PAGE_SIZE}`;
+    onPageSize?.(DOCUMENTED_PAGE_SIZE, `asking for ${MAX_PAGE_SIZE} items failed (${error.message.slice(0, 160)}); using the documented ${DOCUMENTED_PAGE_SIZE}`);
+    return { pageSize: DOCUMENTED_PAGE_SIZE };
   }
-  onPageSize?.(chosen, reason);
-  return chosen;
 }
