@@ -28,24 +28,24 @@ export function summarize(result: PassResult, duplicates: boolean, pass: number,
   const { total, totalsSeen, repeats } = result;
   if (duplicates) warnings.push(`the API's total of ${total} counts ${repeats} listing(s) of eSIMs it lists more than once; each was written once (${records} eSIMs).`);
   else if (repeats > 0) warnings.push(`the API listed ${repeats} eSIM(s) more than once while paging; each was written once.`);
-  if (result.consistent || duplicates) {
-    // Every eSIM the total counts was read.
-  } else if (totalsSeen.length > 1) {
-    warnings.push(
-      `the inventory kept changing during the export: after ${pass} passes the API reported totals ` +
-        `${totalsSeen.join(', ')} in the last pass, which listed ${result.distinct} distinct eSIMs; ` +
-        'eSIMs added or moved during the run may be missing. Run again when the inventory is quieter.',
-    );
-  } else if (records < total) {
-    // The total held still, yet paging listed fewer distinct eSIMs, pass after pass, and no
-    // duplicates explain it: the API's paging skips items (an unstable sort, or an offset it
-    // ignores). This is not a snapshot of the inventory: fail, publish nothing.
-    throw new ApiBadResponseError(
-      `the API reported a total of ${total} eSIMs but its pages listed only ${records} distinct ones ` +
-        `in ${pass} passes (does it ignore offset, or sort unstably?); an incomplete snapshot is not published.`,
-    );
-  } else {
-    warnings.push(`the API reported a total of ${total} but its pages listed ${result.distinct} distinct eSIMs; the snapshot holds all ${records}.`);
+  if (!result.consistent && !duplicates) {
+    if (totalsSeen.length > 1) {
+      warnings.push(
+        `the inventory kept changing during the export: after ${pass} passes the API reported totals ` +
+          `${totalsSeen.join(', ')} in the last pass, which listed ${result.distinct} distinct eSIMs; ` +
+          'eSIMs added or moved during the run may be missing. Run again when the inventory is quieter.',
+      );
+    } else if (records < total) {
+      // The total held still, yet paging listed fewer distinct eSIMs, pass after pass, and no
+      // duplicates explain it: the API's paging skips items (an unstable sort, or an offset it
+      // ignores). This is not a snapshot of the inventory: fail, publish nothing.
+      throw new ApiBadResponseError(
+        `the API reported a total of ${total} eSIMs but its pages listed only ${records} distinct ones ` +
+          `in ${pass} passes (does it ignore offset, or sort unstably?); an incomplete snapshot is not published.`,
+      );
+    } else {
+      warnings.push(`the API reported a total of ${total} but its pages listed ${result.distinct} distinct eSIMs; the snapshot holds all ${records}.`);
+    }
   }
   const gone = records - result.distinct;
   if (pass > 1 && gone > 0) {
