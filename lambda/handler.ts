@@ -181,12 +181,17 @@ export const handler = async (event: unknown, context: Context): Promise<Manifes
       stopAt,
       holder: `Lambda request ${context.awsRequestId}`,
       announce: true,
-      tooLong: (checkpoint) =>
-        new ExportAbortedError(
-          `this export does not fit one invocation (${checkpoint.harvest.records.toLocaleString('en-US')} of ` +
-            `${checkpoint.harvest.total?.toLocaleString('en-US') ?? '?'} eSIMs read in ${config.maxRunSeconds} s); nothing was published. ` +
+      tooLong: ({ harvest: { records, total } }) => {
+        const count = (n: number): string => n.toLocaleString('en-US');
+        // Every eSIM can be read while the run still has work left (another pass to reconcile a
+        // changing inventory): say that, not "20,000 of 20,000 read".
+        const progress =
+          total !== undefined && records >= total ? `all ${count(total)} eSIMs read, but not reconciled and written` : `${count(records)} of ${total === undefined ? '?' : count(total)} eSIMs read`;
+        return new ExportAbortedError(
+          `this export does not fit one invocation (${progress} in ${config.maxRunSeconds} s); nothing was published. ` +
             `Start the state machine ${stateMachineArn(context, config)} with the same input instead.`,
-        ),
+        );
+      },
     });
     recordPublished(manifest);
     await announce(manifest.scope, config, destination, true);

@@ -34,8 +34,8 @@ export class ExportError extends Error {
 
 /** A setting, flag, environment variable or event field is invalid. The message names it. */
 export class ConfigError extends ExportError {
-  constructor(message: string) {
-    super('CONFIG', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG', message, options);
     this.name = 'ConfigError';
   }
 }
@@ -50,32 +50,32 @@ export class CredentialsError extends ExportError {
 
 /** The API answered 401: the key or user id was rejected. */
 export class ApiUnauthorizedError extends ExportError {
-  constructor(message: string) {
-    super('API_UNAUTHORIZED', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('API_UNAUTHORIZED', message, options);
     this.name = 'ApiUnauthorizedError';
   }
 }
 
 /** The API answered 400: it rejected the parameters we sent. */
 export class ApiBadRequestError extends ExportError {
-  constructor(message: string) {
-    super('API_BAD_REQUEST', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('API_BAD_REQUEST', message, options);
     this.name = 'ApiBadRequestError';
   }
 }
 
 /** The API answered 404: the URL does not point at the list endpoint. */
 export class ApiNotFoundError extends ExportError {
-  constructor(message: string) {
-    super('API_NOT_FOUND', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('API_NOT_FOUND', message, options);
     this.name = 'ApiNotFoundError';
   }
 }
 
 /** The API answered 200 with a body that is not the documented JSON. */
 export class ApiBadResponseError extends ExportError {
-  constructor(message: string) {
-    super('API_BAD_RESPONSE', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('API_BAD_RESPONSE', message, options);
     this.name = 'ApiBadResponseError';
   }
 }
@@ -98,8 +98,8 @@ export class DestinationError extends ExportError {
 
 /** Another export of the same scope holds the lock: two runs never interleave. */
 export class ExportBusyError extends ExportError {
-  constructor(message: string) {
-    super('BUSY', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BUSY', message, options);
     this.name = 'ExportBusyError';
   }
 }
