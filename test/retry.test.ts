@@ -58,9 +58,8 @@ describe('withRetries', () => {
     expect(calls).toBe(1);
   });
 
-  it('stops sleeping at once when the signal aborts', async () => {
+  it('stops sleeping when the signal aborts, with the abort as its reason', async () => {
     const controller = new AbortController();
-    const started = Date.now();
     const failing = withRetries(
       async () => {
         throw new TransientError('HTTP 429', 60_000);
@@ -68,8 +67,8 @@ describe('withRetries', () => {
       { policy: { ...fast, budgetMs: 120_000 }, lastSuccessAt: () => Date.now(), signal: controller.signal },
     );
     setTimeout(() => controller.abort(), 50);
-    await expect(failing).rejects.toThrow();
-    expect(Date.now() - started).toBeLessThan(5_000);
+    // The server asked for a minute: a sleep the abort did not end would outlast the test's timeout.
+    await expect(failing).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('reports each retry with its delay', async () => {
