@@ -9,6 +9,7 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { JSON_HIVE_COLUMNS } from '../lambda/core/columns';
 import { PARQUET_HIVE_COLUMNS } from '../lambda/core/formats/parquet';
 
 export interface AthenaTablesProps {
@@ -70,20 +71,8 @@ export class AthenaTables extends Construct {
           inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
           serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
-          columns: [
-            { name: 'iccid', type: 'string' },
-            { name: 'sim_status', type: 'string' },
-            // Either item shape: the OpenX SerDe gives an object as its JSON text, a number as digits.
-            { name: 'group', type: 'string' },
-            { name: 'inventory', type: 'string' },
-            { name: 'company', type: 'string' },
-            { name: 'provisioned_date', type: 'bigint' },
-            { name: 'terminated_date', type: 'bigint' },
-            { name: 'imsis', type: 'array<struct<sponsor_id:bigint,imsi:bigint>>' },
-            { name: 'mapped_imsi', type: 'bigint' },
-            { name: 'created_date', type: 'bigint' },
-            { name: 'modified_date', type: 'bigint' },
-          ],
+          // Either item shape: a reference (group, inventory, company) is its JSON text or a plain id.
+          columns: [...JSON_HIVE_COLUMNS],
         },
       },
     });

@@ -12,20 +12,25 @@ import { isLosslessNumber, isSafeNumber, LosslessNumber, parse as losslessParse,
 /** One eSIM as the API sent it: the documented fields, the newer shape's, and any others. */
 export type ApiRecord = Readonly<Record<string, unknown>> & { readonly iccid: string; readonly sim_status?: string | null };
 
-/** The fields the two item shapes name (the documented one, and the SDK's newer one). */
+/**
+ * The fields the two item shapes name (the documented one, and the SDK's newer one), each with
+ * its type: `reference` is `{id, name}` in the documented shape and a plain id in the newer one.
+ * Any other field is kept too (NDJSON as sent, Parquet's `extra`). The snapshot's columns are
+ * derived from this table (columns.ts).
+ */
 export const RECORD_FIELDS = [
-  'iccid',
-  'sim_status',
-  'group',
-  'inventory',
-  'company',
-  'provisioned_date',
-  'terminated_date',
-  'mapped_imsi',
-  'imsis',
-  'created_date',
-  'modified_date',
-] as const;
+  { name: 'iccid', type: 'string', required: true },
+  { name: 'sim_status', type: 'string' },
+  { name: 'group', type: 'reference' },
+  { name: 'inventory', type: 'reference' },
+  { name: 'company', type: 'reference' },
+  { name: 'provisioned_date', type: 'int64' },
+  { name: 'terminated_date', type: 'int64' },
+  { name: 'mapped_imsi', type: 'int64' },
+  { name: 'imsis', type: 'imsis' },
+  { name: 'created_date', type: 'int64' },
+  { name: 'modified_date', type: 'int64' },
+] as const satisfies ReadonlyArray<{ name: string; type: 'string' | 'int64' | 'imsis' | 'reference'; required?: boolean }>;
 
 /** A number token of 16 or more characters after `:`, `,` or `[` (false positives only cost speed). */
 const LONG_NUMBER = /[:,[]\s*-?\d[\d.eE+-]{15,}/;

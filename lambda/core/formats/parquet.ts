@@ -13,6 +13,7 @@
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet-writer';
 import { isLosslessNumber } from 'lossless-json';
+import { type Column, COLUMNS, type ColumnType, HIVE_TYPES } from '../columns';
 import { type ApiRecord, RECORD_FIELDS, toJsonText } from '../record';
 import type { Encoder } from './encoder';
 
@@ -24,44 +25,32 @@ const string = (name: string, required = false): SchemaElement => ({
 });
 const int64 = (name: string): SchemaElement => ({ name, type: 'INT64', repetition_type: 'OPTIONAL' });
 
-/** The flat columns, in the CSV's order, then `imsis`' place, then `extra`. */
-const SCALARS = [
-  string('iccid', true),
-  string('sim_status'),
-  int64('group_id'),
-  string('group_name'),
-  int64('inventory_id'),
-  string('inventory_name'),
-  int64('company_id'),
-  string('company_name'),
-  int64('provisioned_date'),
-  int64('terminated_date'),
-  int64('mapped_imsi'),
-];
-const AFTER_IMSIS = [int64('created_date'), int64('modified_date'), string('extra')];
+/** The schema of each column type; `imsis` is the standard three-level list, so every reader sees list<struct<sponsor_id, imsi>>. */
+const SCHEMA_OF: Record<ColumnType, (column: Column) => SchemaElement[]> = {
+  string: ({ name, required }) => [string(name, required)],
+  int64: ({ name }) => [int64(name)],
+  imsis: ({ name }) => [
+    { name, repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
+    { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
+    { name: 'element', repetition_type: 'OPTIONAL', num_children: 2 },
+    int64('sponsor_id'),
+    int64('imsi'),
+  ],
+};
 
-export const PARQUET_COLUMNS: readonly string[] = [...SCALARS.map((c) => c.name), 'imsis', ...AFTER_IMSIS.map((c) => c.name)];
+/** The CSV's columns (columns.ts), typed, then `extra`: the JSON text of fields neither item shape names. */
+export const PARQUET_COLUMNS: readonly string[] = [...COLUMNS.map((column) => column.name), 'extra'];
 
 /** The columns in Hive's types, for the Glue table over these files. */
 export const PARQUET_HIVE_COLUMNS: ReadonlyArray<{ name: string; type: string }> = [
-  ...[...SCALARS, ...AFTER_IMSIS].map(({ name, type }) => ({ name, type: type === 'INT64' ? 'bigint' : 'string' })),
-  { name: 'imsis', type: 'array<struct<sponsor_id:bigint,imsi:bigint>>' },
-].sort((a, b) => PARQUET_COLUMNS.indexOf(a.name) - PARQUET_COLUMNS.indexOf(b.name));
-
-const SCHEMA: SchemaElement[] = [
-  { name: 'schema', num_children: PARQUET_COLUMNS.length },
-  ...SCALARS,
-  // The standard three-level list, so every reader sees list<struct<sponsor_id, imsi>>.
-  { name: 'imsis', repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
-  { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-  { name: 'element', repetition_type: 'OPTIONAL', num_children: 2 },
-  int64('sponsor_id'),
-  int64('imsi'),
-  ...AFTER_IMSIS,
+  ...COLUMNS.map(({ name, type }) => ({ name, type: HIVE_TYPES[type] })),
+  { name: 'extra', type: 'string' },
 ];
 
+const SCHEMA: SchemaElement[] = [{ name: 'schema', num_children: PARQUET_COLUMNS.length }, ...COLUMNS.flatMap((column) => SCHEMA_OF[column.type](column)), string('extra')];
+
 /** The fields the two item shapes name; any other goes to `extra`. */
-const KNOWN_FIELDS = new Set<string>(RECORD_FIELDS);
+const KNOWN_FIELDS = new Set<string>(RECORD_FIELDS.map((field) => field.name));
 
 /** Marks a value that does not fit its column. */
 const MISFIT = Symbol('misfit');
@@ -84,14 +73,6 @@ function toText(value: unknown): string | null | typeof MISFIT {
   return typeof value === 'number' || typeof value === 'boolean' || isLosslessNumber(value) ? String(value) : MISFIT;
 }
 
-function reference(value: unknown): [unknown, unknown] {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isLosslessNumber(value)) {
-    const { id, name } = value as { id?: unknown; name?: unknown };
-    return [id, name];
-  }
-  return [value, null];
-}
-
 function imsiList(value: unknown): Cell | typeof MISFIT {
   if (value === null || value === undefined) return null;
   if (!Array.isArray(value)) return MISFIT;
@@ -106,6 +87,9 @@ function imsiList(value: unknown): Cell | typeof MISFIT {
   return list;
 }
 
+/** Each column type's conversion of a value as the API sent it. */
+const CONVERT: Record<ColumnType, (value: unknown) => Cell | typeof MISFIT> = { string: toText, int64: toInt64, imsis: imsiList };
+
 function extraOf(record: ApiRecord): string | null {
   let extra: Record<string, unknown> | undefined;
   for (const key in record) {
@@ -119,26 +103,9 @@ function extraOf(record: ApiRecord): string | null {
  * encoder stores null and counts it).
  */
 export function parquetRow(record: ApiRecord): Array<Cell | typeof MISFIT> {
-  const [groupId, groupName] = reference(record.group);
-  const [inventoryId, inventoryName] = reference(record.inventory);
-  const [companyId, companyName] = reference(record.company);
-  return [
-    record.iccid,
-    toText(record.sim_status),
-    toInt64(groupId),
-    toText(groupName),
-    toInt64(inventoryId),
-    toText(inventoryName),
-    toInt64(companyId),
-    toText(companyName),
-    toInt64(record.provisioned_date),
-    toInt64(record.terminated_date),
-    toInt64(record.mapped_imsi),
-    imsiList(record.imsis),
-    toInt64(record.created_date),
-    toInt64(record.modified_date),
-    extraOf(record),
-  ];
+  const row: Array<Cell | typeof MISFIT> = COLUMNS.map((column) => CONVERT[column.type](column.value(record)));
+  row.push(extraOf(record));
+  return row;
 }
 
 /**
