@@ -43,7 +43,6 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): FunctionConfig {
   const bucketName = required(env, 'BUCKET_NAME');
   const given = readSettings('env', env);
   const { snapshotDate: _perRun, ...defaults } = exportSettings(given, { baseFilters: filtersOf(given) });
-  const eventBusName = env.EVENT_BUS_NAME?.trim() || undefined;
   // Default: no limit of our own; the handler still hands over before Lambda's time limit.
   const maxRunSeconds = env.MAX_RUN_SECONDS === undefined ? Number.MAX_SAFE_INTEGER / 1000 : parseInteger('MAX_RUN_SECONDS', env.MAX_RUN_SECONDS, 1, 900);
   return {
@@ -51,7 +50,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): FunctionConfig {
     bucketName,
     exportPrefix: given.exportPrefix ?? 'esims',
     timezone: given.timezone ?? 'UTC',
-    eventBusName,
+    eventBusName: given.eventBusName,
     maxRunSeconds,
     stateMachineName: env.STATE_MACHINE_NAME?.trim() || undefined,
     given,

@@ -22,8 +22,6 @@ const STACK_SETTINGS = {
   stackName: (label: string, raw: unknown) => parseSetting(label, text, raw),
   bucketName: (label: string, raw: unknown) => parseSetting(label, text, raw),
   secret: (label: string, raw: unknown) => parseSetting(label, text, raw),
-  eventBusName: (label: string, raw: unknown) =>
-    parseSetting(label, z.string().regex(/^[A-Za-z0-9._\-/]{1,256}$/, { error: 'must be an EventBridge bus name' }), raw),
   glueDatabaseName: (label: string, raw: unknown) =>
     parseSetting(label, z.string().regex(/^[a-z0-9_]{1,255}$/, { error: 'must be lower-case letters, digits and _' }), raw),
   schedule: (label: string, raw: unknown) =>
@@ -76,6 +74,7 @@ export function propsFromContext(node: Node): EsimExportStackProps & { stackName
     concurrency: given.concurrency,
     timezone: given.timezone,
     exportPrefix: given.exportPrefix,
+    eventBusName: given.eventBusName,
   };
 }
 

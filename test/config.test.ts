@@ -26,8 +26,15 @@ describe('configFromEnvironment', () => {
     [{ ...env, EXPORT_FORMATS: 'xml' }, 'EXPORT_FORMATS must list only ndjson, csv, parquet, got "xml"'],
     [{ ...env, TIMEZONE: 'Berlin' }, 'TIMEZONE must be an IANA time zone'],
     [{ ...env, API_BASE_URL: 'http://api.example.com' }, 'API_BASE_URL must use https://'],
+    // Read through the same settings table as the context key eventBusName.
+    [{ ...env, EVENT_BUS_NAME: 'arn:aws:events:eu-west-1:1:event-bus/x y' }, 'EVENT_BUS_NAME must be an EventBridge bus name'],
   ])('names the variable at fault in %j', (environment, message) => {
     expect(() => configFromEnvironment(environment)).toThrow(message);
+  });
+
+  it('reads the event bus from EVENT_BUS_NAME, and the default bus when it is empty', () => {
+    expect(configFromEnvironment({ ...env, EVENT_BUS_NAME: 'data-platform' }).eventBusName).toBe('data-platform');
+    expect(configFromEnvironment({ ...env, EVENT_BUS_NAME: '' }).eventBusName).toBeUndefined();
   });
 
   it('makes the deployment’s filters the full snapshot’s scope', () => {

@@ -171,6 +171,9 @@ const prefixSchema = z
   .refine((s) => s.length > 0, { error: 'must name a folder, such as esims' })
   .refine((s) => !s.split('/').some((part) => part === '..' || part === '.'), { error: 'must not contain . or .. segments' });
 
+/** Where "Snapshot Published" goes: a bus name, as EventBridge allows it. */
+const busName = z.string().regex(/^[A-Za-z0-9._\-/]{1,256}$/, { error: 'must be an EventBridge bus name' });
+
 export const parsePrefix = (label: string, raw: unknown): string => parseSetting(label, prefixSchema, raw);
 
 /** The settings every caller starts from; they override what they were given. */
@@ -224,6 +227,7 @@ export interface GivenSettings {
   readonly timezone?: string;
   readonly snapshotDate?: string;
   readonly exportPrefix?: string;
+  readonly eventBusName?: string;
 }
 
 interface Definition {
@@ -250,6 +254,7 @@ export const SETTINGS: Readonly<Record<keyof GivenSettings, Definition>> = {
   timezone: { names: { flag: '--timezone', env: 'TIMEZONE', context: 'timezone' }, parse: parseTimezone },
   snapshotDate: { names: { flag: '--date', event: 'snapshotDate' }, parse: parseDate },
   exportPrefix: { names: { env: 'EXPORT_PREFIX', context: 'exportPrefix' }, parse: parsePrefix },
+  eventBusName: { names: { env: 'EVENT_BUS_NAME', context: 'eventBusName' }, parse: (label, raw) => parseSetting(label, busName, raw) },
 };
 
 /** How a message names a setting from `source`. */
