@@ -15,17 +15,16 @@
  * from `checkpoint` (plain JSON) and the ICCID set (saved as bytes): the same records, in the
  * same order, as one long read.
  */
-import { setMaxListeners } from 'node:events';
-import type { BetatelClient, PageRange } from '../api/betatel-client';
-import { IccidSet } from './iccid-set';
-import { type HarvestSummary, type PassResult, summarize } from './reconcile';
-
-export type { HarvestSummary };
-import { PagePlan } from './page-plan';
+import type { BetatelClient } from '../api/betatel-client';
 import type { Page } from '../api/page';
 import type { ApiRecord } from '../record';
-import { choosePageSize, isSizeFailure } from './page-size';
 import { DOCUMENTED_PAGE_SIZE, type PageSize } from '../settings';
+import { IccidSet } from './iccid-set';
+import { choosePageSize } from './page-size';
+import { type HarvestSummary, type PassResult, summarize } from './reconcile';
+import { RequestWindow } from './request-window';
+
+export type { HarvestSummary };
 
 /** Records fetched ahead of the writer at most (parsed, about 1 KB each on the JS heap). */
 const MAX_LOOKAHEAD = 10_000;
@@ -148,97 +147,36 @@ export class Harvest {
   /** Reads the current pass from the checkpoint's offset; undefined when stopped for a checkpoint. */
   private async *pass(pageSize: number): AsyncGenerator<readonly ApiRecord[], PassResult | undefined> {
     const { concurrency, stopAt } = this.options;
-    const { pass } = this.state;
-    // Look ahead by two rounds of requests (enough to keep every slot busy), and never by more
-    // than MAX_LOOKAHEAD records, so memory stays bounded whatever --page-size and --concurrency say.
-    const plan = new PagePlan(pageSize, Math.max(pageSize, Math.min(pageSize * concurrency * 2, MAX_LOOKAHEAD)), this.state.offset);
-    const controller = new AbortController();
-    const signal = AbortSignal.any([this.options.signal, controller.signal]);
-    // Every request and pacer wait listens on this signal: many listeners is expected, not a leak.
-    setMaxListeners(0, signal);
-    // `auto` with large pages: a large page that fails falls back to the documented size, for
-    // that page and the rest of the export, instead of failing the run (SPEC.md).
-    let large = this.options.pageSize === 'auto' && pageSize > DOCUMENTED_PAGE_SIZE;
-    let failure: { error: unknown } | undefined;
-    let inFlight = 0;
-    let wake: (() => void) | undefined;
-    let stopping = false;
+    const { pass, offset: startOffset } = this.state;
+    const window = new RequestWindow(this.client, {
+      pageSize,
+      // Two rounds of requests ahead (enough to keep every slot busy), never more than
+      // MAX_LOOKAHEAD records, so memory stays bounded whatever --page-size and --concurrency say.
+      lookahead: Math.max(pageSize, Math.min(pageSize * concurrency * 2, MAX_LOOKAHEAD)),
+      start: startOffset,
+      signal: this.options.signal,
+      large: this.options.pageSize === 'auto' && pageSize > DOCUMENTED_PAGE_SIZE,
+      // Sized once from the API's total, within reason: a total of 10^12 must not allocate a table.
+      onFirstTotal: (total) => this.seen.reserve(Math.min(total, MAX_RESERVE)),
+      onShrink: (reason) => {
+        this.state = { ...this.state, pageSize: DOCUMENTED_PAGE_SIZE };
+        this.options.onPageSize?.(DOCUMENTED_PAGE_SIZE, reason);
+      },
+    });
     // Stop at `stopAt`, but never before this invocation has handed on a page: each one makes progress.
-    const startOffset = this.state.offset;
-    const due = (): boolean => stopAt !== undefined && Date.now() >= stopAt && plan.handedOn > startOffset;
-    const timer = stopAt === undefined ? undefined : setTimeout(() => wake?.(), Math.max(0, stopAt - Date.now()));
-    const pageByOffset = new Map<number, Page>();
-    const totalsSeen = new Set(this.state.totalsSeen);
+    const due = (): boolean => stopAt !== undefined && Date.now() >= stopAt && window.handedOn > startOffset;
+    const timer = stopAt === undefined ? undefined : setTimeout(() => window.poke(), Math.max(0, stopAt - Date.now()));
+    const totalsSeen = (): number[] => [...new Set([...this.state.totalsSeen, ...window.totalsSeen])];
     let { distinct, repeats, records } = this.state;
     let repeatedPages = this.state.repeatedPages ?? 0;
 
-    // Answers go into the plan the moment they arrive, and the freed slot is refilled at once,
-    // whether or not the writer is keeping up: the window alone bounds how far ahead we read.
-    const fill = (): void => {
-      if (failure || stopping) return;
-      for (let range = plan.next(); range; range = plan.next()) start(range);
-    };
-    const arrived = (range: PageRange, page: Page): void => {
-      pageByOffset.set(range.offset, page);
-      // Sized once from the API's total, within reason: a total of 10^12 must not allocate a table.
-      if (plan.latestTotal === undefined) this.seen.reserve(Math.min(page.total, MAX_RESERVE));
-      plan.arrive(range, page.records.length, page.total);
-      totalsSeen.add(page.total);
-      fill();
-    };
-    const start = (range: PageRange): void => {
-      inFlight++;
-      const probe = large && range.count > DOCUMENTED_PAGE_SIZE;
-      this.client
-        .fetchPage(range, signal, { probe })
-        .then(
-          (page) => arrived(range, page),
-          (error: unknown) => {
-            if (stopping) return;
-            if (probe && isSizeFailure(error)) {
-              large = false;
-              plan.shrink(range, DOCUMENTED_PAGE_SIZE);
-              this.state = { ...this.state, pageSize: DOCUMENTED_PAGE_SIZE };
-              this.options.onPageSize?.(DOCUMENTED_PAGE_SIZE, `a page of ${range.count} failed (${(error as Error).message.slice(0, 160)})`);
-              fill();
-              return;
-            }
-            failure ??= { error };
-          },
-        )
-        .finally(() => {
-          inFlight--;
-          wake?.();
-        });
-    };
-    const save = (): void => {
-      this.state = { ...this.state, offset: plan.handedOn, totalsSeen: [...totalsSeen], total: plan.latestTotal, distinct, repeats, repeatedPages, records };
-    };
-
     try {
       // The page `auto` probed with is this pass's first: 100 pages cost 100 requests, not 101.
-      const first = this.first;
+      window.open(this.first);
       this.first = undefined;
-      if (first && this.state.offset === 0) arrived(plan.next()!, first);
-      else fill();
-      for (;;) {
-        if (failure) throw failure.error;
-        if (!plan.done && due()) {
-          stopping = true;
-          return undefined; // `finally` saves where we are
-        }
-        const ready = [...plan.ready()];
-        if (ready.length === 0) {
-          if (plan.done) break;
-          if (inFlight === 0) throw new Error(`internal error: paging stalled at pass ${pass}`);
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-          continue;
-        }
-        fill(); // handing pages on moved the window
-        for (const range of ready) {
-          const page = pageByOffset.get(range.offset)!;
-          pageByOffset.delete(range.offset);
+      for (let pages = await window.ready(due); pages !== 'done'; pages = await window.ready(due)) {
+        if (pages === 'due') return undefined; // where we are is saved
+        for (const page of pages) {
           const fresh: ApiRecord[] = [];
           const repeatsBefore = repeats;
           for (const record of page.records) {
@@ -249,21 +187,18 @@ export class Harvest {
           }
           if (page.records.length > 1 && repeats - repeatsBefore === page.records.length) repeatedPages++;
           records += fresh.length;
-          save();
+          this.state = { ...this.state, offset: window.handedOn, totalsSeen: totalsSeen(), total: window.latestTotal, distinct, repeats, repeatedPages, records };
           if (fresh.length > 0) yield fresh;
-          this.options.onProgress?.({ pass, records, total: plan.latestTotal });
+          this.options.onProgress?.({ pass, records, total: window.latestTotal });
         }
       }
     } finally {
       clearTimeout(timer);
-      // Stop the other requests and wait for them: nothing keeps running behind us. Pages that
-      // arrived beyond what was handed on are read again by the next invocation.
-      stopping = true;
-      controller.abort();
-      while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
+      // Pages that arrived beyond what was handed on are read again by the next invocation.
+      await window.close();
     }
-    const total = plan.latestTotal ?? 0;
-    return { consistent: totalsSeen.size === 1 && distinct === total, total, totalsSeen: [...totalsSeen], distinct, repeats, repeatedPages };
+    const total = window.latestTotal ?? 0;
+    const seen = totalsSeen();
+    return { consistent: seen.length === 1 && distinct === total, total, totalsSeen: seen, distinct, repeats, repeatedPages };
   }
 }
-
