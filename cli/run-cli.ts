@@ -26,6 +26,7 @@ import {
   readSettings,
 } from '../lambda/core/settings';
 import { ProgressLine } from './progress';
+import { FULL_SCOPE } from '../lambda/core/snapshot/layout';
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
@@ -140,7 +141,7 @@ export function summary(manifest: Manifest, destination: Destination): string {
   const seconds = (Date.parse(manifest.finished_at) - Date.parse(manifest.started_at)) / 1000;
   const lines = [
     `Exported ${number(manifest.records)} eSIMs (API total ${number(manifest.api_total)}) as the ${manifest.snapshot_date} snapshot` +
-      `${manifest.scope === 'full' ? '' : ` (scope ${manifest.scope})`} into ${destination.description}`,
+      `${manifest.scope === FULL_SCOPE ? '' : ` (scope ${manifest.scope})`} into ${destination.description}`,
   ];
   const width = Math.max(...manifest.files.map((file) => file.key.length));
   for (const file of manifest.files) {

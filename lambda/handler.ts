@@ -20,7 +20,7 @@ import { credentialsFromSecret } from './core/api/credentials';
 import { S3Destination } from './core/destinations';
 import { AnnouncementFailedError, asExportError, CredentialsError, ExportAbortedError } from './core/errors';
 import type { ExportProgress } from './core/export';
-import { runsLayout } from './core/snapshot/layout';
+import { FULL_SCOPE, runsLayout, scopeFolder } from './core/snapshot/layout';
 import type { Manifest } from './core/snapshot/manifest';
 import { runExport } from './core/run/lifecycle';
 import { announcePending } from './snapshot-event';
@@ -73,7 +73,7 @@ function recordPublished(manifest: Manifest): void {
   metrics.addMetric('Retries', MetricUnit.Count, manifest.retries);
   metrics.addMetric('Warnings', MetricUnit.Count, manifest.warnings.length);
   // Only the deployment's own snapshot keeps the "no fresh snapshot" alarm quiet.
-  if (manifest.scope === 'full') metrics.addMetric('SnapshotsPublished', MetricUnit.Count, 1);
+  if (manifest.scope === FULL_SCOPE) metrics.addMetric('SnapshotsPublished', MetricUnit.Count, 1);
   for (const [status, count] of metricStatuses(manifest.by_status)) {
     const perStatus = metrics.singleMetric();
     perStatus.addDimension('status', status);
@@ -101,7 +101,7 @@ function recordPublished(manifest: Manifest): void {
  */
 async function announce(scope: string, config: FunctionConfig, destination: S3Destination, report: boolean): Promise<{ announced: number; pending: boolean }> {
   try {
-    const announced = await announcePending({ client: eventBridge, destination, bucket: config.bucketName, eventBusName: config.eventBusName }, runsLayout(scope === 'full' ? '' : scope));
+    const announced = await announcePending({ client: eventBridge, destination, bucket: config.bucketName, eventBusName: config.eventBusName }, runsLayout(scopeFolder(scope)));
     for (const manifest of announced) logger.info('snapshot announced', { snapshotDate: manifest.snapshot_date, scope: manifest.scope, runId: manifest.run_id });
     return { announced: announced.length, pending: false };
   } catch (error) {

@@ -15,7 +15,7 @@
 import { hostname } from 'node:os';
 import type { Destination, WriteCondition } from '../destinations';
 import { ExportBusyError, LockLostError } from '../errors';
-import type { RunsLayout } from '../snapshot/layout';
+import { type RunsLayout, scopeInWords } from '../snapshot/layout';
 
 interface LockBody {
   readonly run_id: string;
@@ -48,7 +48,7 @@ export class ScopeLock {
   ) {}
 
   private get scopeName(): string {
-    return this.layout.scope || 'the full snapshot';
+    return scopeInWords(this.layout.scope);
   }
 
   /**

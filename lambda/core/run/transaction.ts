@@ -27,7 +27,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Destination } from '../destinations';
 import { asExportError, DestinationError, LockLostError, RecoveryPendingError } from '../errors';
-import type { RunsLayout, SnapshotLayout } from '../snapshot/layout';
+import { type RunsLayout, scopeInWords, type SnapshotLayout } from '../snapshot/layout';
 import { FORMATS } from '../settings';
 import { putConditionally, type ScopeLock } from './lock';
 
@@ -100,7 +100,7 @@ export async function publishTransaction(destination: Destination, layout: Snaps
   // 2. The journal: from here on, whoever finds it finishes or undoes this publication.
   await lock.renew();
   if (!(await putConditionally(destination, journalKey(layout), `${JSON.stringify(journal)}\n`, { absent: true }))) {
-    throw new DestinationError(`another publication of ${layout.scope || 'the full snapshot'} is unfinished in ${destination.description}; run again to finish it first.`);
+    throw new DestinationError(`another publication of ${scopeInWords(layout.scope)} is unfinished in ${destination.description}; run again to finish it first.`);
   }
   // 3. Apply, fenced by the lock at every write; the manifest commits.
   try {

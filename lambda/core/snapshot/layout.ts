@@ -30,6 +30,19 @@ export interface SnapshotLayout extends RunsLayout {
   readonly latest: string;
 }
 
+/**
+ * The deployment's own scope, as the manifest, the event and messages name it. Its keys sit at
+ * the prefix itself, so as a folder (the code's `scope`) it is ''. These two functions are the
+ * only places that turn one into the other.
+ */
+export const FULL_SCOPE = 'full';
+/** The scope's name for people and the manifest: 'full', or its `filtered/…` folder. */
+export const scopeName = (scope: string): string => scope || FULL_SCOPE;
+/** The scope in a message: "the full snapshot", or its `filtered/…` folder. */
+export const scopeInWords = (scope: string): string => scopeFolder(scope) || 'the full snapshot';
+/** The scope's folder under the prefix: '' for the full scope. */
+export const scopeFolder = (name: string): string => (name === FULL_SCOPE ? '' : name);
+
 export function scopeOf(filters: Filters, baseFilters: Filters): string {
   if (filters.company === baseFilters.company && filters.inventory === baseFilters.inventory) return '';
   const parts = ['filtered'];
@@ -40,10 +53,11 @@ export function scopeOf(filters: Filters, baseFilters: Filters): string {
   return parts.join('/');
 }
 
-/** Where a day's manifest of a scope is ('' or 'full' for the deployment's own). */
+/** Where a day's manifest of a scope is (its folder or its name). */
 export function manifestKey(scope: string, snapshotDate: string): string {
   const key = `manifests/dt=${snapshotDate}/manifest.json`;
-  return scope && scope !== 'full' ? `${scope}/${key}` : key;
+  const folder = scopeFolder(scope);
+  return folder ? `${folder}/${key}` : key;
 }
 
 /** Where a scope keeps its unpublished runs and its lock (run/store.ts). */

@@ -4,7 +4,7 @@
  */
 import { version } from '../../../package.json';
 import type { Destination } from '../destinations';
-import type { SnapshotLayout } from './layout';
+import { scopeName, type SnapshotLayout } from './layout';
 import type { RunCheckpoint } from '../run/store';
 import type { HarvestSummary } from '../harvest/harvest';
 import type { FileSummary } from './snapshot-file';
@@ -70,7 +70,7 @@ export function manifestOf(checkpoint: RunCheckpoint, summary: HarvestSummary, l
     schema_version: 1,
     run_id: checkpoint.run_id,
     snapshot_date: settings.snapshotDate,
-    scope: layout.scope || 'full',
+    scope: scopeName(layout.scope),
     records: summary.records,
     api_total: summary.apiTotal,
     files: moves.map(({ to, file: { warnings: _warnings, ...file } }) => ({ ...file, key: destination.keyFor(to) })),
