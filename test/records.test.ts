@@ -1,5 +1,6 @@
 /** Reading a page body into records: JSON.parse, lossless for long numbers, the documented shape. */
-import { InvalidPageError, parsePage } from '../lambda/core/api/page';
+import { parsePage } from '../lambda/core/api/page';
+import { InvalidPageError } from '../lambda/core/errors';
 import { toJsonText } from '../lambda/core/record';
 
 const page = (text: string): ReturnType<typeof parsePage> => parsePage(Buffer.from(text));

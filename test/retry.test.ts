@@ -1,4 +1,5 @@
-import { backoffDelay, DEFAULT_RETRY_POLICY, GaveUp, parseRetryAfter, TransientError, withRetries } from '../lambda/core/api/retry';
+import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, withRetries } from '../lambda/core/api/retry';
+import { GaveUp, TransientError } from '../lambda/core/errors';
 import { DEFAULT_TUNING } from '../lambda/core/export';
 
 const fast = { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 5, budgetMs: 10_000 };

@@ -212,3 +212,46 @@ export function fileFailure(action: string, where: string, error: unknown): Dest
   const why = WHY[code] ?? (error as Error).message;
   return new DestinationError(`could not ${action} ${where}: ${why}${WHY[code] ? ` (${code})` : ''}. Nothing was published.`, { cause: error });
 }
+
+// Signals inside the API client (api/): how a request or a page failed. betatel-client.ts
+// turns each into one of the failures above before anyone sees it.
+
+/** The body was larger than MAX_BODY_BYTES (api/http-exchange.ts): not a network failure, and not worth a retry. */
+export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+}
+
+/** A request had no answer within its time limit. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+/**
+ * A failure worth another attempt. `retryAfterMs` is the server's Retry-After, if it sent one;
+ * `throttled` marks a 429, which also slows the whole export down.
+ */
+export class TransientError extends Error {
+  constructor(
+    message: string,
+    public readonly retryAfterMs?: number,
+    public readonly throttled = false,
+  ) {
+    super(message);
+    this.name = 'TransientError';
+  }
+}
+
+/** Retries ran out: `attempts` were made, and the API had not answered successfully for `quietMs`. */
+export class GaveUp extends Error {
+  constructor(
+    public readonly last: TransientError,
+    public readonly attempts: number,
+    public readonly quietMs: number,
+  ) {
+    super(last.message);
+    this.name = 'GaveUp';
+  }
+}
+
+/** The body is not the documented JSON; the message says how, the caller adds which page. */
+export class InvalidPageError extends Error {}

@@ -16,12 +16,16 @@ import {
   ApiUnavailableError,
   ExportAbortedError,
   oneLine,
+  BodyTooLargeError,
+  GaveUp,
+  InvalidPageError,
   redact,
+  TransientError,
 } from '../errors';
-import { type Answer, apiAgent, BodyTooLargeError, exchange } from './http-exchange';
+import { type Answer, apiAgent, exchange } from './http-exchange';
 import type { Pacer } from './pacer';
-import { InvalidPageError, type Page, parsePage } from './page';
-import { GaveUp, parseRetryAfter, type RetryEvent, type RetryPolicy, TransientError, withRetries } from './retry';
+import { type Page, parsePage } from './page';
+import { parseRetryAfter, type RetryEvent, type RetryPolicy, withRetries } from './retry';
 import { type Filters, LIST_PATH } from '../settings';
 
 export interface Credentials {

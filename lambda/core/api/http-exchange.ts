@@ -10,6 +10,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
+import { BodyTooLargeError, TimeoutError } from '../errors';
 
 /**
  * The largest body we read, decompressed. A page of 1,000 eSIMs is about 1.5 MB, so 16 MiB is
@@ -25,14 +26,6 @@ export interface Answer {
   readonly body: Buffer;
 }
 
-/** The body was larger than MAX_BODY_BYTES: not a network failure, and not worth a retry. */
-export class BodyTooLargeError extends Error {
-  override readonly name = 'BodyTooLargeError';
-}
-
-export class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
 
 /**
  * A keep-alive agent for the API, through the proxy HTTPS_PROXY / HTTP_PROXY name unless

@@ -2,6 +2,7 @@
  * What the API sends: one page's body in, `{ total, records }` out. Pure: no I/O.
  */
 import { z } from 'zod';
+import { InvalidPageError } from '../errors';
 import { type ApiRecord, parseJson, TOO_DEEP, tooDeep } from '../record';
 
 export interface Page {
@@ -10,8 +11,6 @@ export interface Page {
   readonly records: readonly ApiRecord[];
 }
 
-/** The body is not the documented JSON; the message says how, the caller adds which page. */
-export class InvalidPageError extends Error {}
 
 // The page's shape, checked with zod; the records' own fields are checked by `recordProblem`
 // below: zod's object schema, run on every record, cost about 3 µs a record (a tenth of an

@@ -8,6 +8,7 @@
  * `timers/promises`, which the signal interrupts at once.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { GaveUp, TransientError } from '../errors';
 
 export interface RetryPolicy {
   /** Attempts per request, the first included. */
@@ -30,20 +31,6 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   budgetMs: 120_000,
 };
 
-/**
- * A failure worth another attempt. `retryAfterMs` is the server's Retry-After, if it sent one;
- * `throttled` marks a 429, which also slows the whole export down.
- */
-export class TransientError extends Error {
-  constructor(
-    message: string,
-    public readonly retryAfterMs?: number,
-    public readonly throttled = false,
-  ) {
-    super(message);
-    this.name = 'TransientError';
-  }
-}
 
 export interface RetryEvent {
   readonly attempt: number;
@@ -91,17 +78,6 @@ export async function withRetries<T>(fn: (attempt: number) => Promise<T>, contex
   }
 }
 
-/** Retries ran out: `attempts` were made, and the API had not answered successfully for `quietMs`. */
-export class GaveUp extends Error {
-  constructor(
-    public readonly last: TransientError,
-    public readonly attempts: number,
-    public readonly quietMs: number,
-  ) {
-    super(last.message);
-    this.name = 'GaveUp';
-  }
-}
 
 /** Parses a Retry-After header (seconds, or an HTTP date) into milliseconds from now. */
 export function parseRetryAfter(header: string | string[] | undefined, now: number = Date.now()): number | undefined {
