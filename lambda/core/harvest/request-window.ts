@@ -128,9 +128,11 @@ export class RequestWindow {
         (error: unknown) => {
           if (this.stopping) return;
           if (probe && isSizeFailure(error)) {
+            // Several large pages can be in flight when the first fails: each is asked again in
+            // pages of the documented size, and the change is reported once.
+            if (this.large) this.options.onShrink(`a page of ${range.count} failed (${(error as Error).message.slice(0, 160)})`);
             this.large = false;
             this.plan.shrink(range, DOCUMENTED_PAGE_SIZE);
-            this.options.onShrink(`a page of ${range.count} failed (${(error as Error).message.slice(0, 160)})`);
             this.fill();
             return;
           }
