@@ -83,7 +83,7 @@ export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOut
     try {
       await store.save(checkpoint, new IccidSet());
     } catch (error) {
-      await discardRun(store);
+      await discardRun(store, checkpoint.settings.snapshotDate);
       throw error;
     }
     return { result: resultOf(store, checkpoint) };

@@ -193,7 +193,7 @@ describe.each(['folder', 'S3'] as const)('publishing into a %s, with a fault at 
           result = (await discardRun(healthy, DAY)) ? 'new' : 'old';
         } else {
           const next = await beginRun(clone.destination(), NEW, 'execution-B', { now: new Date(Date.now() + LOCK_TTL_MS + 60_000) });
-          await discardRun(next.store);
+          await discardRun(next.store, DAY);
         }
         const read = async (key: string): Promise<string> => (await clone.destination().readDocument(key))!.body.toString('utf8');
         const day = await judge(await clone.stored(), read).catch((error: Error) => {

@@ -143,8 +143,8 @@ describe('a run that lost its lock', () => {
     // The second run's Begin undid the first's publication: the day is as it was.
     const published = (all: Record<string, string>) => Object.fromEntries(Object.entries(all).filter(([key]) => !key.startsWith('_runs/')));
     expect(published(await stored())).toEqual(published(before));
-    await discardRun(second!.store);
-    await discardRun(first.store);
+    await discardRun(second!.store, settings.snapshotDate);
+    await discardRun(first.store, settings.snapshotDate);
     expect(await stored()).toEqual(before);
   });
 

@@ -119,18 +119,13 @@ export async function publishRun(store: RunStore, options: PublishOptions): Prom
 }
 
 /**
- * Ends a failed run: finishes or undoes its publication if one was under way, then removes
- * its staging and lock. Returns the manifest if the run published the day after all (its
- * publication had committed, or even finished, before the failure).
+ * Ends a failed run of day `snapshotDate`: finishes or undoes its publication if one was under
+ * way, then removes its staging and lock. Returns the day's manifest if the run published it
+ * after all (its publication had committed, or even finished, before the failure).
  */
-export async function discardRun(store: RunStore, snapshotDate?: string): Promise<Manifest | undefined> {
-  const recovered = await recoverTransaction(store.destination, store.layout, store.runId);
-  const published =
-    recovered.outcome === 'rolled forward'
-      ? (JSON.parse(recovered.journal.manifest.body) as Manifest)
-      : snapshotDate !== undefined
-        ? await publishedBy(store.destination, store.scope, snapshotDate, store.runId)
-        : undefined;
+export async function discardRun(store: RunStore, snapshotDate: string): Promise<Manifest | undefined> {
+  await recoverTransaction(store.destination, store.layout, store.runId);
+  const published = await publishedBy(store.destination, store.scope, snapshotDate, store.runId);
   await store.clear();
   return published;
 }

@@ -134,22 +134,16 @@ export async function publishTransaction(destination: Destination, layout: Snaps
   await forget(destination, layout, journal);
 }
 
-export type Recovery = { readonly outcome: 'none' } | { readonly outcome: 'rolled forward' | 'rolled back'; readonly journal: Journal };
-
 /**
  * Finishes or undoes the scope's unfinished publication, if there is one (of run `onlyRun`
- * only, when given). Says which it did.
+ * only, when given): rolled forward if the day's manifest is the journal's, else rolled back.
  */
-export async function recoverTransaction(destination: Destination, layout: RunsLayout, onlyRun?: string): Promise<Recovery> {
+export async function recoverTransaction(destination: Destination, layout: RunsLayout, onlyRun?: string): Promise<void> {
   const journal = await readJournal(destination, layout);
-  if (!journal || (onlyRun !== undefined && journal.run_id !== onlyRun)) return { outcome: 'none' };
+  if (!journal || (onlyRun !== undefined && journal.run_id !== onlyRun)) return;
   const stored = await destination.readDocument(journal.manifest.key);
-  if (stored?.body.equals(Buffer.from(journal.manifest.body))) {
-    await forget(destination, layout, journal);
-    return { outcome: 'rolled forward', journal };
-  }
-  await rollBack(destination, layout, journal);
-  return { outcome: 'rolled back', journal };
+  if (stored?.body.equals(Buffer.from(journal.manifest.body))) await forget(destination, layout, journal);
+  else await rollBack(destination, layout, journal);
 }
 
 /** Puts every key the publication may have touched back as it was: from the backup, or gone if it is new. */
