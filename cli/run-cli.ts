@@ -6,7 +6,7 @@
  * 130 when interrupted. A failure prints one line saying what failed and what to do;
  * --debug adds the stack trace.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { readSecretString } from '../lambda/core/aws';
 import { credentialsFromEnvironment, credentialsFromSecret } from '../lambda/core/api/credentials';
 import { type Destination, openDestination } from '../lambda/core/destinations';
@@ -14,17 +14,7 @@ import { asExportError, ExportAbortedError, ExportError } from '../lambda/core/e
 import { type Tuning } from '../lambda/core/export';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { runExport } from '../lambda/core/run/lifecycle';
-import {
-  DEFAULT_API_BASE_URL,
-  DEFAULT_CONCURRENCY,
-  DEFAULT_PAGE_SIZE,
-  type ExportSettings,
-  exportSettings,
-  FORMATS,
-  MAX_CONCURRENCY,
-  MAX_PAGE_SIZE,
-  readSettings,
-} from '../lambda/core/settings';
+import { exportSettings, FORMATS, type GivenSettings, readSettings, settingsHelp } from '../lambda/core/settings';
 import { ProgressLine } from './progress';
 import { FULL_SCOPE } from '../lambda/core/snapshot/layout';
 
@@ -38,28 +28,19 @@ export interface CliIo {
   readonly tuning?: Partial<Tuning>;
 }
 
-/** Flags that are not export settings (those are read by core/settings.ts, by their flag names). */
+/** Flags that are not settings (those are read by core/settings.ts, by their flag names). */
 interface Flags {
   out: string;
-  secretId?: string;
   json?: boolean;
   debug?: boolean;
 }
 
 function program(io: CliIo): Command {
-  return new Command('esim-export')
-    .description(`Export every eSIM of a Betatel account into dated ${FORMATS.join(', ')} snapshots (a folder or S3).`)
-    .option('--api-url <url>', `API base URL; /esim/sim-registries is appended (default: ${DEFAULT_API_BASE_URL})`)
-    .option('--out <dest>', 'a folder, or s3://bucket/prefix', './exports')
-    .option('--formats <list>', `comma list of ${FORMATS.join(', ')} (default: all)`)
-    .option('--company <id>', "the API's company filter")
-    .option('--inventory <id>', "the API's inventory filter")
-    .option('--page-size <n>', `eSIMs per request (the API's count), 1-${MAX_PAGE_SIZE}, or auto: the largest the API honours (default: ${DEFAULT_PAGE_SIZE})`)
-    .option('--concurrency <n>', `requests in flight at most, 1-${MAX_CONCURRENCY} (default: ${DEFAULT_CONCURRENCY})`)
-    .option('--date <YYYY-MM-DD>', "the snapshot's date (default: today in --timezone)")
-    .option('--timezone <tz>', 'time zone that decides "today" (default: UTC)')
-    .addOption(new Option('--compression <kind>', 'compression of the data files (default: gzip)').choices(['gzip', 'none']))
-    .option('--secret-id <id>', 'read {"apiKey","userId"} from this Secrets Manager secret instead of the environment')
+  const command = new Command('esim-export').description(`Export every eSIM of a Betatel account into dated ${FORMATS.join(', ')} snapshots (a folder or S3).`);
+  command.option('--out <dest>', 'a folder, or s3://bucket/prefix', './exports');
+  // Every export setting's flag, help and default come from the settings table.
+  for (const { name, arg, help } of settingsHelp('flag')) command.option(`${name} ${arg}`, help);
+  return command
     .option('--json', 'print the manifest as one JSON line on stdout')
     .option('--debug', 'on failure, print the stack trace too')
     .addHelpText(
@@ -74,11 +55,10 @@ function program(io: CliIo): Command {
     .allowExcessArguments(false);
 }
 
-/** Turns the parsed command line into validated settings; every error names its flag. No I/O. */
-export function settingsFromFlags(command: Command, now: Date = new Date()): ExportSettings {
+/** The settings the command line gave, validated; every error names its flag. No I/O. */
+export function givenFlags(command: Command): GivenSettings {
   const values = command.opts();
-  const byFlag = Object.fromEntries(command.options.map((option) => [option.long!, values[option.attributeName()]]));
-  return exportSettings(readSettings('flag', byFlag), { now, dateLabel: '--date' });
+  return readSettings('flag', Object.fromEntries(command.options.map((option) => [option.long!, values[option.attributeName()]])));
 }
 
 /** Runs the CLI; resolves to the exit status. */
@@ -96,17 +76,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   let destination: Destination | undefined;
   let progress: ProgressLine | undefined;
   try {
-    const settings = settingsFromFlags(command);
+    const given = givenFlags(command);
+    const settings = exportSettings(given, { dateLabel: '--date' });
     destination = openDestination(flags.out, '--out', io.env);
-    const credentials = flags.secretId
-      ? credentialsFromSecret(await readSecretString(flags.secretId), flags.secretId)
-      : credentialsFromEnvironment(io.env);
+    const { secretId } = given;
+    const credentials = secretId ? credentialsFromSecret(await readSecretString(secretId), secretId) : credentialsFromEnvironment(io.env);
     progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : undefined;
     const manifest = await runExport({
       settings,
       destination,
       credentials,
-      credentialsSource: flags.secretId ? `the secret ${flags.secretId}` : 'BETATEL_API_KEY / BETATEL_USER_ID',
+      credentialsSource: secretId ? `the secret ${secretId}` : 'BETATEL_API_KEY / BETATEL_USER_ID',
       signal: io.signal,
       tuning: io.tuning,
       observer: { onProgress: (p) => progress?.update(p) },

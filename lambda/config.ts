@@ -12,7 +12,7 @@
  *   `{"company": 100, "inventory": 12345, "formats": ["csv"], "snapshotDate": "2026-11-27"}`.
  */
 import { ConfigError } from './core/errors';
-import { dateIn, type ExportSettings, exportSettings, filtersOf, type GivenSettings, parseInteger, parseTime, readSettings, settingNames } from './core/settings';
+import { dateIn, type ExportSettings, exportSettings, filtersOf, type GivenSettings, parseTime, readSettings, SETTINGS, settingNames, defaultOf } from './core/settings';
 
 export interface FunctionConfig {
   readonly secretId: string;
@@ -31,28 +31,24 @@ export interface FunctionConfig {
   readonly defaults: Omit<ExportSettings, 'snapshotDate'>;
 }
 
-function required(env: NodeJS.ProcessEnv, name: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw new ConfigError(`Environment variable ${name} is required`);
-  return value;
-}
-
-/** Reads and validates the environment once; errors name the variable. */
+/** Reads and validates the environment once, every variable through the settings table; errors name the variable. */
 export function configFromEnvironment(env: NodeJS.ProcessEnv): FunctionConfig {
-  const secretId = required(env, 'SECRET_ID');
-  const bucketName = required(env, 'BUCKET_NAME');
   const given = readSettings('env', env);
+  const required = (key: 'secretId' | 'bucketName'): string => {
+    const value = given[key];
+    if (value === undefined) throw new ConfigError(`Environment variable ${SETTINGS[key].names.env} is required`);
+    return value;
+  };
   const { snapshotDate: _perRun, ...defaults } = exportSettings(given, { baseFilters: filtersOf(given) });
-  // Default: no limit of our own; the handler still hands over before Lambda's time limit.
-  const maxRunSeconds = env.MAX_RUN_SECONDS === undefined ? Number.MAX_SAFE_INTEGER / 1000 : parseInteger('MAX_RUN_SECONDS', env.MAX_RUN_SECONDS, 1, 900);
   return {
-    secretId,
-    bucketName,
-    exportPrefix: given.exportPrefix ?? 'esims',
-    timezone: given.timezone ?? 'UTC',
+    secretId: required('secretId'),
+    bucketName: required('bucketName'),
+    exportPrefix: given.exportPrefix ?? defaultOf('exportPrefix'),
+    timezone: given.timezone ?? defaultOf('timezone'),
     eventBusName: given.eventBusName,
-    maxRunSeconds,
-    stateMachineName: env.STATE_MACHINE_NAME?.trim() || undefined,
+    // Default: no limit of our own; the handler still hands over before Lambda's time limit.
+    maxRunSeconds: given.maxRunSeconds ?? Number.MAX_SAFE_INTEGER / 1000,
+    stateMachineName: given.stateMachineName,
     given,
     defaults,
   };

@@ -19,12 +19,12 @@ import type { Credentials } from './core/api/betatel-client';
 import { credentialsFromSecret } from './core/api/credentials';
 import { S3Destination } from './core/destinations';
 import { AnnouncementFailedError, asExportError, CredentialsError, ExportAbortedError } from './core/errors';
-import type { ExportProgress } from './core/export';
+import type { ExportContext, ExportProgress } from './core/export';
 import { FULL_SCOPE, runsLayout, scopeFolder } from './core/snapshot/layout';
 import type { Manifest } from './core/snapshot/manifest';
 import { runExport } from './core/run/lifecycle';
 import { announcePending } from './snapshot-event';
-import { isStepEvent, parseStepEvent, type RunRef, runStep, type StepResult } from './steps';
+import { isStepEvent, parseStepEvent, type RunRef, runStep, type StepEvent, type StepResult } from './steps';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './telemetry';
 
 /** Leaves time to abort the uploads and report before Lambda's own time limit. */
@@ -116,97 +116,118 @@ async function announce(scope: string, config: FunctionConfig, destination: S3De
 
 type StepAnswer = StepResult | { cleaned: RunRef; published: boolean } | { announced: number; pending: boolean };
 
+/** What one invocation works with, whichever kind it is. */
+interface Invocation {
+  readonly lambda: Context;
+  readonly config: FunctionConfig;
+  readonly destination: S3Destination;
+  /** The export's context, less the credentials (read only when a step needs them). */
+  readonly context: Omit<ExportContext, 'credentials' | 'credentialsSource'>;
+  readonly credentials: () => Promise<{ credentials: Credentials; credentialsSource: string }>;
+  /** The soft stop: hand over to the next invocation, with time left to save the checkpoint. */
+  readonly stopAt: number;
+  readonly holder: string;
+}
+
 export const handler = async (event: unknown, context: Context): Promise<Manifest | StepAnswer> => {
   const startedAt = Date.now();
   // The request id on every log line, and a cold-start metric.
   logger.addContext(context);
   metrics.captureColdStartMetric();
-  let progress: ExportProgress | undefined;
-  // The hard stop: leaves time to abort uploads and report before Lambda's own time limit.
-  const deadline = new AbortController();
-  const timer = setTimeout(() => {
-    const done = progress ? `${progress.records.toLocaleString('en-US')} of ${progress.total?.toLocaleString('en-US') ?? '?'} eSIMs` : 'no eSIMs';
-    deadline.abort(
-      new ExportAbortedError(`stopped ${STOP_BEFORE_TIMEOUT_MS / 1000} s before the Lambda time limit with ${done} read; nothing was published.`),
-    );
-  }, Math.max(0, context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS));
-  let step: ReturnType<typeof parseStepEvent> | undefined;
-
+  const seen: { progress?: ExportProgress } = {};
+  const deadline = hardStop(context, seen);
+  let step: StepEvent | undefined;
   try {
     step = isStepEvent(event) ? parseStepEvent(event) : undefined;
     const config = configFromEnvironment(process.env);
     const destination = new S3Destination(s3, config.bucketName, config.exportPrefix);
-    // The soft stop: hand over to the next invocation, with time left to save the checkpoint.
-    const stopAt = startedAt + Math.min(config.maxRunSeconds * 1000, context.getRemainingTimeInMillis() - HANDOVER_MS);
-    const exportContext = {
+    const invocation: Invocation = {
+      lambda: context,
+      config,
       destination,
-      signal: deadline.signal,
-      observer: {
-        onProgress: (update: ExportProgress) => (progress = update),
-        onRetry: ({ offset, attempt, delayMs, reason }: { offset: number; attempt: number; delayMs: number; reason: string }) =>
-          logger.warn('retrying a page', { offset, attempt, delayMs, reason }),
-        onPageSize: (pageSize: number, reason: string) => logger.info('page size chosen', { pageSize, reason }),
+      context: {
+        destination,
+        signal: deadline.signal,
+        observer: {
+          onProgress: (update) => (seen.progress = update),
+          onRetry: ({ offset, attempt, delayMs, reason }) => logger.warn('retrying a page', { offset, attempt, delayMs, reason }),
+          onPageSize: (pageSize, reason) => logger.info('page size chosen', { pageSize, reason }),
+        },
       },
-    };
-    const credentials = async () => ({ credentials: await loadCredentials(config.secretId), credentialsSource: `the secret ${config.secretId}` });
-
-    if (step) {
-      logger.info('step starting', { step: step.step, ...('run' in step && { run: step.run }) });
-      const outcome = await runStep(step, {
-        context: exportContext,
-        settingsFor: (input) => settingsForEvent(input, config),
-        credentials,
-        stopAt,
-        holder: `Lambda request ${context.awsRequestId}`,
-      });
-      if ('announce' in outcome) return await announce(outcome.announce.scope, config, destination, outcome.lastTry);
-      if ('cleaned' in outcome) return outcome;
-      if (outcome.manifest) recordPublished(outcome.manifest);
-      logger.info('step finished', { step: step.step, ...outcome.result });
-      return outcome.result;
-    }
-
-    // A direct invocation (console Test, aws lambda invoke, a schedule that targets the function).
-    const settings = settingsForEvent(event, config);
-    logger.info('export starting', {
-      snapshotDate: settings.snapshotDate,
-      filters: settings.filters,
-      formats: settings.formats,
-      destination: destination.description,
-    });
-    const manifest = await runExport({
-      settings,
-      ...exportContext,
-      ...(await credentials()),
-      stopAt,
+      credentials: async () => ({ credentials: await loadCredentials(config.secretId), credentialsSource: `the secret ${config.secretId}` }),
+      stopAt: startedAt + Math.min(config.maxRunSeconds * 1000, context.getRemainingTimeInMillis() - HANDOVER_MS),
       holder: `Lambda request ${context.awsRequestId}`,
-      announce: true,
-      tooLong: ({ harvest: { records, total } }) => {
-        const count = (n: number): string => n.toLocaleString('en-US');
-        // Every eSIM can be read while the run still has work left (another pass to reconcile a
-        // changing inventory): say that, not "20,000 of 20,000 read".
-        const progress =
-          total !== undefined && records >= total ? `all ${count(total)} eSIMs read, but not reconciled and written` : `${count(records)} of ${total === undefined ? '?' : count(total)} eSIMs read`;
-        return new ExportAbortedError(
-          `this export does not fit one invocation (${progress} in ${config.maxRunSeconds} s); nothing was published. ` +
-            `Start the state machine ${stateMachineArn(context, config)} with the same input instead.`,
-        );
-      },
-    });
-    recordPublished(manifest);
-    await announce(manifest.scope, config, destination, true);
-    return manifest;
+    };
+    return step ? await stepInvocation(step, invocation) : await directInvocation(event, invocation);
   } catch (caught) {
     const error = asExportError(caught);
     metrics.addMetric('ExportsFailed', MetricUnit.Count, 1);
     logger.error(step ? 'step failed' : 'export failed', { step: step?.step, code: error.code, reason: error.message });
     throw error;
   } finally {
-    clearTimeout(timer);
+    clearTimeout(deadline.timer);
     metrics.addMetric('DurationSeconds', MetricUnit.Seconds, (Date.now() - startedAt) / 1000);
     metrics.publishStoredMetrics();
   }
 };
+
+/** The hard stop: aborts STOP_BEFORE_TIMEOUT_MS before Lambda's time limit, saying how far it got. */
+function hardStop(context: Context, seen: { progress?: ExportProgress }): { signal: AbortSignal; timer: NodeJS.Timeout } {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => {
+    const { progress } = seen;
+    const done = progress ? `${progress.records.toLocaleString('en-US')} of ${progress.total?.toLocaleString('en-US') ?? '?'} eSIMs` : 'no eSIMs';
+    deadline.abort(new ExportAbortedError(`stopped ${STOP_BEFORE_TIMEOUT_MS / 1000} s before the Lambda time limit with ${done} read; nothing was published.`));
+  }, Math.max(0, context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS));
+  return { signal: deadline.signal, timer };
+}
+
+/** One step of the state machine (steps.ts). */
+async function stepInvocation(step: StepEvent, invocation: Invocation): Promise<StepAnswer> {
+  const { config, destination } = invocation;
+  logger.info('step starting', { step: step.step, ...('run' in step && { run: step.run }) });
+  const outcome = await runStep(step, {
+    context: invocation.context,
+    settingsFor: (input) => settingsForEvent(input, config),
+    credentials: invocation.credentials,
+    stopAt: invocation.stopAt,
+    holder: invocation.holder,
+  });
+  if ('announce' in outcome) return announce(outcome.announce.scope, config, destination, outcome.lastTry);
+  if ('cleaned' in outcome) return outcome;
+  if (outcome.manifest) recordPublished(outcome.manifest);
+  logger.info('step finished', { step: step.step, ...outcome.result });
+  return outcome.result;
+}
+
+/** A whole export in this invocation (console Test, aws lambda invoke, a schedule that targets the function). */
+async function directInvocation(event: unknown, invocation: Invocation): Promise<Manifest> {
+  const { config, destination } = invocation;
+  const settings = settingsForEvent(event, config);
+  logger.info('export starting', { snapshotDate: settings.snapshotDate, filters: settings.filters, formats: settings.formats, destination: destination.description });
+  const manifest = await runExport({
+    settings,
+    ...invocation.context,
+    ...(await invocation.credentials()),
+    stopAt: invocation.stopAt,
+    holder: invocation.holder,
+    announce: true,
+    tooLong: ({ harvest: { records, total } }) => {
+      const count = (n: number): string => n.toLocaleString('en-US');
+      // Every eSIM can be read while the run still has work left (another pass to reconcile a
+      // changing inventory): say that, not "20,000 of 20,000 read".
+      const progress =
+        total !== undefined && records >= total ? `all ${count(total)} eSIMs read, but not reconciled and written` : `${count(records)} of ${total === undefined ? '?' : count(total)} eSIMs read`;
+      return new ExportAbortedError(
+        `this export does not fit one invocation (${progress} in ${config.maxRunSeconds} s); nothing was published. ` +
+          `Start the state machine ${stateMachineArn(invocation.lambda, config)} with the same input instead.`,
+      );
+    },
+  });
+  recordPublished(manifest);
+  await announce(manifest.scope, config, destination, true);
+  return manifest;
+}
 
 /** The state machine's ARN, from its name (the stack sets it) and this function's region and account. */
 function stateMachineArn(context: Context, config: FunctionConfig): string {

@@ -13,10 +13,11 @@
 import { z } from 'zod';
 import { ConfigError } from './core/errors';
 import type { ExportContext } from './core/export';
+import { SCOPE_PATTERN } from './core/filters';
 import { IccidSet } from './core/harvest/iccid-set';
 import { runsLayout } from './core/snapshot/layout';
 import type { Manifest } from './core/snapshot/manifest';
-import { beginRun, discardRun, publishRun, sliceRun } from './core/run/lifecycle';
+import { beginRun, discardRun, publishRun, exportInvocation } from './core/run/lifecycle';
 import { type RunCheckpoint, RunStore } from './core/run/store';
 import type { ExportSettings } from './core/settings';
 
@@ -25,7 +26,7 @@ export const STEPS = ['begin', 'export', 'publish', 'announce', 'cleanup'] as co
 const runRef = z.object({
   id: z.uuid(),
   // The scope a run was written under: '' or filtered/company=…/inventory=… (layout.ts).
-  scope: z.string().regex(/^(filtered(\/(company|inventory)=\d+)+|filtered\/unfiltered)?$/),
+  scope: z.string().regex(SCOPE_PATTERN),
   // The snapshot's day, so a retried Publish can find the manifest its first attempt wrote.
   snapshot_date: z.iso.date(),
 });
@@ -100,7 +101,7 @@ export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOut
   }
   const { checkpoint, seen } = await store.load();
   await store.lock.renew();
-  const next = await sliceRun({ ...deps.context, ...(await deps.credentials()) }, store, checkpoint, seen, deps.stopAt);
+  const next = await exportInvocation({ ...deps.context, ...(await deps.credentials()) }, store, checkpoint, seen, deps.stopAt);
   await store.save(next, seen);
   return { result: resultOf(store, next) };
 }

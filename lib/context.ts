@@ -6,7 +6,7 @@
  */
 import type { Node } from 'constructs';
 import { ConfigError } from '../lambda/core/errors';
-import { parseInteger, parseSetting, readSettings, settingLabel, settingNames } from '../lambda/core/settings';
+import { namedBy, parseInteger, parseSetting, readSettings, settingLabel, settingNames } from '../lambda/core/settings';
 import { z } from 'zod';
 import type { EsimExportStackProps } from './esim-export-stack';
 import leven from 'leven';
@@ -20,8 +20,6 @@ const whole = (min: number, max: number) => (label: string, raw: unknown) => par
 /** Settings of the stack alone (the export's own are in core/settings.ts). */
 const STACK_SETTINGS = {
   stackName: (label: string, raw: unknown) => parseSetting(label, text, raw),
-  bucketName: (label: string, raw: unknown) => parseSetting(label, text, raw),
-  secret: (label: string, raw: unknown) => parseSetting(label, text, raw),
   glueDatabaseName: (label: string, raw: unknown) =>
     parseSetting(label, z.string().regex(/^[a-z0-9_]{1,255}$/, { error: 'must be lower-case letters, digits and _' }), raw),
   schedule: (label: string, raw: unknown) =>
@@ -64,18 +62,8 @@ export function propsFromContext(node: Node): EsimExportStackProps & { stackName
   }
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
   checkLifecycle(stack);
-  return {
-    ...stack,
-    apiBaseUrl: given.apiBaseUrl,
-    formats: given.formats,
-    companyId: given.company,
-    inventoryId: given.inventory,
-    pageSize: given.pageSize,
-    concurrency: given.concurrency,
-    timezone: given.timezone,
-    exportPrefix: given.exportPrefix,
-    eventBusName: given.eventBusName,
-  };
+  // The export's settings keep their context names, which are the stack's prop names.
+  return { ...stack, ...namedBy('context', given) };
 }
 
 /** S3 refuses a lifecycle rule whose steps are out of order: say so at synth, not at deploy. */

@@ -9,7 +9,8 @@ import { Aws, CfnOutput, RemovalPolicy, SecretValue, Stack, type StackProps, Val
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/api/credentials';
-import { DEFAULT_API_BASE_URL, DEFAULT_CONCURRENCY, DEFAULT_PAGE_SIZE, FORMATS, type PageSize, parsePrefix } from '../lambda/core/settings';
+import type { FilterName } from '../lambda/core/filters';
+import { defaultOf, type PageSize, readSettings, settingsEnvironment } from '../lambda/core/settings';
 import { AthenaTables } from './athena';
 import { ExportFunction } from './export-function';
 import { Operations } from './operations';
@@ -18,7 +19,10 @@ import { ExportStateMachine } from './state-machine';
 import { keepLogicalId } from './secure-defaults';
 import { SnapshotStorage } from './storage';
 
-export interface EsimExportStackProps extends StackProps {
+/** Export only this company (`companyId`), inventory (`inventoryId`), …: one prop per API filter (lambda/core/filters.ts). @default all */
+export type FilterProps = { readonly [Name in FilterName as `${Name}Id`]?: number };
+
+export interface EsimExportStackProps extends StackProps, FilterProps {
   /**
    * An existing bucket to export into, by name. The stack then creates no bucket and leaves
    * that bucket's settings (encryption, versioning, lifecycle) to you.
@@ -39,10 +43,6 @@ export interface EsimExportStackProps extends StackProps {
   readonly apiBaseUrl?: string;
   /** @default every format */
   readonly formats?: readonly string[];
-  /** Export only this company. @default all companies */
-  readonly companyId?: number;
-  /** Export only this inventory. @default all inventories */
-  readonly inventoryId?: number;
   /** @default 'auto' */
   readonly pageSize?: PageSize;
   /** @default 8 */
@@ -96,14 +96,16 @@ export class EsimExportStack extends Stack {
     super(scope, id, props);
     // Access logs are delivered by bucket policy (ACLs stay disabled), whatever the app's flags.
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
-    // Checked here too, for props given in code: the prefix is the function's grant on the bucket.
-    const prefix = parsePrefix('exportPrefix', props.exportPrefix ?? 'esims');
-    const timezone = props.timezone ?? 'UTC';
+    // Props are read as the CDK context is (the same parsers and messages), so props given in
+    // code are checked too: the prefix, for one, is the function's grant on the bucket.
+    const given = readSettings('context', props as Record<string, unknown>);
+    const prefix = given.exportPrefix ?? defaultOf('exportPrefix');
+    const timezone = given.timezone ?? defaultOf('timezone');
     const stateMachineName = `${this.stackName}-export`;
 
     // Storage: the snapshots' bucket (or the one you name).
     this.storage = new SnapshotStorage(this, 'Storage', {
-      bucketName: props.bucketName,
+      bucketName: given.bucketName,
       prefix,
       infrequentAccessAfterDays: props.infrequentAccessAfterDays,
       glacierAfterDays: props.glacierAfterDays,
@@ -112,27 +114,25 @@ export class EsimExportStack extends Stack {
     const { bucket } = this.storage;
 
     // Credentials: the secret the function reads `{"apiKey", "userId"}` from.
-    this.secret = this.credentials(props.secret);
+    this.secret = this.credentials(given.secretId);
 
     // The function: the export core, configured through its environment (lambda/config.ts).
     this.exporter = new ExportFunction(this, 'Export', {
       bucket,
-      importedBucketName: props.bucketName,
+      importedBucketName: given.bucketName,
       prefix,
       secret: this.secret,
       memorySize: props.memorySize,
       logRetentionDays: props.logRetentionDays,
-      eventBusName: props.eventBusName,
-      stateMachineName,
-      settings: {
-        API_BASE_URL: props.apiBaseUrl ?? DEFAULT_API_BASE_URL,
-        EXPORT_FORMATS: (props.formats ?? FORMATS).join(','),
-        PAGE_SIZE: String(props.pageSize ?? DEFAULT_PAGE_SIZE),
-        CONCURRENCY: String(props.concurrency ?? DEFAULT_CONCURRENCY),
-        TIMEZONE: timezone,
-        ...(props.companyId !== undefined && { COMPANY_ID: String(props.companyId) }),
-        ...(props.inventoryId !== undefined && { INVENTORY_ID: String(props.inventoryId) }),
-      },
+      eventBusName: given.eventBusName,
+      environment: settingsEnvironment({
+        ...given,
+        secretId: this.secret.secretArn,
+        bucketName: bucket.bucketName,
+        // Each invocation exports 12 minutes, then has 3 to finish its files and save the checkpoint.
+        maxRunSeconds: 12 * 60,
+        stateMachineName,
+      }),
     });
     const fn = this.exporter.function;
 

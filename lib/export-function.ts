@@ -22,16 +22,14 @@ export interface ExportFunctionProps {
   readonly importedBucketName?: string;
   readonly prefix: string;
   readonly secret: secretsmanager.ISecret;
-  /** The function's environment beyond SECRET_ID, BUCKET_NAME and EXPORT_PREFIX (lambda/config.ts). */
-  readonly settings: Readonly<Record<string, string>>;
+  /** The function's settings, as environment variables (settingsEnvironment, lambda/core/settings). */
+  readonly environment: Readonly<Record<string, string>>;
   /** @default 1024 */
   readonly memorySize?: number;
   /** @default 90 */
   readonly logRetentionDays?: number;
   /** The bus "Snapshot Published" events go to. @default the account's default bus */
   readonly eventBusName?: string;
-  /** The state machine that runs long exports, named in the function's messages. */
-  readonly stateMachineName: string;
 }
 
 export class ExportFunction extends Construct {
@@ -84,14 +82,7 @@ export class ExportFunction extends Construct {
       maxEventAge: Duration.hours(6),
       onFailure: new lambdaDestinations.SqsDestination(this.failedRuns),
       environment: {
-        SECRET_ID: props.secret.secretArn,
-        BUCKET_NAME: props.bucket.bucketName,
-        EXPORT_PREFIX: props.prefix,
-        ...(props.eventBusName && { EVENT_BUS_NAME: props.eventBusName }),
-        // Each invocation exports 12 minutes, then has 3 to finish its files and save the checkpoint.
-        MAX_RUN_SECONDS: String(12 * 60),
-        STATE_MACHINE_NAME: props.stateMachineName,
-        ...props.settings,
+        ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },

@@ -49,13 +49,13 @@ export class ExportStateMachine extends Construct {
     const begin = step('Begin', { step: 'begin', 'input.$': '$', 'holder.$': '$$.Execution.Id' }, { comment: 'Validate the input, take the scope lock.' });
     begin.addRetry({ errors: ['ExportBusyError'], interval: Duration.minutes(1), maxAttempts: 12, backoffRate: 1.3 });
 
-    const exportSlice = step('Export', { step: 'export', 'run.$': '$.run' }, { comment: 'Export until MAX_RUN_SECONDS, then save a checkpoint.' });
+    const exportTask = step('Export', { step: 'export', 'run.$': '$.run' }, { comment: 'Export until MAX_RUN_SECONDS, then save a checkpoint.' });
     const publish = step('Publish', { step: 'publish', 'run.$': '$.run' }, { comment: 'A journaled transaction: data files, latest.json, then the manifest.' });
     // CDK retries Lambda's service errors; a throttled invocation is retried too. A retried Export
     // starts again from the last saved checkpoint (run/store.ts), and a retried Publish first
     // finishes or undoes what its earlier attempt left, so a step runs at least once and its
     // effect counts once.
-    for (const task of [begin, exportSlice, publish]) {
+    for (const task of [begin, exportTask, publish]) {
       task.addRetry({ errors: ['Lambda.TooManyRequestsException'], interval: Duration.seconds(5), maxAttempts: 5, backoffRate: 2 });
     }
     publish.addRetry({ errors: ['DestinationError', 'RecoveryPendingError'], interval: Duration.seconds(10), maxAttempts: 2, backoffRate: 3 });
@@ -75,12 +75,12 @@ export class ExportStateMachine extends Construct {
     const failed = new sfn.Fail(this, 'Failed', { errorPath: '$.error.Error', causePath: '$.error.Cause' });
     // A publication whose manifest was written before the failure is published: announce it.
     cleanup.next(new sfn.Choice(this, 'Committed?').when(sfn.Condition.booleanEquals('$.cleanup.published', true), announceNow).otherwise(failed));
-    exportSlice.addCatch(cleanup, { resultPath: '$.error' });
+    exportTask.addCatch(cleanup, { resultPath: '$.error' });
     publish.addCatch(cleanup, { resultPath: '$.error' });
     begin.addCatch(failed, { resultPath: '$.error' });
 
-    const finished = new sfn.Choice(this, 'Finished?').when(sfn.Condition.booleanEquals('$.done', true), publish.next(announceNow)).otherwise(exportSlice);
-    const definition = begin.next(exportSlice).next(finished);
+    const finished = new sfn.Choice(this, 'Finished?').when(sfn.Condition.booleanEquals('$.done', true), publish.next(announceNow)).otherwise(exportTask);
+    const definition = begin.next(exportTask).next(finished);
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: props.logRetentionDays ?? logs.RetentionDays.THREE_MONTHS,

@@ -64,7 +64,7 @@ const isDelete = (request: FaultedRequest): boolean => request.method === 'DELET
 const isManifest = (request: FaultedRequest): boolean => request.method === 'PUT' && request.key.endsWith('/manifest.json') && !request.copyFrom;
 /** Where to kill (a fresh predicate over the publication's requests), and which day recovery leaves: before the manifest is written, the old one. */
 const points: [string, () => (request: FaultedRequest) => boolean, 'old' | 'killed run’s'][] = [
-  ['its first copy onto a day’s key', () => (request) => Boolean(request.copyFrom?.includes('/parts/')), 'old'],
+  ['its first copy onto a day’s key', () => (request) => Boolean(request.copyFrom?.includes('/files/')), 'old'],
   ['the delete of the files the new formats drop', () => isDelete, 'old'],
   ['latest.json', () => (request) => request.method === 'PUT' && request.key.endsWith('/latest.json'), 'old'],
   ['the manifest', () => isManifest, 'old'],

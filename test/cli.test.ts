@@ -111,7 +111,7 @@ describe('the export CLI', () => {
     expect(killed.signal).toBe('SIGKILL');
     const left = Object.keys(await fingerprint(out));
     expect(left).toEqual(expect.arrayContaining(['_runs/lock.json']));
-    expect(left.some((key) => /^_runs\/[0-9a-f-]{36}\/parts\//.test(key))).toBe(true);
+    expect(left.some((key) => /^_runs\/[0-9a-f-]{36}\/files\//.test(key))).toBe(true);
     const next = await spawnCli(['--api-url', api.apiBaseUrl, '--out', out, '--json'], CREDENTIAL_ENV);
     expect(next.status).toBe(0);
     expect(Object.keys(await fingerprint(out)).filter((key) => key.startsWith('_runs'))).toEqual([]);
@@ -158,7 +158,7 @@ describe('the export CLI', () => {
     [['--formats', ''], /^esim-export: --formats must name at least one of ndjson, csv, parquet, got ""\n$/],
     [['--out', 's3://bucket/a/../b'], /^esim-export: --out must not have \. or \.\. in its prefix/],
     [['--date', '2099-01-01'], /^esim-export: --date must not be after tomorrow \(\d{4}-\d{2}-\d{2} in UTC\), got "2099-01-01"\n$/],
-    [['--compression', 'zip'], /^error: option '--compression <kind>' argument 'zip' is invalid/],
+    [['--compression', 'zip'], /^esim-export: --compression must be one of gzip, none, got "zip"\n$/],
     [['--no-such-flag'], /^error: unknown option '--no-such-flag'/],
   ])('rejects %j with one line naming it, no request, exit 2 and nothing changed', async (args, message) => {
     const before = await fingerprint(out);

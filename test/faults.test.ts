@@ -15,7 +15,7 @@ import { type Destination, FolderDestination, S3Destination } from '../lambda/co
 import { DestinationError } from '../lambda/core/errors';
 import { snapshotLayout } from '../lambda/core/snapshot/layout';
 import type { Latest, Manifest } from '../lambda/core/snapshot/manifest';
-import { beginRun, discardRun, publishRun, runExport, sliceRun } from '../lambda/core/run/lifecycle';
+import { beginRun, discardRun, publishRun, runExport, exportInvocation } from '../lambda/core/run/lifecycle';
 import { LOCK_TTL_MS } from '../lambda/core/run/lock';
 import { RunStore } from '../lambda/core/run/store';
 import { IccidSet } from '../lambda/core/harvest/iccid-set';
@@ -135,7 +135,7 @@ describe.each(['folder', 'S3'] as const)('publishing into a %s, with a fault at 
     const context = { credentials: SANDBOX_CREDENTIALS, credentialsSource: 'test', tuning: FAST_TUNING };
     await runExport({ ...context, settings: { ...OLD, apiBaseUrl: api.apiBaseUrl }, destination: destination() });
     const started = await beginRun(destination(), { ...NEW, apiBaseUrl: more.apiBaseUrl }, 'execution-A');
-    const checkpoint = await sliceRun({ ...context, destination: destination() }, started.store, started.checkpoint, new IccidSet());
+    const checkpoint = await exportInvocation({ ...context, destination: destination() }, started.store, started.checkpoint, new IccidSet());
     await started.store.save(checkpoint, new IccidSet());
     runId = started.store.runId;
     place = places[kind](template);

@@ -10,7 +10,7 @@ import { type Destination, S3Destination } from '../lambda/core/destinations';
 import { IccidSet } from '../lambda/core/harvest/iccid-set';
 import { snapshotLayout } from '../lambda/core/snapshot/layout';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
-import { beginRun, discardRun, publishRun, runExport, sliceRun, type StartedRun } from '../lambda/core/run/lifecycle';
+import { beginRun, discardRun, publishRun, runExport, exportInvocation, type StartedRun } from '../lambda/core/run/lifecycle';
 import { RunStore } from '../lambda/core/run/store';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
@@ -53,7 +53,7 @@ const lockKey = (): string => `${prefix}/${layout.lock}`;
 /** A run that has begun and exported, holding the lock, about to publish. */
 async function exported(holder: string, formats: ExportFormats = ['ndjson', 'csv']): Promise<StartedRun> {
   const started = await beginRun(destination(), { ...settings, formats, apiBaseUrl: api.apiBaseUrl }, holder);
-  const checkpoint = await sliceRun(context(), started.store, started.checkpoint, new IccidSet());
+  const checkpoint = await exportInvocation(context(), started.store, started.checkpoint, new IccidSet());
   await started.store.save(checkpoint, new IccidSet());
   return started;
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { FolderDestination } from '../lambda/core/destinations';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
-import { beginRun, publishRun, runExport, sliceRun } from '../lambda/core/run/lifecycle';
+import { beginRun, publishRun, runExport, exportInvocation } from '../lambda/core/run/lifecycle';
 import { IccidSet } from '../lambda/core/harvest/iccid-set';
 import { type SandboxOptions, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, ndjsonLines, readGzip, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
@@ -135,7 +135,7 @@ describe('page size auto', () => {
       let checkpoint = started.checkpoint;
       const seen = new IccidSet();
       for (let invocation = 0; invocation < 40 && !checkpoint.harvest.summary; invocation++) {
-        checkpoint = await sliceRun(context, started.store, checkpoint, seen, Date.now());
+        checkpoint = await exportInvocation(context, started.store, checkpoint, seen, Date.now());
         // What the next invocation is handed: the checkpoint as saved, through JSON.
         checkpoint = JSON.parse(JSON.stringify(checkpoint)) as typeof checkpoint;
       }

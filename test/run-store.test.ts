@@ -30,7 +30,7 @@ const checkpointOf = (runId: string, invocations: number): RunCheckpoint => ({
   started_at: '2026-11-27T02:00:00.000Z',
   invocations,
   harvest: { ...START, pageSize: 1000, offset: 3000, records: 3 },
-  parts: [],
+  files: [],
   by_status: { IN_SERVICE: 3 },
   requests: 4,
   retries: 0,

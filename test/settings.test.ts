@@ -1,5 +1,8 @@
 import { ConfigError } from '../lambda/core/errors';
-import { dateIn, exportSettings, parseApiUrl, parseDate, parseFormats, parseId, parseInteger, parseTimezone } from '../lambda/core/settings';
+import { configFromEnvironment } from '../lambda/config';
+import { FILTERS, filterFields, filterSettingNames, SCOPE_PATTERN } from '../lambda/core/filters';
+import { scopeOf } from '../lambda/core/snapshot/layout';
+import { dateIn, exportSettings, namedBy, parseApiUrl, parseDate, parseFormats, parseId, parseInteger, parseTimezone, readSettings, settingsEnvironment, settingsHelp } from '../lambda/core/settings';
 
 describe('settings parsers', () => {
   it('accept https anywhere and http only to loopback hosts', () => {
@@ -54,5 +57,43 @@ describe('exportSettings', () => {
     );
     // In Berlin it is already the 28th, so the 29th is tomorrow.
     expect(exportSettings({ snapshotDate: '2026-11-29', timezone: 'Europe/Berlin' }, { now }).snapshotDate).toBe('2026-11-29');
+  });
+});
+
+describe('the settings table', () => {
+  it('writes the function environment from one place: every variable the function reads, defaults included', () => {
+    const environment = settingsEnvironment({ company: 100, formats: ['csv', 'parquet'], secretId: 'arn:secret', bucketName: 'b', maxRunSeconds: 720 });
+    expect(environment).toEqual({
+      API_BASE_URL: 'https://esim.betatel.com/api/v1',
+      EXPORT_FORMATS: 'csv,parquet',
+      COMPANY_ID: '100',
+      PAGE_SIZE: 'auto',
+      CONCURRENCY: '8',
+      TIMEZONE: 'UTC',
+      EXPORT_PREFIX: 'esims',
+      SECRET_ID: 'arn:secret',
+      BUCKET_NAME: 'b',
+      MAX_RUN_SECONDS: '720',
+    });
+    // What the stack writes, the function reads back as the same settings.
+    const config = configFromEnvironment(environment);
+    expect(config.given).toMatchObject({ company: 100, formats: ['csv', 'parquet'], maxRunSeconds: 720, exportPrefix: 'esims' });
+    expect(config.defaults.filters).toEqual({ company: 100 });
+  });
+
+  it('maps settings back to their names in a source (the CDK context keys are the stack props)', () => {
+    expect(namedBy('context', { inventory: 7, secretId: 'my-secret', pageSize: 'auto' })).toEqual({ inventoryId: 7, secret: 'my-secret', pageSize: 'auto' });
+  });
+
+  it.each(FILTERS.map(({ param }) => param))('drives the %s filter everywhere from its row', (param) => {
+    const names = filterSettingNames(param);
+    for (const source of ['flag', 'env', 'event', 'context'] as const) {
+      expect(readSettings(source, { [names[source]]: '42' })).toEqual({ [param]: 42 });
+    }
+    expect(settingsHelp('flag').map((option) => option.name)).toContain(`--${param}`);
+    const scope = scopeOf({ [param]: 42 }, {});
+    expect(scope).toBe(`filtered/${param}=42`);
+    expect(SCOPE_PATTERN.test(scope)).toBe(true);
+    expect(filterFields({ [param]: 42 })).toMatchObject({ [param]: 42 });
   });
 });

@@ -59,7 +59,7 @@ describe('the state machine under faults', () => {
       // After the first copy onto a day's key, nothing the first attempt sends reaches S3,
       // as if the process had been killed; its retry finds S3 healthy.
       if (step === 'publish' && count === 0) {
-        harness.s3.inject({ kind: 'fail', when: (request) => copied || ((copied = Boolean(request.copyFrom?.includes('/parts/'))), false) });
+        harness.s3.inject({ kind: 'fail', when: (request) => copied || ((copied = Boolean(request.copyFrom?.includes('/files/'))), false) });
       }
       if (step === 'publish' && count === 1) harness.s3.inject();
     });

@@ -26,7 +26,8 @@ import { type Answer, apiAgent, exchange } from './http-exchange';
 import type { Pacer } from './pacer';
 import { type Page, parsePage } from './page';
 import { parseRetryAfter, type RetryEvent, type RetryPolicy, withRetries } from './retry';
-import { type Filters, LIST_PATH } from '../settings';
+import { type Filters, givenFilters } from '../filters';
+import { LIST_PATH } from '../settings';
 
 export interface Credentials {
   readonly apiKey: string;
@@ -129,9 +130,7 @@ export class BetatelClient {
 
   private url(range: PageRange): string {
     const params = new URLSearchParams({ count: String(range.count), offset: String(range.offset) });
-    const { company, inventory } = this.options.filters;
-    if (company !== undefined) params.set('company', String(company));
-    if (inventory !== undefined) params.set('inventory', String(inventory));
+    for (const [param, value] of givenFilters(this.options.filters)) params.set(param, String(value));
     return `${this.endpoint}?${params}`;
   }
 

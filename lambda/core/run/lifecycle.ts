@@ -2,9 +2,9 @@
  * The one run lifecycle, which the CLI, a direct Lambda invocation and the state machine's
  * steps all call:
  *
- *   begin ──► slice ──► slice … ──► publish ─────────────► (announce: the Lambda)
+ *   begin ──► invocation ──► … ──► publish ─────────────► (announce: the Lambda)
  *   lock the   one invocation's    a journaled transaction
- *   scope,     share (slice.ts)    (transaction.ts)
+ *   scope,     share (invocation.ts) (transaction.ts)
  *   recover
  *        any failure ──► discard: finish or undo the run's publication, remove its staging
  *
@@ -14,13 +14,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Destination } from '../destinations';
 import { asExportError, ExportAbortedError, ExportError } from '../errors';
-import { type ExportContext, type ExportRun, DEFAULT_TUNING } from '../export';
+import type { ExportRun } from '../export';
 import { START } from '../harvest/harvest';
 import { IccidSet } from '../harvest/iccid-set';
 import { manifestKey, type RunsLayout, snapshotLayout } from '../snapshot/layout';
 import { type Latest, type Manifest, manifestOf, movesOf } from '../snapshot/manifest';
 import type { ExportSettings } from '../settings';
-import { exportSlice } from './slice';
+import { exportInvocation } from './invocation';
 import { localHolder } from './lock';
 import { type RunCheckpoint, RunStore } from './store';
 import { type Document, publishTransaction, recoverTransaction } from './transaction';
@@ -53,7 +53,7 @@ export async function beginRun(destination: Destination, settings: ExportSetting
     started_at: now.toISOString(),
     invocations: 0,
     harvest: START,
-    parts: [],
+    files: [],
     by_status: {},
     requests: 0,
     retries: 0,
@@ -61,10 +61,7 @@ export async function beginRun(destination: Destination, settings: ExportSetting
   return { checkpoint, store };
 }
 
-/** One invocation's share: reads on from the checkpoint until the inventory is read or `stopAt`. */
-export async function sliceRun(context: ExportContext, store: RunStore, checkpoint: RunCheckpoint, seen: IccidSet, stopAt?: number): Promise<RunCheckpoint> {
-  return exportSlice(context, { ...DEFAULT_TUNING, ...context.tuning }, store, checkpoint, seen, stopAt);
-}
+export { exportInvocation } from './invocation';
 
 /** The day's manifest, if run `runId` published it. */
 async function publishedBy(destination: Destination, scope: string, snapshotDate: string, runId: string): Promise<Manifest | undefined> {
@@ -135,7 +132,7 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
   let started: StartedRun | undefined;
   try {
     started = await beginRun(run.destination, run.settings, run.holder ?? localHolder());
-    const checkpoint = await sliceRun(run, started.store, started.checkpoint, new IccidSet(), run.stopAt);
+    const checkpoint = await exportInvocation(run, started.store, started.checkpoint, new IccidSet(), run.stopAt);
     if (!checkpoint.harvest.summary) throw run.tooLong?.(checkpoint) ?? new ExportAbortedError('the export did not finish in the time it was given; nothing was published.');
     return await publishRun(started.store, { snapshotDate: run.settings.snapshotDate, checkpoint, announce: run.announce });
   } catch (error) {

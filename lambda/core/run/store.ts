@@ -8,7 +8,7 @@
  *   _runs/outbox/<day>-<run id>.json         published snapshots not yet announced (lifecycle.ts)
  *   _runs/<run id>/checkpoint.json           settings, where the harvest stands, the files so far
  *   _runs/<run id>/iccids-<n>.bin            the ICCIDs handed on by invocation n (harvest/harvest.ts)
- *   _runs/<run id>/parts/<format>/<n>.<ext>  one complete data file per invocation
+ *   _runs/<run id>/files/<format>/<n>.<ext>  one complete data file per invocation
  *   _runs/<run id>/publish-<id>/backup/…     what a publication replaces, until it is final
  */
 import type { Destination } from '../destinations';
@@ -27,11 +27,11 @@ export interface RunCheckpoint {
   readonly run_id: string;
   readonly settings: ExportSettings;
   readonly started_at: string;
-  /** Invocations (slices) that have exported so far. */
+  /** Invocations that have exported so far. */
   readonly invocations: number;
   readonly harvest: HarvestCheckpoint;
-  /** Complete data files, keys relative to the destination (under `_runs/<run id>/parts/`). */
-  readonly parts: readonly FileSummary[];
+  /** Complete data files, keys relative to the destination (under `_runs/<run id>/files/`). */
+  readonly files: readonly FileSummary[];
   readonly by_status: Readonly<Record<string, number>>;
   readonly requests: number;
   readonly retries: number;
@@ -56,8 +56,9 @@ export class RunStore {
     return `${this.layout.runs}${this.runId}/`;
   }
 
-  partKey(format: string, part: number, extension: string): string {
-    return `${this.folder}parts/${format}/${String(part).padStart(5, '0')}${extension}`;
+  /** Where invocation `invocation` stages its file of `format`. */
+  stagedKey(format: string, invocation: number, extension: string): string {
+    return `${this.folder}files/${format}/${String(invocation).padStart(5, '0')}${extension}`;
   }
 
   /**

@@ -17,7 +17,8 @@
  * snapshot's keys.
  */
 import { fileCompression } from '../formats';
-import type { Compression, Filters, Format } from '../settings';
+import { type Filters, givenFilters, sameFilters } from '../filters';
+import type { Compression, Format } from '../settings';
 
 export interface SnapshotLayout extends RunsLayout {
   /** Each format's folder for the day: after a publish it holds exactly the manifest's files. */
@@ -44,10 +45,8 @@ export const scopeInWords = (scope: string): string => scopeFolder(scope) || 'th
 export const scopeFolder = (name: string): string => (name === FULL_SCOPE ? '' : name);
 
 export function scopeOf(filters: Filters, baseFilters: Filters): string {
-  if (filters.company === baseFilters.company && filters.inventory === baseFilters.inventory) return '';
-  const parts = ['filtered'];
-  if (filters.company !== undefined) parts.push(`company=${filters.company}`);
-  if (filters.inventory !== undefined) parts.push(`inventory=${filters.inventory}`);
+  if (sameFilters(filters, baseFilters)) return '';
+  const parts = ['filtered', ...givenFilters(filters).map(([param, value]) => `${param}=${value}`)];
   // Fewer filters than the deployment's own (possible only from code): still not the full snapshot.
   if (parts.length === 1) parts.push('unfiltered');
   return parts.join('/');

@@ -8,6 +8,7 @@ import { scopeName, type SnapshotLayout } from './layout';
 import type { RunCheckpoint } from '../run/store';
 import type { HarvestSummary } from '../harvest/harvest';
 import type { FileSummary } from './snapshot-file';
+import { filterFields, type FilterName } from '../filters';
 import { LIST_PATH } from '../settings';
 
 export type ManifestFile = Omit<FileSummary, 'warnings'>;
@@ -24,13 +25,8 @@ export interface Manifest {
   readonly files: readonly ManifestFile[];
   readonly by_status: Readonly<Record<string, number>>;
   readonly warnings: readonly string[];
-  readonly source: {
-    readonly api_url: string;
-    readonly company: number | null;
-    readonly inventory: number | null;
-    /** The `count` asked for (what `auto` settled on). */
-    readonly page_size: number;
-  };
+  /** Where the records came from: the URL, every filter (null when not given), the `count` asked for (what `auto` settled on). */
+  readonly source: { readonly api_url: string; readonly page_size: number } & Readonly<Record<FilterName, number | null>>;
   readonly started_at: string;
   readonly finished_at: string;
   readonly requests: number;
@@ -57,7 +53,7 @@ export interface Move {
 export function movesOf(checkpoint: RunCheckpoint, layout: SnapshotLayout): Move[] {
   const moves: Move[] = [];
   for (const format of checkpoint.settings.formats) {
-    const all = checkpoint.parts.filter((part) => part.format === format);
+    const all = checkpoint.files.filter((part) => part.format === format);
     const parts = all.some((part) => part.records > 0) ? all.filter((part) => part.records > 0) : all.slice(0, 1);
     parts.forEach((part, i) => moves.push({ from: part.key, to: layout.dataKey(format, i + 1, parts.length), file: part }));
   }
@@ -78,8 +74,7 @@ export function manifestOf(checkpoint: RunCheckpoint, summary: HarvestSummary, l
     warnings: [...summary.warnings, ...moves.flatMap(({ file }) => file.warnings)],
     source: {
       api_url: `${settings.apiBaseUrl}${LIST_PATH}`,
-      company: settings.filters.company ?? null,
-      inventory: settings.filters.inventory ?? null,
+      ...filterFields(settings.filters),
       page_size: harvest.pageSize ?? 0,
     },
     started_at: checkpoint.started_at,

@@ -8,8 +8,9 @@
  */
 import { setMaxListeners } from 'node:events';
 import { BetatelClient } from '../api/betatel-client';
-import type { WrittenObject } from '../destinations';
-import type { ExportContext, Tuning } from '../export';
+import type { Destination, WrittenObject } from '../destinations';
+import { DEFAULT_TUNING, type ExportContext, type Tuning } from '../export';
+import type { ExportSettings } from '../settings';
 import { ApiBadResponseError } from '../errors';
 import { ENCODERS } from '../formats';
 import { Harvest } from '../harvest/harvest';
@@ -21,30 +22,14 @@ import { LOCK_RENEW_MS } from './lock';
 import type { RunCheckpoint, RunStore } from './store';
 import { contentType, SnapshotFile } from '../snapshot/snapshot-file';
 
-export async function exportSlice(
-  context: ExportContext,
-  tuning: Tuning,
-  store: RunStore,
-  checkpoint: RunCheckpoint,
-  seen: IccidSet,
-  stopAt: number | undefined,
-): Promise<RunCheckpoint> {
+/** One invocation's share of a run: reads on from the checkpoint until the inventory is read or `stopAt`. */
+export async function exportInvocation(context: ExportContext, store: RunStore, checkpoint: RunCheckpoint, seen: IccidSet, stopAt?: number): Promise<RunCheckpoint> {
   const { settings } = checkpoint;
-  const { destination, observer } = context;
+  const tuning = { ...DEFAULT_TUNING, ...context.tuning };
   const controller = new AbortController();
   const signal = context.signal ? AbortSignal.any([context.signal, controller.signal]) : controller.signal;
   setMaxListeners(0, signal);
-  const client = new BetatelClient({
-    apiBaseUrl: settings.apiBaseUrl,
-    credentials: context.credentials,
-    credentialsSource: context.credentialsSource,
-    filters: settings.filters,
-    pacer: new Pacer({ maxConcurrency: settings.concurrency }),
-    retryPolicy: tuning.retryPolicy,
-    requestTimeoutMs: tuning.requestTimeoutMs,
-    maxConnections: settings.concurrency,
-    onRetry: (event) => observer?.onRetry?.(event),
-  });
+  const client = apiClient(context, settings, tuning);
   const objects: WrittenObject[] = [];
   // An abort (deadline, Ctrl-C) must also unblock a write stalled on the destination.
   const discardAll = (): Promise<unknown> => Promise.all(objects.map((object) => object.discard()));
@@ -54,16 +39,9 @@ export async function exportSlice(
   const renewal = setInterval(() => store.lock.renew().catch((error: unknown) => controller.abort(error)), LOCK_RENEW_MS);
 
   try {
-    const part = checkpoint.invocations + 1;
-    const files: SnapshotFile[] = [];
-    for (const format of settings.formats) {
-      const encoder = ENCODERS[format]();
-      const key = store.partKey(format, part, fileExtension(format, settings.compression));
-      const object = await destination.write(key, contentType(encoder, settings.compression));
-      objects.push(object);
-      files.push(new SnapshotFile(encoder, key, settings.compression, object.stream));
-    }
-
+    const invocation = checkpoint.invocations + 1;
+    const files = await stageFiles(context.destination, store, settings, invocation, objects);
+    const { observer } = context;
     const harvest = new Harvest(
       client,
       {
@@ -81,25 +59,16 @@ export async function exportSlice(
       checkpoint.harvest,
       seen,
     );
-    const byStatus = new Map(Object.entries(checkpoint.by_status));
-    for await (const records of harvest.batches()) {
-      for (const record of records) {
-        const status = statusOf(record);
-        byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-      }
-      await Promise.all(files.map((file) => file.write(records))).catch((error: unknown) => {
-        throw tooDeep(error) ? new ApiBadResponseError(`the API sent a page where ${TOO_DEEP}; nothing was published.`) : error;
-      });
-    }
+    const byStatus = await writeRecords(harvest, files, checkpoint.by_status);
     const summaries = await Promise.all(files.map((file) => file.finish()));
     await Promise.all(objects.map((object) => object.complete()));
     signal.throwIfAborted();
     return {
       ...checkpoint,
-      invocations: part,
+      invocations: invocation,
       harvest: harvest.checkpoint,
-      parts: [...checkpoint.parts, ...summaries],
-      by_status: Object.fromEntries(byStatus),
+      files: [...checkpoint.files, ...summaries],
+      by_status: byStatus,
       requests: checkpoint.requests + client.requests,
       retries: checkpoint.retries + client.retries,
     };
@@ -114,4 +83,46 @@ export async function exportSlice(
     signal.removeEventListener('abort', onAbort);
     await client.close();
   }
+}
+
+function apiClient(context: ExportContext, settings: ExportSettings, tuning: Tuning): BetatelClient {
+  return new BetatelClient({
+    apiBaseUrl: settings.apiBaseUrl,
+    credentials: context.credentials,
+    credentialsSource: context.credentialsSource,
+    filters: settings.filters,
+    pacer: new Pacer({ maxConcurrency: settings.concurrency }),
+    retryPolicy: tuning.retryPolicy,
+    requestTimeoutMs: tuning.requestTimeoutMs,
+    maxConnections: settings.concurrency,
+    onRetry: (event) => context.observer?.onRetry?.(event),
+  });
+}
+
+/** One staged file per format for this invocation; each object opened is added to `objects`. */
+async function stageFiles(destination: Destination, store: RunStore, settings: ExportSettings, invocation: number, objects: WrittenObject[]): Promise<SnapshotFile[]> {
+  const files: SnapshotFile[] = [];
+  for (const format of settings.formats) {
+    const encoder = ENCODERS[format]();
+    const key = store.stagedKey(format, invocation, fileExtension(format, settings.compression));
+    const object = await destination.write(key, contentType(encoder, settings.compression));
+    objects.push(object);
+    files.push(new SnapshotFile(encoder, key, settings.compression, object.stream));
+  }
+  return files;
+}
+
+/** Writes every new record into every file; returns the counts by status, the checkpoint's and these. */
+async function writeRecords(harvest: Harvest, files: readonly SnapshotFile[], counted: Readonly<Record<string, number>>): Promise<Record<string, number>> {
+  const byStatus = new Map(Object.entries(counted));
+  for await (const records of harvest.batches()) {
+    for (const record of records) {
+      const status = statusOf(record);
+      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+    }
+    await Promise.all(files.map((file) => file.write(records))).catch((error: unknown) => {
+      throw tooDeep(error) ? new ApiBadResponseError(`the API sent a page where ${TOO_DEEP}; nothing was published.`) : error;
+    });
+  }
+  return Object.fromEntries(byStatus);
 }
