@@ -18,7 +18,7 @@
  */
 import { fileCompression } from '../formats';
 import { type Filters, givenFilters, sameFilters } from '../filters';
-import type { Compression, Format } from '../settings';
+import { type Compression, type Format, FORMATS } from '../settings';
 
 export interface SnapshotLayout extends RunsLayout {
   /** Each format's folder for the day: after a publish it holds exactly the manifest's files. */
@@ -90,7 +90,7 @@ export function snapshotLayout(options: {
   const dataKey = (format: Format, part = 1, parts = 1): string =>
     `${folder(format)}esims${parts > 1 ? `-${String(part).padStart(5, '0')}` : ''}${fileExtension(format, options.compression)}`;
   return {
-    dayFolders: { ndjson: folder('ndjson'), csv: folder('csv'), parquet: folder('parquet') },
+    dayFolders: Object.fromEntries(FORMATS.map((format) => [format, folder(format)])) as Record<Format, string>,
     dataKey,
     ...runsLayout(scope),
     manifest: manifestKey(scope, options.snapshotDate),
