@@ -3,9 +3,10 @@
 import { runCli } from './run-cli';
 
 // Ctrl-C, `kill`, a CI cancel or a container stop: stop, publish nothing, remove what was
-// staged, and exit as a shell expects of a signal (128 + its number). A second signal does
-// not cut the cleanup short (that would leave the staging and the lock behind): it is told
-// to wait. SIGKILL still ends it at once; the next run then clears what it left.
+// staged, then die of the same signal, so the shell sees it (a `for` loop or `cmd; next`
+// stops on Ctrl-C, as it does for any well-behaved tool; $? is 128 + its number). A second
+// signal does not cut the cleanup short (that would leave the staging and the lock behind):
+// it is told to wait. SIGKILL still ends it at once; the next run then clears what it left.
 const controller = new AbortController();
 let stoppedBy: NodeJS.Signals | undefined;
 const stop = (signal: NodeJS.Signals): void => {
@@ -25,7 +26,10 @@ runCli(process.argv.slice(2), {
   stderr: process.stderr,
   signal: controller.signal,
 }).then((status) => {
-  process.exitCode = status !== 0 && stoppedBy === 'SIGTERM' ? 143 : status;
+  if (!stoppedBy) return void (process.exitCode = status);
+  // Cleanup is done: take the default action of the signal (end the process, killed by it).
+  process.removeAllListeners(stoppedBy);
+  process.kill(process.pid, stoppedBy);
 });
 
 // `npx esim-export --help | head`: a reader that stops early is not a failure.

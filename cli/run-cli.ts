@@ -12,7 +12,7 @@ import { credentialsFromEnvironment, credentialsFromSecret } from '../lambda/cor
 import { type Destination, openDestination } from '../lambda/core/destinations';
 import { asExportError, ExportAbortedError, ExportError } from '../lambda/core/errors';
 import { type Tuning } from '../lambda/core/export';
-import type { Manifest } from '../lambda/core/snapshot/manifest';
+import { type Manifest, TOOL } from '../lambda/core/snapshot/manifest';
 import { runExport } from '../lambda/core/run/lifecycle';
 import { exportSettings, FORMATS, type GivenSettings, readSettings, settingsHelp } from '../lambda/core/settings';
 import { ProgressLine } from './progress';
@@ -43,15 +43,27 @@ function program(io: CliIo): Command {
   return command
     .option('--json', 'print the manifest as one JSON line on stdout')
     .option('--debug', 'on failure, print the stack trace too')
+    .version(TOOL.version, '--version', 'print the version and exit')
     .addHelpText(
       'after',
-      '\nCredentials come from BETATEL_API_KEY and BETATEL_USER_ID, or from --secret-id; never from a flag.\n' +
+      '\nExamples:\n' +
+        '  npx esim-export --out ./exports                       every eSIM, into a folder (credentials from the environment)\n' +
+        '  npx esim-export --out s3://my-bucket/esims --json     into S3; the manifest as JSON on stdout\n' +
+        '  npx esim-export --company 100 --formats csv           one company, CSV only (written under filtered/company=100/)\n' +
+        '  npx esim-export --date 2026-11-27 --compression none  the snapshot of a given day, uncompressed\n' +
+        '  npx esim-export --secret-id betatel-api --out ./x     credentials from a Secrets Manager secret\n' +
+        '\nCredentials come from BETATEL_API_KEY and BETATEL_USER_ID, or from --secret-id; never from a flag.\n' +
         'S3 honours the AWS SDK environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_S3, ...).\n' +
         'API requests go through HTTPS_PROXY (HTTP_PROXY for http://) unless NO_PROXY names the host.\n' +
         'Exit status: 0 published, 1 failed (nothing published), 2 bad flag or credentials, 130 Ctrl-C, 143 SIGTERM.',
     )
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      // Commander's own usage errors ("error: unknown option …") in our one form.
+      outputError: (text, write) => write(usageError(text.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' '))),
+    })
     .allowExcessArguments(false);
 }
 
@@ -75,6 +87,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   let destination: Destination | undefined;
   let progress: ProgressLine | undefined;
+  let answered = false;
+  let waited = 0;
   try {
     const given = givenFlags(command);
     const settings = exportSettings(given, { dateLabel: '--date' });
@@ -89,7 +103,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       credentialsSource: secretId ? `the secret ${secretId}` : 'BETATEL_API_KEY / BETATEL_USER_ID',
       signal: io.signal,
       tuning: io.tuning,
-      observer: { onProgress: (p) => progress?.update(p) },
+      observer: {
+        onProgress: (update) => {
+          answered = true;
+          progress?.update(update);
+        },
+        // Until the first page arrives there is no progress to show: say what is being waited for.
+        onRetry: ({ attempt, delayMs, reason }) => {
+          if (answered || attempt <= waited) return; // one line per round, however many requests wait
+          waited = attempt;
+          io.stderr.write(`esim-export: waiting for the API: ${reason}; try ${attempt + 1} in ${(delayMs / 1000).toFixed(1)} s\n`);
+        },
+      },
     });
     progress?.clear();
     io.stdout.write(flags.json ? `${JSON.stringify(manifest)}\n` : summary(manifest, destination));
@@ -97,12 +122,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (caught) {
     progress?.clear();
     const error = asExportError(caught);
-    io.stderr.write(`esim-export: ${error.message}\n`);
+    io.stderr.write(isUsageError(error) && error.code === 'CONFIG' ? usageError(error.message) : `esim-export: ${error.message}\n`);
     if (flags.debug && caught instanceof Error && caught.stack) io.stderr.write(`${caught.stack}\n`);
     if (error instanceof ExportAbortedError) return 130;
     return isUsageError(error) ? 2 : 1;
   }
 }
+
+/** A usage error's one line: what is wrong, and where to look. */
+const usageError = (message: string): string => `esim-export: ${message} (see esim-export --help)\n`;
 
 function isUsageError(error: ExportError): boolean {
   return error.code === 'CONFIG' || error.code === 'CREDENTIALS';

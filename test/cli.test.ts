@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runCli } from '../cli/run-cli';
 import { openDestination } from '../lambda/core/destinations';
-import type { Manifest } from '../lambda/core/snapshot/manifest';
+import { type Manifest, TOOL } from '../lambda/core/snapshot/manifest';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
 
@@ -84,9 +84,9 @@ async function interrupted(signal: NodeJS.Signals): Promise<{ status: number | n
 }
 
 describe('the export CLI', () => {
-  it('on SIGTERM stops at once with status 143, publishes nothing, then or later, and leaves nothing staged', async () => {
+  it('on SIGTERM stops at once, cleans up, then dies of SIGTERM (the shell sees it), publishes nothing, then or later, and leaves nothing staged', async () => {
     const result = await interrupted('SIGTERM');
-    expect(result.status).toBe(143);
+    expect(result).toMatchObject({ status: null, signal: 'SIGTERM' });
     expect(result.stderr).toBe('esim-export: the export was stopped before it finished; nothing was published.\n');
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await fingerprint(out)).toEqual({});
@@ -139,27 +139,28 @@ describe('the export CLI', () => {
   });
 
   it.each([
-    [['--formats', 'xml'], /^esim-export: --formats must list only ndjson, csv, parquet, got "xml"\n$/],
-    [['--company', 'abc'], /^esim-export: --company must be a whole number ≥ 1, got "abc"\n$/],
-    [['--page-size', '0'], /^esim-export: --page-size must be a whole number from 1 to 1000 or auto, got "0"\n$/],
-    [['--concurrency', 'many'], /^esim-export: --concurrency must be a whole number from 1 to 64, got "many"\n$/],
-    [['--date', '2026-13-01'], /^esim-export: --date must be a real date YYYY-MM-DD, got "2026-13-01"\n$/],
-    [['--api-url', 'http://esim.betatel.com/api/v1'], /^esim-export: --api-url must use https:\/\/ .*loopback.*\n$/],
+    [['--formats', 'xml'], /^esim-export: --formats must list only ndjson, csv, parquet, got "xml" \(see esim-export --help\)\n$/],
+    [['--company', 'abc'], /^esim-export: --company must be a whole number ≥ 1, got "abc" \(see esim-export --help\)\n$/],
+    [['--page-size', '0'], /^esim-export: --page-size must be a whole number from 1 to 1000 or auto, got "0" \(see esim-export --help\)\n$/],
+    [['--concurrency', 'many'], /^esim-export: --concurrency must be a whole number from 1 to 64, got "many" \(see esim-export --help\)\n$/],
+    [['--date', '2026-13-01'], /^esim-export: --date must be a real date YYYY-MM-DD, got "2026-13-01" \(see esim-export --help\)\n$/],
+    [['--api-url', 'http://esim.betatel.com/api/v1'], /^esim-export: --api-url must use https:\/\/ .*loopback.* \(see esim-export --help\)\n$/],
     [['--out', 's3://A_Bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix/],
     // URL-like typos are refused, never made into a local folder named "s3:".
-    [['--out', 's3:/bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix \(lower-case s3, two slashes, no spaces\), got "s3:\/bucket\/x"\n$/],
+    [['--out', 's3:/bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix \(lower-case s3, two slashes, no spaces\), got "s3:\/bucket\/x" \(see esim-export --help\)\n$/],
     [['--out', 'S3://bucket/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix \(lower-case s3, two slashes, no spaces\)/],
     [['--out', 'ftp://host/x'], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix/],
     ...['s3//bucket/x', 's3;//bucket', 's3 ://bucket', 's3:\\bucket', ' s3://bucket', 's3://bucket ', 'arn:aws:s3:::bucket', 'bucket.s3.eu-west-1.amazonaws.com/x', 's3.amazonaws.com/bucket'].map(
       (typo) => [['--out', typo], /^esim-export: --out must be a folder or s3:\/\/bucket\/prefix /] as [string[], RegExp],
     ),
     // An empty value is a mistake on the command line, not "use the default".
-    [['--page-size', ''], /^esim-export: --page-size must be a whole number from 1 to 1000 or auto, got ""\n$/],
-    [['--formats', ''], /^esim-export: --formats must name at least one of ndjson, csv, parquet, got ""\n$/],
+    [['--page-size', ''], /^esim-export: --page-size must be a whole number from 1 to 1000 or auto, got "" \(see esim-export --help\)\n$/],
+    [['--formats', ''], /^esim-export: --formats must name at least one of ndjson, csv, parquet, got "" \(see esim-export --help\)\n$/],
     [['--out', 's3://bucket/a/../b'], /^esim-export: --out must not have \. or \.\. in its prefix/],
-    [['--date', '2099-01-01'], /^esim-export: --date must not be after tomorrow \(\d{4}-\d{2}-\d{2} in UTC\), got "2099-01-01"\n$/],
-    [['--compression', 'zip'], /^esim-export: --compression must be one of gzip, none, got "zip"\n$/],
-    [['--no-such-flag'], /^error: unknown option '--no-such-flag'/],
+    [['--date', '2099-01-01'], /^esim-export: --date must not be after tomorrow \(\d{4}-\d{2}-\d{2} in UTC\), got "2099-01-01" \(see esim-export --help\)\n$/],
+    [['--compression', 'zip'], /^esim-export: --compression must be one of gzip, none, got "zip" \(see esim-export --help\)\n$/],
+    [['--no-such-flag'], /^esim-export: unknown option '--no-such-flag' \(see esim-export --help\)\n$/],
+    [['--formts', 'csv'], /^esim-export: unknown option '--formts' \(Did you mean --formats\?\) \(see esim-export --help\)\n$/],
   ])('rejects %j with one line naming it, no request, exit 2 and nothing changed', async (args, message) => {
     const before = await fingerprint(out);
     const requestsBefore = api.stats.requests;
@@ -197,12 +198,39 @@ describe('the export CLI', () => {
     expect(await fingerprint(out)).toEqual(before);
   });
 
-  it('shows its flags with --help', async () => {
+  it('prints its version, the manifest\'s, with --version', async () => {
+    const result = await cli(['--version']);
+    expect(result).toMatchObject({ status: 0, stdout: `${TOOL.version}\n` });
+  });
+
+  it('shows its flags and examples with --help', async () => {
     const result = await cli(['--help']);
     expect(result.status).toBe(0);
-    for (const flag of ['--api-url', '--out', '--formats', '--company', '--inventory', '--page-size', '--concurrency', '--date', '--secret-id', '--json']) {
+    for (const flag of ['--api-url', '--out', '--formats', '--company', '--inventory', '--page-size', '--concurrency', '--date', '--secret-id', '--json', '--version']) {
       expect(result.stdout).toContain(flag);
     }
+    expect(result.stdout).toMatch(/\nExamples:\n {2}npx esim-export --out /);
+  });
+
+  it('says what it is waiting for while the API has not answered yet, one line per try', async () => {
+    const down = await startSandbox({ down: true });
+    try {
+      const result = await cli(['--api-url', down.apiBaseUrl, '--out', out]);
+      expect(result.status).toBe(1);
+      const lines = result.stderr.trimEnd().split('\n');
+      const waiting = lines.filter((line) => line.startsWith('esim-export: waiting for the API: HTTP 503'));
+      expect(waiting.length).toBe(FAST_TUNING.retryPolicy!.maxAttempts - 1);
+      expect(waiting[0]).toMatch(/; try 2 in \d+\.\d s$/);
+      expect(lines.at(-1)).toMatch(/^esim-export: .*503/);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('fails in seconds on a folder that cannot be created (Node\'s recursive mkdir spins for ever under /proc)', async () => {
+    const result = await cli(['--api-url', api.apiBaseUrl, '--out', '/proc/esim-export-test/x']);
+    expect(result).toMatchObject({ status: 1 });
+    expect(result.stderr).toMatch(/^esim-export: could not write \/proc\/esim-export-test\/x\/_runs\/lock\.json: ENOENT.*Nothing was published\.\n$/);
   });
 
   it('exits 0 from its own process on success, and 1 with one line and no stack trace on failure', async () => {

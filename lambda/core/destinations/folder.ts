@@ -158,7 +158,7 @@ export class FolderDestination implements Destination {
         () => true,
         () => false,
       );
-      await mkdir(path.dirname(file), { recursive: true });
+      await makeFolder(path.dirname(file));
     } catch (error) {
       throw fileFailure(action, file, error);
     }
@@ -167,5 +167,25 @@ export class FolderDestination implements Destination {
 
   private resolve(relativeKey: string): string {
     return path.join(this.root, ...relativeKey.split('/'));
+  }
+}
+
+/**
+ * `mkdir -p`, one level at a time. Not `mkdir(…, { recursive: true })`: under a folder that
+ * refuses new entries with ENOENT (/proc, /sys) Node's recursive mkdir retries for ever at
+ * full CPU (seen with --out /proc/x: over 10 minutes, deaf to SIGTERM); this fails at once.
+ */
+async function makeFolder(folder: string): Promise<void> {
+  try {
+    await mkdir(folder);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    const parent = path.dirname(folder);
+    if (code !== 'ENOENT' || parent === folder) throw error;
+    await makeFolder(parent);
+    await mkdir(folder).catch((again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST') throw again;
+    });
   }
 }

@@ -3,6 +3,9 @@
  * data file is complete (the commit point of a publication), then copied into latest.json.
  */
 import { version } from '../../../package.json';
+
+/** What wrote a snapshot: the package's name and version (the CLI's --version too). */
+export const TOOL = { name: 'esim-export', version } as const;
 import type { Destination } from '../destinations';
 import { scopeName, type SnapshotLayout } from './layout';
 import type { RunCheckpoint } from '../run/store';
@@ -34,7 +37,7 @@ export interface Manifest {
   readonly passes: number;
   /** Invocations that exported (more than one when the state machine ran a long export). */
   readonly invocations: number;
-  readonly tool: { readonly name: 'esim-export'; readonly version: string };
+  readonly tool: typeof TOOL;
 }
 
 /** `latest.json`: the newest snapshot's manifest and where that manifest is. */
@@ -83,6 +86,6 @@ export function manifestOf(checkpoint: RunCheckpoint, summary: HarvestSummary, l
     retries: checkpoint.retries,
     passes: summary.passes,
     invocations: checkpoint.invocations,
-    tool: { name: 'esim-export', version },
+    tool: TOOL,
   };
 }
