@@ -1,7 +1,7 @@
 /**
  * Athena: a Glue database with two tables partitioned by day with partition projection
- * (queryable right after the first run, no crawler, no MSCK REPAIR): `esims_parquet`, typed, the
- * one to query; `esims`, the raw NDJSON as the API sent it. And a work group whose results expire.
+ * (queryable right after the first run, no crawler, no MSCK REPAIR): `esims_parquet`, typed,
+ * every value of every eSIM. And a work group whose results expire.
  * (aws-cdk-lib has only the L1 Glue resources; the L2 constructs are in the alpha package.)
  */
 import { Aws, Stack } from 'aws-cdk-lib';
@@ -9,29 +9,38 @@ import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { JSON_HIVE_COLUMNS } from '../lambda/core/columns';
-import { PARQUET_HIVE_COLUMNS } from '../lambda/core/formats/parquet';
+import { TYPED_HIVE_COLUMNS } from '../lambda/core/columns';
 
 export interface AthenaTablesProps {
   readonly bucket: s3.IBucket;
   readonly prefix: string;
   /** @default 'esim_export' */
   readonly databaseName?: string;
+  /** The first day Athena looks for snapshots (YYYY-MM-DD). @default DEFAULT_FIRST_SNAPSHOT_DATE */
+  readonly firstSnapshotDate?: string;
 }
 
 /**
- * Days the `dt` partitions span: from long before any export to tomorrow in UTC, so a snapshot
- * named after today in a time zone ahead of UTC is visible the moment it lands.
+ * The first day the `dt` partitions span, unless the stack is told another. A query without a
+ * `dt` filter lists every day in the range, so the range should start near the first snapshot
+ * (from 2000 it walked about 9,800 empty daily prefixes). Not the deploy date: a date taken at
+ * synth would move forward with every deploy and hide every earlier snapshot from Athena.
  */
-export const PARTITION_RANGE = '2000-01-01,NOW+1DAYS';
+export const DEFAULT_FIRST_SNAPSHOT_DATE = '2026-01-01';
+
+/**
+ * Days the `dt` partitions span: from the first snapshot's day to tomorrow in UTC, so a
+ * snapshot named after today in a time zone ahead of UTC is visible the moment it lands.
+ */
+export const partitionRange = (firstDate: string): string => `${firstDate},NOW+1DAYS`;
 
 /** Partition projection over `dt=YYYY-MM-DD/` folders under `location`. */
-function projection(location: string): Record<string, string> {
+function projection(location: string, firstDate: string): Record<string, string> {
   return {
     'projection.enabled': 'true',
     'projection.dt.type': 'date',
     'projection.dt.format': 'yyyy-MM-dd',
-    'projection.dt.range': PARTITION_RANGE,
+    'projection.dt.range': partitionRange(firstDate),
     'projection.dt.interval': '1',
     'projection.dt.interval.unit': 'DAYS',
     'storage.location.template': `${location}dt=\${dt}/`,
@@ -55,30 +64,14 @@ export class AthenaTables extends Construct {
     });
     database.overrideLogicalId('GlueDatabase');
 
-    // The raw table: the NDJSON, as the API sent it.
-    const location = `s3://${props.bucket.bucketName}/${props.prefix}/ndjson/`;
-    const table = new glue.CfnTable(this, 'EsimsTable', {
-      catalogId: Aws.ACCOUNT_ID,
-      databaseName: this.databaseName,
-      tableInput: {
-        name: 'esims',
-        description: 'One row per eSIM per daily snapshot (NDJSON). group, inventory and company are JSON text or a plain id, as the API sent them.',
-        tableType: 'EXTERNAL_TABLE',
-        parameters: { classification: 'json', ...projection(location) },
-        partitionKeys: [{ name: 'dt', type: 'string' }],
-        storageDescriptor: {
-          location,
-          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
-          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
-          serdeInfo: { serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe' },
-          // Either item shape: a reference (group, inventory, company) is its JSON text or a plain id.
-          columns: [...JSON_HIVE_COLUMNS],
-        },
-      },
-    });
-    table.overrideLogicalId('EsimsTable');
-    table.addResourceDependency(database);
-
+    // No table over the NDJSON. Athena's JSON SerDes cannot read it as the API sends it: the
+    // Hive JSON SerDe (Athena's own choice, as Trino implements it) refuses an object in a
+    // string column ("must be a scalar json value"), and `group`, `inventory` and `company` are
+    // objects in one item shape and plain ids in the other; its bigint reader overflows on
+    // 2^64 - 1. The OpenX SerDe reads both, but Athena's documentation warns that its results
+    // "can be non-deterministic" (more rows, fewer rows, unexpected nulls). The typed table
+    // below holds every value (the raw integers, the names, `extra` with every other field
+    // exactly), so it is the one table; the NDJSON stays for DuckDB, jq and pandas.
     // The typed table: the Parquet files, columns as the contract types them.
     const parquetLocation = `s3://${props.bucket.bucketName}/${props.prefix}/parquet/`;
     const parquetTable = new glue.CfnTable(this, 'ParquetTable', {
@@ -86,16 +79,16 @@ export class AthenaTables extends Construct {
       databaseName: this.databaseName,
       tableInput: {
         name: this.tableName,
-        description: 'One row per eSIM per daily snapshot (Parquet), typed: ids and dates bigint, imsis an array of structs.',
+        description: 'One row per eSIM per daily snapshot (Parquet), typed: ids and raw dates bigint, imsis an array of structs, provisioned_at etc. UTC timestamps, extra the JSON text of any other field.',
         tableType: 'EXTERNAL_TABLE',
-        parameters: { classification: 'parquet', ...projection(parquetLocation) },
+        parameters: { classification: 'parquet', ...projection(parquetLocation, props.firstSnapshotDate ?? DEFAULT_FIRST_SNAPSHOT_DATE) },
         partitionKeys: [{ name: 'dt', type: 'string' }],
         storageDescriptor: {
           location: parquetLocation,
           inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
           outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
           serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
-          columns: [...PARQUET_HIVE_COLUMNS],
+          columns: [...TYPED_HIVE_COLUMNS],
         },
       },
     });

@@ -6,7 +6,7 @@
  */
 import type { Node } from 'constructs';
 import { ConfigError } from '../lambda/core/errors';
-import { namedBy, parseInteger, parseSetting, readSettings, settingLabel, settingNames } from '../lambda/core/settings';
+import { namedBy, parseDate, parseInteger, parseSetting, readSettings, settingLabel, settingNames } from '../lambda/core/settings';
 import { z } from 'zod';
 import type { EsimExportStackProps } from './esim-export-stack';
 import leven from 'leven';
@@ -26,6 +26,7 @@ const STACK_SETTINGS = {
     parseSetting(label, z.string().regex(/^(cron|rate|at)\(.+\)$/, { error: 'must be an EventBridge Scheduler expression such as "cron(0 2 * * ? *)"' }), raw),
   alarmEmail: (label: string, raw: unknown) => parseSetting(label, z.email({ error: 'must be an e-mail address' }), raw),
   staleAfterHours: whole(2, 168),
+  firstSnapshotDate: parseDate,
   memorySize: whole(128, 10240),
   logRetentionDays: (label: string, raw: unknown) =>
     parseSetting(label, z.coerce.number().refine((days) => LOG_RETENTION_DAYS.includes(days), { error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}` }), raw),

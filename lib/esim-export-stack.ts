@@ -79,6 +79,12 @@ export interface EsimExportStackProps extends StackProps, FilterProps {
   readonly expireAfterDays?: number;
   /** @default 'esim_export' */
   readonly glueDatabaseName?: string;
+  /**
+   * The first day Athena's table looks for snapshots (YYYY-MM-DD): set it to your first
+   * snapshot's day, or earlier for backfills.
+   * @default '2026-01-01'
+   */
+  readonly firstSnapshotDate?: string;
   /** The EventBridge bus "Snapshot Published" events go to, by name. @default the account's default bus */
   readonly eventBusName?: string;
 }
@@ -158,7 +164,7 @@ export class EsimExportStack extends Stack {
     });
 
     // Athena: tables over the snapshots.
-    this.athena = new AthenaTables(this, 'Athena', { bucket, prefix, databaseName: props.glueDatabaseName });
+    this.athena = new AthenaTables(this, 'Athena', { bucket, prefix, databaseName: props.glueDatabaseName, firstSnapshotDate: props.firstSnapshotDate });
 
     // Outputs: where things are, and how to run it by hand.
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName });
@@ -182,7 +188,7 @@ export class EsimExportStack extends Stack {
     new CfnOutput(this, 'InvokeCommand', {
       value: `aws lambda invoke --function-name ${fn.functionName} --cli-binary-format raw-in-base64-out --cli-read-timeout 0 --payload '{}' manifest.json`,
     });
-    new CfnOutput(this, 'AthenaTable', { value: `${this.athena.databaseName}.${this.athena.tableName}`, description: 'Typed (Parquet); the raw NDJSON is the table esims.' });
+    new CfnOutput(this, 'AthenaTable', { value: `${this.athena.databaseName}.${this.athena.tableName}`, description: 'Typed (Parquet): every value of every eSIM, partitioned by dt.' });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: this.athena.workGroupName });
     new CfnOutput(this, 'ScheduleName', { value: this.schedule.schedule.scheduleName });
     new CfnOutput(this, 'DashboardLink', {

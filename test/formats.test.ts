@@ -8,6 +8,7 @@ import { ndjsonEncoder } from '../lambda/core/formats/ndjson';
 import { parquetEncoder } from '../lambda/core/formats/parquet';
 import { parsePage } from '../lambda/core/api/page';
 import type { ApiRecord } from '../lambda/core/record';
+import { epochMillis } from '../lambda/core/columns';
 import { literal, query } from './duckdb';
 
 const recordOf = (json: string): ApiRecord => parsePage(Buffer.from(`{"total":1,"sims":[${json}]}`)).records[0]!;
@@ -39,6 +40,7 @@ describe('csvRow', () => {
       '[{"sponsor_id":200,"imsi":310260123456789}]',
       '',
       '',
+      '',
     ]);
   });
 
@@ -58,6 +60,7 @@ describe('csvRow', () => {
       '[]',
       '1761330317000',
       '1761330318000',
+      '{"extra_field":true}',
     ]);
   });
 
@@ -121,5 +124,31 @@ describe('parquetEncoder', () => {
     const { file, warnings } = await writeParquet([]);
     expect(await query(`SELECT count(*) AS n FROM read_parquet(${literal(file)})`)).toEqual([{ n: 0n }]);
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('epochMillis (the timestamp columns)', () => {
+  it.each([
+    [null, null],
+    [0, null],
+    [1, 1000n],
+    [1640995200, 1640995200000n],
+    [99_999_999_999, 99_999_999_999_000n],
+    [100_000_000_000, 100_000_000_000n],
+    [1761330317000, 1761330317000n],
+    [99_999_999_999_999, 99_999_999_999_999n],
+  ])('reads %p as %p ms', (value, millis) => {
+    expect(epochMillis(value)).toBe(millis);
+  });
+
+  it.each([[-1], [1.5], ['1640995200'], [100_000_000_000_000], [{ seconds: 1 }]])('finds that %p fits neither unit', (value) => {
+    expect(epochMillis(value)).toBeUndefined();
+  });
+
+  it('stores a time that fits neither unit as null in Parquet and counts it in a warning', async () => {
+    const encoder = parquetEncoder();
+    encoder.encode([recordOf('{"iccid":"1","created_date":-5,"modified_date":1761330318000}'), recordOf('{"iccid":"2","created_date":1e15}')]);
+    encoder.end();
+    expect(encoder.warnings()).toEqual([expect.stringMatching(/^parquet: 2 value\(s\) did not fit their column and are null there \(created_at 2, e\.g\. ICCID 1\)/)]);
   });
 });

@@ -63,6 +63,11 @@ describe('DuckDB reads the Parquet file', () => {
       created_date: 'BIGINT',
       modified_date: 'BIGINT',
       extra: 'VARCHAR',
+      // UTC instants (Parquet TIMESTAMP, adjusted to UTC): DuckDB's TIMESTAMPTZ.
+      provisioned_at: 'TIMESTAMP WITH TIME ZONE',
+      terminated_at: 'TIMESTAMP WITH TIME ZONE',
+      created_at: 'TIMESTAMP WITH TIME ZONE',
+      modified_at: 'TIMESTAMP WITH TIME ZONE',
       // DuckDB reads the day from the dt= folder (Hive partitioning).
       dt: 'DATE',
     });
@@ -70,7 +75,7 @@ describe('DuckDB reads the Parquet file', () => {
   });
 
   it('with every value the sandbox served, in both item shapes', async () => {
-    const rows = await query(`SELECT * EXCLUDE (dt) FROM read_parquet(${literal(fileOf('parquet'))})`);
+    const rows = await query(`SELECT * EXCLUDE (dt, provisioned_at, terminated_at, created_at, modified_at) FROM read_parquet(${literal(fileOf('parquet'))})`);
     expect(rows).toHaveLength(1_234);
     const big = (value: unknown): bigint | null => (value === null || value === undefined ? null : BigInt(String(value)));
     const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
@@ -101,6 +106,26 @@ describe('DuckDB reads the Parquet file', () => {
     expect(rows).toEqual(expected);
     // The 2^64 - 1 that fits no column is in `extra` with every digit.
     expect(rows.some((row) => String(row.extra).includes('"usage_bytes":18446744073709551615'))).toBe(true);
+  });
+});
+
+describe('DuckDB reads the timestamps', () => {
+  it('as UTC instants: seconds and milliseconds told apart by magnitude, 0 and null as null', async () => {
+    const rows = await query(
+      `SELECT epoch_ms(provisioned_at) AS p, epoch_ms(terminated_at) AS t, epoch_ms(created_at) AS c, epoch_ms(modified_at) AS m FROM read_parquet(${literal(fileOf('parquet'))})`,
+    );
+    // The README's rule, written out here on its own: 1 to 10^11 - 1 seconds, 10^11 to 10^14 - 1 milliseconds.
+    const at = (value: unknown): bigint | null => {
+      const n = value === null || value === undefined ? 0 : Number(String(value));
+      if (n === 0) return null;
+      if (!Number.isInteger(n) || n < 1 || n >= 1e14) return null;
+      return BigInt(n < 1e11 ? n * 1000 : n);
+    };
+    expect(rows).toEqual(served.map((item) => ({ p: at(item.provisioned_date), t: at(item.terminated_date), c: at(item.created_date), m: at(item.modified_date) })));
+    // Both units occur in the sandbox's data, and so does "none".
+    expect(served.some((item) => Number(item.provisioned_date) > 0 && Number(item.provisioned_date) < 1e11)).toBe(true);
+    expect(served.some((item) => Number(item.created_date) >= 1e11)).toBe(true);
+    expect(rows.some((row) => row.t === null)).toBe(true);
   });
 });
 

@@ -14,8 +14,9 @@ export type ApiRecord = Readonly<Record<string, unknown>> & { readonly iccid: st
 
 /**
  * The fields the two item shapes name (the documented one, and the SDK's newer one), each with
- * its type: `reference` is `{id, name}` in the documented shape and a plain id in the newer one.
- * Any other field is kept too (NDJSON as sent, Parquet's `extra`). The snapshot's columns are
+ * its type: `reference` is `{id, name}` in the documented shape and a plain id in the newer one;
+ * `time` marks an epoch time (seconds or milliseconds), given a timestamp column too.
+ * Any other field is kept too (NDJSON as sent, the CSV's and Parquet's `extra`). The snapshot's columns are
  * derived from this table (columns.ts).
  */
 export const RECORD_FIELDS = [
@@ -24,13 +25,19 @@ export const RECORD_FIELDS = [
   { name: 'group', type: 'reference' },
   { name: 'inventory', type: 'reference' },
   { name: 'company', type: 'reference' },
-  { name: 'provisioned_date', type: 'int64' },
-  { name: 'terminated_date', type: 'int64' },
+  { name: 'provisioned_date', type: 'int64', time: 'provisioned_at' },
+  { name: 'terminated_date', type: 'int64', time: 'terminated_at' },
   { name: 'mapped_imsi', type: 'int64' },
   { name: 'imsis', type: 'imsis' },
-  { name: 'created_date', type: 'int64' },
-  { name: 'modified_date', type: 'int64' },
-] as const satisfies ReadonlyArray<{ name: string; type: 'string' | 'int64' | 'imsis' | 'reference'; required?: boolean }>;
+  { name: 'created_date', type: 'int64', time: 'created_at' },
+  { name: 'modified_date', type: 'int64', time: 'modified_at' },
+] as const satisfies ReadonlyArray<{
+  name: string;
+  type: 'string' | 'int64' | 'imsis' | 'reference';
+  required?: boolean;
+  /** An epoch time: also a UTC timestamp column of this name (columns.ts). */
+  time?: string;
+}>;
 
 /** A number token of 16 or more characters after `:`, `,` or `[` (false positives only cost speed). */
 const LONG_NUMBER = /[:,[]\s*-?\d[\d.eE+-]{15,}/;

@@ -180,12 +180,13 @@ async function makeFolder(folder: string): Promise<void> {
     await mkdir(folder);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
+    // A folder already: done. A file in the way: the EEXIST stands.
+    if (code === 'EEXIST' && (await stat(folder)).isDirectory()) return;
     const parent = path.dirname(folder);
     if (code !== 'ENOENT' || parent === folder) throw error;
     await makeFolder(parent);
-    await mkdir(folder).catch((again: NodeJS.ErrnoException) => {
-      if (again.code !== 'EEXIST') throw again;
+    await mkdir(folder).catch(async (again: NodeJS.ErrnoException) => {
+      if (again.code !== 'EEXIST' || !(await stat(folder)).isDirectory()) throw again;
     });
   }
 }

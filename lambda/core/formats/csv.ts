@@ -2,7 +2,8 @@
  * CSV (RFC 4180, UTF-8, CRLF): the header and one row per eSIM. The record-to-row mapping is
  * `csvRow`, a pure function; quoting is csv-stringify's.
  *
- * Columns: the table in columns.ts (the contract's twelve, then the newer item shape's dates).
+ * Columns: the table in columns.ts (the contract's twelve, the newer item shape's dates, then
+ * `extra`: the JSON text of any field neither item shape names, empty when there is none).
  */
 import { type Options, stringify } from 'csv-stringify/sync';
 import { isLosslessNumber } from 'lossless-json';
@@ -10,8 +11,9 @@ import { COLUMNS } from '../columns';
 import { type ApiRecord, toJsonText } from '../record';
 import type { Encoder } from './encoder';
 
-/** The columns (columns.ts): the fields in order, a reference as `_id` and `_name`. */
-export const CSV_COLUMNS: readonly string[] = COLUMNS.map((column) => column.name);
+/** The CSV's columns (columns.ts): the fields in order, a reference as `_id` and `_name`, then `extra`. */
+const CSV_TABLE = COLUMNS.filter((column) => column.csv);
+export const CSV_COLUMNS: readonly string[] = CSV_TABLE.map((column) => column.name);
 
 /** One cell: null and absent are empty, numbers are the API's digits, objects and arrays their JSON. */
 export function cell(value: unknown): string {
@@ -23,7 +25,7 @@ export function cell(value: unknown): string {
 
 /** The CSV cells of one record, in CSV_COLUMNS order. */
 export function csvRow(record: ApiRecord): string[] {
-  return COLUMNS.map((column) => cell(column.value(record)));
+  return CSV_TABLE.map((column) => cell(column.value(record)));
 }
 
 // csv-stringify quotes a field holding the delimiter, a quote or the record delimiter (CRLF);

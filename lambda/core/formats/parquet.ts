@@ -1,7 +1,8 @@
 /**
  * Parquet: the CSV's columns, typed, for Athena, DuckDB, Spark and pandas. Strings for the
  * ICCID, status and names; 64-bit integers for ids, dates and `mapped_imsi`; `imsis` as a list
- * of `{sponsor_id, imsi}` structs; `extra`, the JSON text of fields neither item shape names.
+ * of `{sponsor_id, imsi}` structs; `extra`, the JSON text of fields neither item shape names;
+ * each epoch time also as a UTC timestamp (`provisioned_at`, …: columns.ts has the rule).
  * Snappy inside the file. Rows are written in row groups as they come, so memory stays flat.
  *
  * The writer is hyparquet-writer, chosen by measurement against parquet-wasm (with
@@ -13,8 +14,8 @@
 import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet-writer';
 import { isLosslessNumber } from 'lossless-json';
-import { type Column, COLUMNS, type ColumnType, HIVE_TYPES } from '../columns';
-import { type ApiRecord, RECORD_FIELDS, toJsonText } from '../record';
+import { type Column, COLUMNS, type ColumnType, epochMillis } from '../columns';
+import type { ApiRecord } from '../record';
 import type { Encoder } from './encoder';
 
 const string = (name: string, required = false): SchemaElement => ({
@@ -29,6 +30,17 @@ const int64 = (name: string): SchemaElement => ({ name, type: 'INT64', repetitio
 const SCHEMA_OF: Record<ColumnType, (column: Column) => SchemaElement[]> = {
   string: ({ name, required }) => [string(name, required)],
   int64: ({ name }) => [int64(name)],
+  // A UTC instant in milliseconds: TIMESTAMP(isAdjustedToUTC, MILLIS), and the older
+  // converted type for readers that know only that.
+  timestamp: ({ name }) => [
+    {
+      name,
+      type: 'INT64',
+      converted_type: 'TIMESTAMP_MILLIS',
+      logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
+      repetition_type: 'OPTIONAL',
+    },
+  ],
   imsis: ({ name }) => [
     { name, repetition_type: 'OPTIONAL', converted_type: 'LIST', num_children: 1 },
     { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
@@ -38,19 +50,10 @@ const SCHEMA_OF: Record<ColumnType, (column: Column) => SchemaElement[]> = {
   ],
 };
 
-/** The CSV's columns (columns.ts), typed, then `extra`: the JSON text of fields neither item shape names. */
-export const PARQUET_COLUMNS: readonly string[] = [...COLUMNS.map((column) => column.name), 'extra'];
+/** Every column of the table (columns.ts), typed. */
+export const PARQUET_COLUMNS: readonly string[] = COLUMNS.map((column) => column.name);
 
-/** The columns in Hive's types, for the Glue table over these files. */
-export const PARQUET_HIVE_COLUMNS: ReadonlyArray<{ name: string; type: string }> = [
-  ...COLUMNS.map(({ name, type }) => ({ name, type: HIVE_TYPES[type] })),
-  { name: 'extra', type: 'string' },
-];
-
-const SCHEMA: SchemaElement[] = [{ name: 'schema', num_children: PARQUET_COLUMNS.length }, ...COLUMNS.flatMap((column) => SCHEMA_OF[column.type](column)), string('extra')];
-
-/** The fields the two item shapes name; any other goes to `extra`. */
-const KNOWN_FIELDS = new Set<string>(RECORD_FIELDS.map((field) => field.name));
+const SCHEMA: SchemaElement[] = [{ name: 'schema', num_children: PARQUET_COLUMNS.length }, ...COLUMNS.flatMap((column) => SCHEMA_OF[column.type](column))];
 
 /** Marks a value that does not fit its column. */
 const MISFIT = Symbol('misfit');
@@ -87,25 +90,20 @@ function imsiList(value: unknown): Cell | typeof MISFIT {
   return list;
 }
 
-/** Each column type's conversion of a value as the API sent it. */
-const CONVERT: Record<ColumnType, (value: unknown) => Cell | typeof MISFIT> = { string: toText, int64: toInt64, imsis: imsiList };
-
-function extraOf(record: ApiRecord): string | null {
-  let extra: Record<string, unknown> | undefined;
-  for (const key in record) {
-    if (!KNOWN_FIELDS.has(key)) (extra ??= {})[key] = record[key];
-  }
-  return extra === undefined ? null : toJsonText(extra, record);
+function toTimestamp(value: unknown): bigint | null | typeof MISFIT {
+  const millis = epochMillis(value);
+  return millis === undefined ? MISFIT : millis;
 }
+
+/** Each column type's conversion of a value as the API sent it. */
+const CONVERT: Record<ColumnType, (value: unknown) => Cell | typeof MISFIT> = { string: toText, int64: toInt64, imsis: imsiList, timestamp: toTimestamp };
 
 /**
  * One record's cells in PARQUET_COLUMNS order; a value that does not fit is MISFIT (the
  * encoder stores null and counts it).
  */
 export function parquetRow(record: ApiRecord): Array<Cell | typeof MISFIT> {
-  const row: Array<Cell | typeof MISFIT> = COLUMNS.map((column) => CONVERT[column.type](column.value(record)));
-  row.push(extraOf(record));
-  return row;
+  return COLUMNS.map((column) => CONVERT[column.type](column.value(record)));
 }
 
 /**
