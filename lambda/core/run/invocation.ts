@@ -31,8 +31,11 @@ export async function exportInvocation(context: ExportContext, store: RunStore, 
   setMaxListeners(0, signal);
   const client = apiClient(context, settings, tuning);
   const objects: WrittenObject[] = [];
-  // An abort (deadline, Ctrl-C) must also unblock a write stalled on the destination.
-  const discardAll = (): Promise<unknown> => Promise.all(objects.map((object) => object.discard()));
+  // An abort (deadline, Ctrl-C) must also unblock a write stalled on the destination. One
+  // discard, however often asked: a failure awaits the one its abort started, so nothing
+  // removes staged files (and their folders) behind the run's own cleanup.
+  let discarding: Promise<unknown> | undefined;
+  const discardAll = (): Promise<unknown> => (discarding ??= Promise.all(objects.map((object) => object.discard())));
   const onAbort = (): void => void discardAll();
   signal.addEventListener('abort', onAbort, { once: true });
   // The lock expires unless renewed: a long invocation renews it as it goes.
