@@ -292,6 +292,13 @@ describe('EsimExportStack with default context', () => {
     );
   });
 
+  it('has as many alarms as README says, wherever it says it', () => {
+    const alarms = Object.keys(defaults.template.findResources('AWS::CloudWatch::Alarm')).length;
+    const said = [...readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8').matchAll(/(\d+) alarms/g)].map((match) => Number(match[1]));
+    expect(said.length).toBeGreaterThan(0);
+    expect(new Set(said)).toEqual(new Set([alarms]));
+  });
+
   it('passes cdk-nag’s AwsSolutions checks, every exception acknowledged with a reason', () => {
     expect(nagErrors(defaults.stack)).toEqual([]);
   });
