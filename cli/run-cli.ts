@@ -39,7 +39,7 @@ function program(io: CliIo): Command {
   const command = new Command('esim-export').description(`Export every eSIM of a Betatel account into dated ${FORMATS.join(', ')} snapshots (a folder or S3).`);
   command.option('--out <dest>', 'a folder, or s3://bucket/prefix', './exports');
   // Every export setting's flag, help and default come from the settings table.
-  for (const { name, arg, help } of settingsHelp('flag')) command.option(`${name} ${arg}`, help);
+  for (const { name, arg, help } of settingsHelp('flag')) command.option(arg ? `${name} ${arg}` : name, help);
   return command
     .option('--json', 'print the manifest as one JSON line on stdout')
     .option('--debug', 'on failure, print the stack trace too')

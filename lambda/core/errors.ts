@@ -18,6 +18,7 @@ export type ExportErrorCode =
   | 'DESTINATION'
   | 'BUSY'
   | 'LOCK_LOST'
+  | 'SHRINK'
   | 'ANNOUNCEMENT'
   | 'ABORTED'
   | 'INTERNAL';
@@ -109,6 +110,14 @@ export class LockLostError extends ExportError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('LOCK_LOST', message, options);
     this.name = 'LockLostError';
+  }
+}
+
+/** The snapshot holds fewer eSIMs than the shrink guard allows: nothing is published. */
+export class ShrinkError extends ExportError {
+  constructor(message: string) {
+    super('SHRINK', message);
+    this.name = 'ShrinkError';
   }
 }
 

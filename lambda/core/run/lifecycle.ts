@@ -19,6 +19,7 @@ import { START } from '../harvest/harvest';
 import { IccidSet } from '../harvest/iccid-set';
 import { manifestKey, type RunsLayout, snapshotLayout } from '../snapshot/layout';
 import { type Latest, type Manifest, manifestOf, movesOf } from '../snapshot/manifest';
+import { checkShrink, previousSnapshot } from '../snapshot/shrink-guard';
 import type { ExportSettings } from '../settings';
 import { exportInvocation } from './invocation';
 import { localHolder } from './lock';
@@ -98,8 +99,10 @@ export async function publishRun(store: RunStore, options: PublishOptions): Prom
   const summary = checkpoint.harvest.summary;
   if (!summary) throw new ExportError('INTERNAL', `run ${checkpoint.run_id} has not finished reading the API; it cannot be published.`);
   const layout = snapshotLayout(checkpoint.settings);
+  // Before anything is touched: a snapshot that lost too many eSIMs is not published.
+  const shrink = checkShrink(summary.records, await previousSnapshot(destination, layout, options.snapshotDate), checkpoint.settings);
   const moves = movesOf(checkpoint, layout);
-  const manifest = manifestOf(checkpoint, summary, layout, moves, destination);
+  const manifest = manifestOf(checkpoint, summary, layout, moves, destination, shrink);
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
   const documents: Document[] = [];
   // latest.json never moves back to an older day (a backfill).

@@ -17,6 +17,7 @@ import {
   type Format,
   FORMATS,
   parseApiUrl,
+  parseBoolean,
   parseBusName,
   parseCompression,
   parseDate,
@@ -44,6 +45,8 @@ export const DEFAULT_PAGE_SIZE: PageSize = 'auto';
 /** Chosen from `npm run bench`: see README "Memory, speed and concurrency". */
 export const DEFAULT_CONCURRENCY = 8;
 export const MAX_CONCURRENCY = 64;
+/** The shrink guard's default: at most 10% fewer eSIMs than the previous snapshot. */
+export const DEFAULT_MAX_SHRINK = 10;
 /** Where the export writes under the bucket when no prefix is given. */
 export const DEFAULT_EXPORT_PREFIX = 'esims';
 
@@ -63,6 +66,10 @@ export interface ExportSettings {
   readonly concurrency: number;
   /** YYYY-MM-DD: names the snapshot's partition. */
   readonly snapshotDate: string;
+  /** The shrink guard: a snapshot with more than this percentage fewer eSIMs than the previous one is not published. */
+  readonly maxShrink: number;
+  /** Publish even so, this once (the manifest says so). */
+  readonly allowShrink: boolean;
 }
 
 /** Where a setting was given. */
@@ -129,6 +136,18 @@ export const SETTINGS = {
     parse: parseTimezone,
   }),
   snapshotDate: setting({ names: { flag: '--date', event: 'snapshotDate' }, help: "the snapshot's date", arg: '<YYYY-MM-DD>', defaultText: 'today in --timezone', parse: parseDate }),
+  maxShrink: setting({
+    names: { flag: '--max-shrink', env: 'MAX_SHRINK', event: 'maxShrink', context: 'maxShrink' },
+    help: 'refuse to publish a snapshot with more than this percentage fewer eSIMs than the previous one (100: never refuse)',
+    arg: '<percent>',
+    default: DEFAULT_MAX_SHRINK,
+    parse: (label, raw) => parseInteger(label, raw, 0, 100),
+  }),
+  allowShrink: setting({
+    names: { flag: '--allow-shrink', event: 'allowShrink' },
+    help: 'publish this once even if the snapshot shrank more than --max-shrink allows (the manifest records it)',
+    parse: parseBoolean,
+  }),
   exportPrefix: setting({ names: { env: 'EXPORT_PREFIX', context: 'exportPrefix' }, help: 'key prefix of everything the export writes', default: DEFAULT_EXPORT_PREFIX, parse: parsePrefix }),
   eventBusName: setting({ names: { env: 'EVENT_BUS_NAME', context: 'eventBusName' }, help: 'the EventBridge bus "Snapshot Published" goes to', defaultText: "the account's default bus", parse: parseBusName }),
   secretId: setting({
@@ -186,6 +205,8 @@ export function exportSettings(given: GivenSettings, options: { now?: Date; base
     pageSize: given.pageSize ?? defaultOf('pageSize'),
     concurrency: given.concurrency ?? defaultOf('concurrency'),
     snapshotDate: given.snapshotDate ?? dateIn(timezone, options.now),
+    maxShrink: given.maxShrink ?? defaultOf('maxShrink'),
+    allowShrink: given.allowShrink ?? false,
   };
 }
 

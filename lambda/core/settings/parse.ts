@@ -137,6 +137,10 @@ export const parsePrefix = (label: string, raw: unknown): string => parseSetting
 /** Where "Snapshot Published" goes: a bus name, as EventBridge allows it. */
 export const parseBusName = (label: string, raw: unknown): string => parseSetting(label, busName, raw);
 
+/** Yes or no: a JSON boolean, or true/false as text (flags, environment, context). */
+export const parseBoolean = (label: string, raw: unknown): boolean =>
+  parseSetting(label, z.union([z.boolean(), z.enum(['true', 'false']).transform((text) => text === 'true')], { error: 'must be true or false' }), raw);
+
 /** A name or ARN the stack or the user gives (a secret, a bucket, a state machine). */
 export const parseName = (label: string, raw: unknown): string =>
   parseSetting(label, z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }), raw);

@@ -16,6 +16,15 @@ import { LIST_PATH } from '../settings';
 
 export type ManifestFile = Omit<FileSummary, 'warnings'>;
 
+/** What the manifest records of the guard. */
+export interface ShrinkCheck {
+  readonly max_shrink_percent: number;
+  /** True when this run was allowed to shrink more (`--allow-shrink`, `{"allowShrink": true}`). */
+  readonly allowed: boolean;
+  /** The snapshot compared with: the scope's newest before this day; null for a first snapshot. */
+  readonly previous: { readonly snapshot_date: string; readonly run_id: string; readonly records: number } | null;
+}
+
 export interface Manifest {
   readonly schema_version: 1;
   /** The run that published it (a retried step recognises its own snapshot by it). */
@@ -37,6 +46,8 @@ export interface Manifest {
   readonly passes: number;
   /** Invocations that exported (more than one when the state machine ran a long export). */
   readonly invocations: number;
+  /** The shrink guard: the limit, whether this run was allowed past it, the snapshot compared with. */
+  readonly shrink: ShrinkCheck;
   readonly tool: typeof TOOL;
 }
 
@@ -63,7 +74,14 @@ export function movesOf(checkpoint: RunCheckpoint, layout: SnapshotLayout): Move
   return moves;
 }
 
-export function manifestOf(checkpoint: RunCheckpoint, summary: HarvestSummary, layout: SnapshotLayout, moves: readonly Move[], destination: Destination): Manifest {
+export function manifestOf(
+  checkpoint: RunCheckpoint,
+  summary: HarvestSummary,
+  layout: SnapshotLayout,
+  moves: readonly Move[],
+  destination: Destination,
+  shrink: ShrinkCheck,
+): Manifest {
   const { settings, harvest } = checkpoint;
   return {
     schema_version: 1,
@@ -86,6 +104,7 @@ export function manifestOf(checkpoint: RunCheckpoint, summary: HarvestSummary, l
     retries: checkpoint.retries,
     passes: summary.passes,
     invocations: checkpoint.invocations,
+    shrink,
     tool: TOOL,
   };
 }
