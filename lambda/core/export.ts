@@ -1,6 +1,6 @@
 /**
  * What every stage of an export is given: the destination, the credentials, the caller's
- * signal and observer, and the knobs tests shorten. The run itself (begin, slices, publish,
+ * signal and observer, and the knobs tests shorten. The run itself (begin, invocations, publish,
  * discard) is run/lifecycle.ts; the manifest is manifest.ts.
  */
 import type { Credentials } from './api/betatel-client';

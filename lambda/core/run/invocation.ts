@@ -3,7 +3,7 @@
  * or `stopAt` comes, encode the new records into one complete file per format in the run's
  * folder, and return the checkpoint the next invocation starts from.
  *
- *   API pages ──► records ──► new records ──► one encoder per format ──► part files (_runs/…)
+ *   API pages ──► records ──► new records ──► one encoder per format ──► staged files (_runs/…)
  *             (client)     (harvest)
  */
 import { setMaxListeners } from 'node:events';

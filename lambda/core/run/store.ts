@@ -92,7 +92,7 @@ export class RunStore {
     }
   }
 
-  /** The checkpoint and the ICCIDs seen: what the next slice reads on from. */
+  /** The checkpoint and the ICCIDs seen: what the next invocation reads on from. */
   async load(): Promise<{ checkpoint: RunCheckpoint; seen: IccidSet }> {
     const checkpoint = await this.loadCheckpoint();
     const key = this.iccidsKey(checkpoint.invocations);

@@ -23,8 +23,8 @@ import { type Compression, type Format, FORMATS } from '../settings';
 export interface SnapshotLayout extends RunsLayout {
   /** Each format's folder for the day: after a publish it holds exactly the manifest's files. */
   readonly dayFolders: Readonly<Record<Format, string>>;
-  /** The key of file `part` (1-based) of `parts` of a format: esims.csv.gz alone, esims-00001.csv.gz of several. */
-  dataKey(format: Format, part: number, parts: number): string;
+  /** The key of file `n` (1-based) of `count` of a format: esims.csv.gz alone, esims-00001.csv.gz of several (one per invocation). */
+  dataKey(format: Format, n: number, count: number): string;
   readonly manifest: string;
   /** Where every day's manifest of this scope lives. */
   readonly manifests: string;
@@ -87,8 +87,8 @@ export function snapshotLayout(options: {
   const under = (key: string): string => (scope ? `${scope}/${key}` : key);
   const partition = `dt=${options.snapshotDate}`;
   const folder = (format: Format): string => under(`${format}/${partition}/`);
-  const dataKey = (format: Format, part = 1, parts = 1): string =>
-    `${folder(format)}esims${parts > 1 ? `-${String(part).padStart(5, '0')}` : ''}${fileExtension(format, options.compression)}`;
+  const dataKey = (format: Format, n = 1, count = 1): string =>
+    `${folder(format)}esims${count > 1 ? `-${String(n).padStart(5, '0')}` : ''}${fileExtension(format, options.compression)}`;
   return {
     dayFolders: Object.fromEntries(FORMATS.map((format) => [format, folder(format)])) as Record<Format, string>,
     dataKey,

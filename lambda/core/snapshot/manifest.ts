@@ -56,20 +56,20 @@ export interface Latest extends Manifest {
   readonly manifest_key: string;
 }
 
-/** Which staged part becomes which published file. */
+/** Which staged file becomes which published file. */
 export interface Move {
   readonly from: string;
   readonly to: string;
   readonly file: FileSummary;
 }
 
-/** Each format's parts in order, to their published keys; a part with no records is kept only if the format has no other. */
+/** Each format's staged files (one per invocation) in order, to their published keys; a file with no records is kept only if the format has no other. */
 export function movesOf(checkpoint: RunCheckpoint, layout: SnapshotLayout): Move[] {
   const moves: Move[] = [];
   for (const format of checkpoint.settings.formats) {
-    const all = checkpoint.files.filter((part) => part.format === format);
-    const parts = all.some((part) => part.records > 0) ? all.filter((part) => part.records > 0) : all.slice(0, 1);
-    parts.forEach((part, i) => moves.push({ from: part.key, to: layout.dataKey(format, i + 1, parts.length), file: part }));
+    const all = checkpoint.files.filter((file) => file.format === format);
+    const files = all.some((file) => file.records > 0) ? all.filter((file) => file.records > 0) : all.slice(0, 1);
+    files.forEach((file, i) => moves.push({ from: file.key, to: layout.dataKey(format, i + 1, files.length), file }));
   }
   return moves;
 }
