@@ -74,6 +74,7 @@ describe('the settings table', () => {
       SECRET_ID: 'arn:secret',
       BUCKET_NAME: 'b',
       MAX_RUN_SECONDS: '720',
+      MAX_SHRINK: '10',
     });
     // What the stack writes, the function reads back as the same settings.
     const config = configFromEnvironment(environment);
