@@ -29,6 +29,8 @@ export interface SnapshotPublishedDetail {
   readonly manifest_key: string;
   readonly files: ReadonlyArray<{ readonly format: string; readonly key: string; readonly records: number; readonly bytes: number }>;
   readonly warnings: number;
+  /** What changed since the previous snapshot (0s, with `skipped`, when there is no change set). */
+  readonly changes: { readonly added: number; readonly changed: number; readonly removed: number; readonly previous_date: string | null; readonly skipped?: string };
 }
 
 export function snapshotPublishedEntry(manifest: Manifest, bucket: string, manifestKey: string, eventBusName?: string): PutEventsRequestEntry {
@@ -42,6 +44,13 @@ export function snapshotPublishedEntry(manifest: Manifest, bucket: string, manif
     manifest_key: manifestKey,
     files: manifest.files.map(({ format, key, records, bytes }) => ({ format, key, records, bytes })),
     warnings: manifest.warnings.length,
+    changes: {
+      added: manifest.changes.added,
+      changed: manifest.changes.changed,
+      removed: manifest.changes.removed,
+      previous_date: manifest.changes.previous?.snapshot_date ?? null,
+      ...(manifest.changes.skipped !== undefined && { skipped: manifest.changes.skipped }),
+    },
   };
   return {
     Source: EVENT_SOURCE,

@@ -17,6 +17,12 @@ export interface InventoryOptions {
   readonly shape: ItemShape;
   /** Add an integer beyond 2^53 to some items (no JavaScript number holds it exactly). */
   readonly bigNumbers: boolean;
+  /**
+   * Days since the base inventory: each day about 1% of the eSIMs are replaced by new ones (the
+   * old ICCID removed, a new one added) and about 2% change status (the newer shape's
+   * modified_date moves too). Day 0 is the base; every day is deterministic.
+   */
+  readonly day?: number;
 }
 
 export interface Filter {
@@ -95,6 +101,27 @@ export function iccidOf(index: number): string {
   return `${body}${luhn(body)}`;
 }
 
+/** How many times, by `day`, the eSIM in slot `index` was replaced, and changed status. */
+export function evolutionOf(index: number, day: number): { replaced: number; changed: number } {
+  let replaced = 0;
+  let changed = 0;
+  for (let d = 1; d <= day; d++) {
+    if ((index + d * 7919) % 100 === 0) replaced++;
+    if ((index + d * 131) % 50 === 0) changed++;
+  }
+  return { replaced, changed };
+}
+
+function evolve(item: Record<string, unknown>, index: number, day: number, partial: boolean): void {
+  const { replaced, changed } = evolutionOf(index, day);
+  if (replaced > 0) item.iccid = iccidOf(index + replaced * 100_000_000);
+  if (changed > 0) {
+    const statuses = [...new Set<string>(STATUSES)];
+    item.sim_status = statuses[(statuses.indexOf(item.sim_status as string) + changed) % statuses.length];
+    if (partial) item.modified_date = (item.modified_date as number) + changed * 86_400_000;
+  }
+}
+
 /** The JSON text of the eSIM at `index`, in the shape the options ask for. */
 export function itemJson(index: number, options: InventoryOptions): string {
   const next = seededRandom(options.seed * 2_654_435_761 + index);
@@ -127,6 +154,7 @@ export function itemJson(index: number, options: InventoryOptions): string {
   // Fields the documentation never mentions: they must survive into NDJSON.
   if (index % 7 === 3) item.eid = `8904903200${String(index).padStart(22, '0')}`;
   if (index % 11 === 4) item.labels = { tier: 'gold', tags: ['iot', 'fleet'] };
+  evolve(item, index, options.day ?? 0, partial);
   const json = JSON.stringify(item);
   // 2^64 - 1: exact only if nothing on the way parses it into a double.
   return options.bigNumbers && index % 13 === 5 ? `${json.slice(0, -1)},"usage_bytes":18446744073709551615}` : json;

@@ -17,6 +17,7 @@ const flags = new Command('sandbox')
   .option('--seed <n>', 'seed of the deterministic inventory', number, 1)
   .option('--shape <shape>', 'item shape: documented, partial or mixed', 'mixed')
   .option('--big-numbers', 'add integers beyond 2^53 to some items')
+  .option('--day <n>', 'the inventory this many days later: ~1% of eSIMs replaced and ~2% changed a day', number, 0)
   .option('--latency <ms>', 'delay before each answer', number, 0)
   .option('--max-page-size <n>', 'answer at most this many items per page, whatever count asks (a silent cap)', number)
   .option('--max-count <n>', 'the largest count accepted; above it, 400 (default 1000)', number)
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     seed: flags.seed,
     shape: flags.shape,
     bigNumbers: Boolean(flags.bigNumbers),
+    day: flags.day,
     latencyMs: flags.latency,
     maxPageSize: flags.maxPageSize,
     maxCount: flags.maxCount,

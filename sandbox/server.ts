@@ -26,6 +26,8 @@ export interface SandboxOptions {
   readonly seed?: number;
   readonly shape?: ItemShape;
   readonly bigNumbers?: boolean;
+  /** The inventory as it is this many days after the base one (inventory.ts, `day`). */
+  readonly day?: number;
   readonly apiKey?: string;
   readonly userId?: string;
   /** Delay before each answer. */
@@ -105,6 +107,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     seed: options.seed ?? 1,
     shape: options.shape ?? 'mixed',
     bigNumbers: options.bigNumbers ?? false,
+    day: options.day ?? 0,
   };
   const apiKey = options.apiKey ?? SANDBOX_API_KEY;
   const userId = options.userId ?? SANDBOX_USER_ID;

@@ -18,7 +18,7 @@ async function dayMatchesManifest(day: string): Promise<string> {
   const published = await manifest(day);
   const all = await objects();
   const data = Object.fromEntries(Object.entries(all).filter(([key]) => dayKeys(day)(key) && !key.includes('/manifests/')));
-  expect(data).toEqual(Object.fromEntries(published.files.map((file) => [file.key, file.sha256])));
+  expect(data).toEqual(Object.fromEntries([...published.files, ...published.changes.files].map((file) => [file.key, file.sha256])));
   return published.run_id;
 }
 

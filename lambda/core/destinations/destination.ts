@@ -3,7 +3,7 @@
  * (folder.ts) and an S3 prefix (s3.ts) both implement. What a run does with them (stage, lock,
  * publish as a transaction) is in ../run/, written once for both.
  */
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export interface WrittenObject {
   /** Write the object's bytes here. */
@@ -37,6 +37,8 @@ export interface Destination {
   putDocument(relativeKey: string, body: string | Buffer, condition?: WriteCondition): Promise<boolean>;
   /** A small document, or undefined if there is none. */
   readDocument(relativeKey: string): Promise<StoredDocument | undefined>;
+  /** An object's bytes as a stream (any size); undefined if there is none. */
+  read(relativeKey: string): Promise<Readable | undefined>;
   /** SHA-256 of an object's bytes, streamed (any size); undefined if there is none. */
   hash(relativeKey: string): Promise<string | undefined>;
   /** Copies an object over another (replacing it whole). */

@@ -4,9 +4,10 @@
  * publishing a large snapshot moves no data.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, link, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { fileFailure } from '../errors';
 import type { Destination, StoredDocument, WriteCondition, WrittenObject } from './destination';
@@ -92,16 +93,26 @@ export class FolderDestination implements Destination {
     }
   }
 
-  async hash(relativeKey: string): Promise<string | undefined> {
+  async read(relativeKey: string): Promise<Readable | undefined> {
     const file = this.resolve(relativeKey);
-    const hash = createHash('sha256');
     try {
-      await pipeline(createReadStream(file), hash);
-      return hash.digest('hex');
+      // Opened first, so a missing file is undefined here rather than an error mid-stream.
+      return (await open(file)).createReadStream();
     } catch (error) {
       if (absent(error)) return undefined;
       throw fileFailure('read', file, error);
     }
+  }
+
+  async hash(relativeKey: string): Promise<string | undefined> {
+    const file = this.resolve(relativeKey);
+    const stream = await this.read(relativeKey);
+    if (!stream) return undefined;
+    const hash = createHash('sha256');
+    await pipeline(stream, hash).catch((error: unknown) => {
+      throw fileFailure('read', file, error);
+    });
+    return hash.digest('hex');
   }
 
   async copy(fromKey: string, toKey: string): Promise<void> {

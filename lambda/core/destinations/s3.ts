@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, type Readable, Writable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectsCommand,
@@ -140,17 +140,25 @@ export class S3Destination implements Destination {
     }
   }
 
-  async hash(relativeKey: string): Promise<string | undefined> {
+  async read(relativeKey: string): Promise<Readable | undefined> {
     const key = this.keyFor(relativeKey);
     try {
       const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      const hash = createHash('sha256');
-      await pipeline(answer.Body as NodeJS.ReadableStream, hash);
-      return hash.digest('hex');
+      return answer.Body as Readable;
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') return undefined;
       throw this.failure('read', key, error);
     }
+  }
+
+  async hash(relativeKey: string): Promise<string | undefined> {
+    const stream = await this.read(relativeKey);
+    if (!stream) return undefined;
+    const hash = createHash('sha256');
+    await pipeline(stream, hash).catch((error: unknown) => {
+      throw this.failure('read', this.keyFor(relativeKey), error);
+    });
+    return hash.digest('hex');
   }
 
   /** CopyObject: S3 copies server-side, up to 5 GB an object (one invocation's file is far smaller). */

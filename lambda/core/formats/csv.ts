@@ -7,7 +7,7 @@
  */
 import { type Options, stringify } from 'csv-stringify/sync';
 import { isLosslessNumber } from 'lossless-json';
-import { COLUMNS } from '../columns';
+import { type Column, COLUMNS } from '../columns';
 import { type ApiRecord, toJsonText } from '../record';
 import type { Encoder } from './encoder';
 
@@ -33,11 +33,12 @@ export function csvRow(record: ApiRecord): string[] {
 // regex: csv-stringify then uses indexOf rather than a regex search.)
 const OPTIONS: Options = { record_delimiter: 'windows', quoted_match: ['\r', '\n'] };
 
-export const csvEncoder = (): Encoder => ({
+/** A CSV file of `table`'s columns (the snapshot's, or a change set's). */
+export const csvEncoder = (table: readonly Column[] = CSV_TABLE): Encoder => ({
   format: 'csv',
   contentType: 'text/csv; charset=utf-8',
-  header: stringify([CSV_COLUMNS], OPTIONS),
-  encode: (records) => stringify(records.map(csvRow), OPTIONS),
+  header: stringify([table.map((column) => column.name)], OPTIONS),
+  encode: (records) => stringify(table === CSV_TABLE ? records.map(csvRow) : records.map((record) => table.map((column) => cell(column.value(record)))), OPTIONS),
   end: () => '',
   warnings: () => [],
 });

@@ -53,7 +53,7 @@ const SCHEMA_OF: Record<ColumnType, (column: Column) => SchemaElement[]> = {
 /** Every column of the table (columns.ts), typed. */
 export const PARQUET_COLUMNS: readonly string[] = COLUMNS.map((column) => column.name);
 
-const SCHEMA: SchemaElement[] = [{ name: 'schema', num_children: PARQUET_COLUMNS.length }, ...COLUMNS.flatMap((column) => SCHEMA_OF[column.type](column))];
+const schemaOf = (table: readonly Column[]): SchemaElement[] => [{ name: 'schema', num_children: table.length }, ...table.flatMap((column) => SCHEMA_OF[column.type](column))];
 
 /** Marks a value that does not fit its column. */
 const MISFIT = Symbol('misfit');
@@ -102,8 +102,8 @@ const CONVERT: Record<ColumnType, (value: unknown) => Cell | typeof MISFIT> = { 
  * One record's cells in PARQUET_COLUMNS order; a value that does not fit is MISFIT (the
  * encoder stores null and counts it).
  */
-export function parquetRow(record: ApiRecord): Array<Cell | typeof MISFIT> {
-  return COLUMNS.map((column) => CONVERT[column.type](column.value(record)));
+export function parquetRow(record: ApiRecord, table: readonly Column[] = COLUMNS): Array<Cell | typeof MISFIT> {
+  return table.map((column) => CONVERT[column.type](column.value(record)));
 }
 
 /**
@@ -115,10 +115,11 @@ export function parquetRow(record: ApiRecord): Array<Cell | typeof MISFIT> {
 export const ROW_GROUP_ROWS = 10_000;
 
 /** A Parquet file, encoded a row group at a time. */
-export function parquetEncoder(): Encoder {
+export function parquetEncoder(table: readonly Column[] = COLUMNS): Encoder {
+  const names = table.map((column) => column.name);
   const bytes = new ByteWriter();
-  const writer = new ParquetWriter({ writer: bytes, schema: SCHEMA, codec: 'SNAPPY', createdBy: 'esim-export' });
-  const columns: Cell[][] = PARQUET_COLUMNS.map(() => []);
+  const writer = new ParquetWriter({ writer: bytes, schema: schemaOf(table), codec: 'SNAPPY', createdBy: 'esim-export' });
+  const columns: Cell[][] = names.map(() => []);
   const misfits = new Map<string, { count: number; iccid: string }>();
 
   /** The bytes written since the last call, handed over (the writer's buffer is reused). */
@@ -129,7 +130,7 @@ export function parquetEncoder(): Encoder {
   };
   const writeRowGroup = (): void => {
     if (columns[0]!.length === 0) return;
-    const columnData = PARQUET_COLUMNS.map((name, i) => ({ name, data: columns[i]! }));
+    const columnData = names.map((name, i) => ({ name, data: columns[i]! }));
     void writer.write({ columnData, rowGroupSize: columns[0]!.length });
     for (const column of columns) column.length = 0;
   };
@@ -141,12 +142,12 @@ export function parquetEncoder(): Encoder {
     header: '',
     encode(records) {
       for (const record of records) {
-        parquetRow(record).forEach((cell, i) => {
+        parquetRow(record, table).forEach((cell, i) => {
           if (cell !== MISFIT) return void columns[i]!.push(cell);
           columns[i]!.push(null);
-          const seen = misfits.get(PARQUET_COLUMNS[i]!) ?? { count: 0, iccid: record.iccid };
+          const seen = misfits.get(names[i]!) ?? { count: 0, iccid: record.iccid };
           seen.count++;
-          misfits.set(PARQUET_COLUMNS[i]!, seen);
+          misfits.set(names[i]!, seen);
         });
         if (columns[0]!.length >= ROW_GROUP_ROWS) writeRowGroup();
       }

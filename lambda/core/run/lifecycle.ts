@@ -20,6 +20,7 @@ import { IccidSet } from '../harvest/iccid-set';
 import { manifestKey, type RunsLayout, snapshotLayout } from '../snapshot/layout';
 import { type Latest, type Manifest, manifestOf, movesOf } from '../snapshot/manifest';
 import { checkShrink, previousSnapshot } from '../snapshot/shrink-guard';
+import { stageChangeSet } from '../changes/change-set';
 import type { ExportSettings } from '../settings';
 import { exportInvocation } from './invocation';
 import { localHolder } from './lock';
@@ -100,9 +101,12 @@ export async function publishRun(store: RunStore, options: PublishOptions): Prom
   if (!summary) throw new ExportError('INTERNAL', `run ${checkpoint.run_id} has not finished reading the API; it cannot be published.`);
   const layout = snapshotLayout(checkpoint.settings);
   // Before anything is touched: a snapshot that lost too many eSIMs is not published.
-  const shrink = checkShrink(summary.records, await previousSnapshot(destination, layout, options.snapshotDate), checkpoint.settings);
+  const previous = await previousSnapshot(destination, layout, options.snapshotDate);
+  const shrink = checkShrink(summary.records, previous, checkpoint.settings);
+  // What changed since the previous snapshot: staged beside the run's files, published with them.
+  const changes = await stageChangeSet({ destination, runFolder: store.folder, checkpoint, layout, previous, renew: () => store.lock.renew() });
   const moves = movesOf(checkpoint, layout);
-  const manifest = manifestOf(checkpoint, summary, layout, moves, destination, shrink);
+  const manifest = manifestOf(checkpoint, summary, layout, moves, destination, { shrink, changes: changes.summary });
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
   const documents: Document[] = [];
   // latest.json never moves back to an older day (a backfill).
@@ -110,7 +114,7 @@ export async function publishRun(store: RunStore, options: PublishOptions): Prom
   if (newest) documents.push({ key: layout.latest, body: json({ ...manifest, manifest_key: destination.keyFor(layout.manifest) } satisfies Latest) });
   if (options.announce) documents.push({ key: `${outboxFolder(layout)}${manifest.snapshot_date}-${manifest.run_id}.json`, body: json(manifest) });
   await publishTransaction(destination, layout, store.lock, store.folder, {
-    files: moves.map(({ from, to }) => ({ from, to })),
+    files: [...moves.map(({ from, to }) => ({ from, to })), ...changes.moves],
     documents,
     manifest: { key: layout.manifest, body: json(manifest) },
   });

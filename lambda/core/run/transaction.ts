@@ -80,7 +80,8 @@ export async function readJournal(destination: Destination, layout: RunsLayout):
 /** Publishes `publication` for the run holding `lock`; the scope must have no unfinished journal (recover first). */
 export async function publishTransaction(destination: Destination, layout: SnapshotLayout, lock: ScopeLock, runFolder: string, publication: Publication): Promise<void> {
   await lock.renew();
-  const dayFiles = (await Promise.all(FORMATS.map((format) => destination.list(layout.dayFolders[format])))).flat();
+  const folders = FORMATS.flatMap((format) => [layout.dayFolders[format], layout.changeFolders[format]]);
+  const dayFiles = (await Promise.all(folders.map((folder) => destination.list(folder)))).flat();
   const documents = [...publication.documents, publication.manifest];
   const existing = (await Promise.all(documents.map(async ({ key }) => ((await destination.readDocument(key)) ? [key] : [])))).flat();
   const published = new Set(publication.files.map((file) => file.to));

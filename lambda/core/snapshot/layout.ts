@@ -25,6 +25,10 @@ export interface SnapshotLayout extends RunsLayout {
   readonly dayFolders: Readonly<Record<Format, string>>;
   /** The key of file `n` (1-based) of `count` of a format: esims.csv.gz alone, esims-00001.csv.gz of several (one per invocation). */
   dataKey(format: Format, n: number, count: number): string;
+  /** Each format's change-set folder for the day (changes/<format>/dt=…/): after a publish it holds exactly the manifest's. */
+  readonly changeFolders: Readonly<Record<Format, string>>;
+  /** The day's change set in a format: changes/csv/dt=2026-11-27/changes.csv.gz. */
+  changeKey(format: Format): string;
   readonly manifest: string;
   /** Where every day's manifest of this scope lives. */
   readonly manifests: string;
@@ -92,6 +96,8 @@ export function snapshotLayout(options: {
   return {
     dayFolders: Object.fromEntries(FORMATS.map((format) => [format, folder(format)])) as Record<Format, string>,
     dataKey,
+    changeFolders: Object.fromEntries(FORMATS.map((format) => [format, under(`changes/${format}/${partition}/`)])) as Record<Format, string>,
+    changeKey: (format) => under(`changes/${format}/${partition}/changes${fileExtension(format, options.compression)}`),
     ...runsLayout(scope),
     manifest: manifestKey(scope, options.snapshotDate),
     manifests: under('manifests/'),

@@ -25,6 +25,18 @@ export interface ShrinkCheck {
   readonly previous: { readonly snapshot_date: string; readonly run_id: string; readonly records: number } | null;
 }
 
+/** What the manifest says of the change set. */
+export interface ChangeSummary {
+  /** The snapshot compared with: the scope's newest before this day; null for a first snapshot. */
+  readonly previous: { readonly snapshot_date: string; readonly run_id: string } | null;
+  /** Why there is no change set, when there is none. */
+  readonly skipped?: string;
+  readonly added: number;
+  readonly changed: number;
+  readonly removed: number;
+  readonly files: readonly ManifestFile[];
+}
+
 export interface Manifest {
   readonly schema_version: 1;
   /** The run that published it (a retried step recognises its own snapshot by it). */
@@ -48,6 +60,8 @@ export interface Manifest {
   readonly invocations: number;
   /** The shrink guard: the limit, whether this run was allowed past it, the snapshot compared with. */
   readonly shrink: ShrinkCheck;
+  /** What changed since the previous snapshot, and the change-set files (changes/<format>/dt=…/). */
+  readonly changes: ChangeSummary;
   readonly tool: typeof TOOL;
 }
 
@@ -80,7 +94,7 @@ export function manifestOf(
   layout: SnapshotLayout,
   moves: readonly Move[],
   destination: Destination,
-  shrink: ShrinkCheck,
+  comparison: { readonly shrink: ShrinkCheck; readonly changes: ChangeSummary },
 ): Manifest {
   const { settings, harvest } = checkpoint;
   return {
@@ -104,7 +118,8 @@ export function manifestOf(
     retries: checkpoint.retries,
     passes: summary.passes,
     invocations: checkpoint.invocations,
-    shrink,
+    shrink: comparison.shrink,
+    changes: comparison.changes,
     tool: TOOL,
   };
 }
