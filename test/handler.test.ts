@@ -156,8 +156,8 @@ describe('handler', () => {
           manifest_key: 'esims/manifests/dt=2026-11-19/manifest.json',
           files: manifest.files.map(({ format, key, records, bytes }) => ({ format, key, records, bytes })),
           warnings: 0,
-          // The first snapshot of the scope in this bucket: nothing to compare with.
-          changes: { added: 0, changed: 0, removed: 0, previous_date: null, skipped: "the scope's first snapshot: nothing to compare with" },
+          // The first snapshot of the scope in this bucket: every eSIM is added.
+          changes: { added: manifest.records, changed: 0, removed: 0, previous_date: null },
         },
       },
     ]);

@@ -7,9 +7,9 @@
  *   CSV      change, changed_fields (comma list), then the snapshot's columns
  *   Parquet  change, changed_fields, then the snapshot's columns, typed
  *
- * A removed eSIM has its last known values. It is computed from NDJSON: when this run or the
- * previous snapshot has none, or the previous one cannot be read, the manifest says why and no
- * change set is written.
+ * A removed eSIM has its last known values. A scope's first snapshot lists every eSIM as added.
+ * It is computed from NDJSON: when this run or the previous snapshot has none, or the previous
+ * one cannot be read, the manifest says why and no change set is written.
  */
 import { tmpdir } from 'node:os';
 import { type Column, COLUMNS } from '../columns';
@@ -65,12 +65,13 @@ const none = (previous: ChangeSummary['previous'], skipped: string): ChangeSumma
 /** Computes and stages the change set; returns what the manifest says of it and the staged files to publish. */
 export async function stageChangeSet(input: ChangeSetInput): Promise<{ summary: ChangeSummary; moves: Array<{ from: string; to: string }> }> {
   const { destination, checkpoint, layout, previous } = input;
-  if (!previous) return { summary: none(null, "the scope's first snapshot: nothing to compare with"), moves: [] };
-  const compared = { snapshot_date: previous.snapshot_date, run_id: previous.run_id };
-  const before = previous.files.filter((file) => file.format === 'ndjson');
+  // A scope's first snapshot is compared with nothing: every eSIM is added, so the history
+  // (esim_history) can be built from the change sets alone.
+  const compared = previous ? { snapshot_date: previous.snapshot_date, run_id: previous.run_id } : null;
+  const before = previous?.files.filter((file) => file.format === 'ndjson') ?? [];
   const after = checkpoint.files.filter((file) => file.format === 'ndjson');
   if (after.length === 0) return { summary: none(compared, 'this run writes no NDJSON, which the change set is computed from'), moves: [] };
-  if (before.length === 0) return { summary: none(compared, `the snapshot of ${previous.snapshot_date} has no NDJSON to compare with`), moves: [] };
+  if (previous && before.length === 0) return { summary: none(compared, `the snapshot of ${previous.snapshot_date} has no NDJSON to compare with`), moves: [] };
 
   const root = destination.keyFor('');
   const linesOf = (keys: readonly ManifestFile[], relative: (key: string) => string) =>
@@ -101,7 +102,7 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<{ summary: 
     const changes = diffSnapshots(
       linesOf(before, (key) => key.slice(root.length)),
       linesOf(after, (key) => key),
-      { expected: Math.max(previous.records, checkpoint.harvest.summary?.records ?? 0), workDir: tmpdir(), onBucket: input.renew },
+      { expected: Math.max(previous?.records ?? 0, checkpoint.harvest.summary?.records ?? 0), workDir: tmpdir(), onBucket: input.renew },
     );
     for await (const change of changes) {
       counts[change.kind]++;
@@ -120,6 +121,7 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<{ summary: 
     await Promise.all(objects.map((object) => object.discard()));
     if (error instanceof LockLostError || error instanceof ExportAbortedError) throw error;
     // The snapshot itself is complete: it is published, and the manifest says why there is no change set.
-    return { summary: none(compared, `the snapshot of ${previous.snapshot_date} could not be compared: ${(error as Error).message}`), moves: [] };
+    const why = previous ? `the snapshot of ${previous.snapshot_date} could not be compared` : 'the change set could not be written';
+    return { summary: none(compared, `${why}: ${(error as Error).message}`), moves: [] };
   }
 }
