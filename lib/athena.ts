@@ -10,6 +10,7 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { TYPED_HIVE_COLUMNS } from '../lambda/core/columns';
+import { CHANGE_HIVE_COLUMNS, CHANGES_TABLE, historyView } from './history';
 
 export interface AthenaTablesProps {
   readonly bucket: s3.IBucket;
@@ -73,26 +74,51 @@ export class AthenaTables extends Construct {
     // below holds every value (the raw integers, the names, `extra` with every other field
     // exactly), so it is the one table; the NDJSON stays for DuckDB, jq and pandas.
     // The typed table: the Parquet files, columns as the contract types them.
-    const parquetLocation = `s3://${props.bucket.bucketName}/${props.prefix}/parquet/`;
-    const parquetTable = new glue.CfnTable(this, 'ParquetTable', {
+    const firstDate = props.firstSnapshotDate ?? DEFAULT_FIRST_SNAPSHOT_DATE;
+    const typedTable = (id: string, name: string, folder: string, description: string, columns: ReadonlyArray<{ name: string; type: string }>): glue.CfnTable => {
+      const location = `s3://${props.bucket.bucketName}/${props.prefix}/${folder}/`;
+      const table = new glue.CfnTable(this, id, {
+        catalogId: Aws.ACCOUNT_ID,
+        databaseName: this.databaseName,
+        tableInput: {
+          name,
+          description,
+          tableType: 'EXTERNAL_TABLE',
+          parameters: { classification: 'parquet', ...projection(location, firstDate) },
+          partitionKeys: [{ name: 'dt', type: 'string' }],
+          storageDescriptor: {
+            location,
+            inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+            outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+            serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+            columns: [...columns],
+          },
+        },
+      });
+      table.addResourceDependency(database);
+      return table;
+    };
+    typedTable(
+      'ParquetTable',
+      this.tableName,
+      'parquet',
+      'One row per eSIM per daily snapshot (Parquet), typed: ids and raw dates bigint, imsis an array of structs, provisioned_at etc. UTC timestamps, extra the JSON text of any other field.',
+      TYPED_HIVE_COLUMNS,
+    );
+    // The change sets, and the history built from them (a view: one row per eSIM version).
+    typedTable(
+      'ChangesTable',
+      CHANGES_TABLE,
+      'changes/parquet',
+      "One row per eSIM added, changed or removed since the scope's previous snapshot (Parquet); change, changed_fields, then the snapshot's columns.",
+      CHANGE_HIVE_COLUMNS,
+    );
+    const history = new glue.CfnTable(this, 'HistoryView', {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.databaseName,
-      tableInput: {
-        name: this.tableName,
-        description: 'One row per eSIM per daily snapshot (Parquet), typed: ids and raw dates bigint, imsis an array of structs, provisioned_at etc. UTC timestamps, extra the JSON text of any other field.',
-        tableType: 'EXTERNAL_TABLE',
-        parameters: { classification: 'parquet', ...projection(parquetLocation, props.firstSnapshotDate ?? DEFAULT_FIRST_SNAPSHOT_DATE) },
-        partitionKeys: [{ name: 'dt', type: 'string' }],
-        storageDescriptor: {
-          location: parquetLocation,
-          inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
-          outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
-          serdeInfo: { serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
-          columns: [...TYPED_HIVE_COLUMNS],
-        },
-      },
+      tableInput: historyView(this.databaseName),
     });
-    parquetTable.addResourceDependency(database);
+    history.addResourceDependency(database);
 
     // The work group: results under athena-results/, expired by the bucket's lifecycle.
     const workGroup = new athena.CfnWorkGroup(this, 'AthenaWorkGroup', {

@@ -11,6 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { PLACEHOLDER_API_KEY } from '../lambda/core/api/credentials';
 import { propsFromContext } from '../lib/context';
 import { EsimExportStack } from '../lib/esim-export-stack';
+import { historySql } from '../lib/history';
 
 const projectContext = (JSON.parse(readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
 
@@ -229,8 +230,24 @@ describe('EsimExportStack with default context', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
-  it('defines one Athena table, the typed one (no JSON SerDe reads the NDJSON exactly), and a work group with encrypted results', () => {
-    defaults.template.resourceCountIs('AWS::Glue::Table', 1);
+  it('defines the typed snapshot table, the change sets table and the history view (no JSON SerDe reads the NDJSON exactly), and a work group with encrypted results', () => {
+    // esims_parquet, esims_changes and the view esim_history.
+    defaults.template.resourceCountIs('AWS::Glue::Table', 3);
+    defaults.template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'esims_changes',
+        Parameters: Match.objectLike({ 'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^Bucket') }, '/esims/changes/parquet/dt=${dt}/']] } }),
+        StorageDescriptor: Match.objectLike({ Columns: Match.arrayWith([{ Name: 'change', Type: 'string' }, { Name: 'changed_fields', Type: 'string' }, { Name: 'iccid', Type: 'string' }]) }),
+      }),
+    });
+    const view = Object.values(defaults.template.findResources('AWS::Glue::Table')).find((table) => table.Properties.TableInput.Name === 'esim_history')!;
+    expect(view.Properties.TableInput).toMatchObject({ TableType: 'VIRTUAL_VIEW', Parameters: { presto_view: 'true' } });
+    const encoded = /^\/\* Presto View: (.+) \*\/$/.exec(view.Properties.TableInput.ViewOriginalText as string)![1]!;
+    const presto = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as { originalSql: string; columns: Array<{ name: string; type: string }> };
+    // The SQL DuckDB runs in test/history.test.ts, over the Glue table.
+    expect(presto.originalSql).toBe(historySql('esim_export.esims_changes'));
+    expect(presto.columns.slice(0, 3)).toEqual([{ name: 'iccid', type: 'varchar' }, { name: 'valid_from', type: 'varchar' }, { name: 'valid_to', type: 'varchar' }]);
+    expect(presto.columns).toContainEqual({ name: 'imsis', type: 'array(row(sponsor_id bigint,imsi bigint))' });
     defaults.template.hasResourceProperties('AWS::Athena::WorkGroup', {
       WorkGroupConfiguration: Match.objectLike({ ResultConfiguration: Match.objectLike({ EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } }) }),
     });

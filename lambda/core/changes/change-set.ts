@@ -30,7 +30,7 @@ import { type Change, diffSnapshots, ndjsonLines } from './diff';
 const CHANGE_OF = new WeakMap<ApiRecord, Change>();
 
 /** The change set's columns: the kind of change, the fields that changed, then the snapshot's. */
-const CHANGE_COLUMNS: readonly Column[] = [
+export const CHANGE_COLUMNS: readonly Column[] = [
   { name: 'change', type: 'string', required: true, csv: true, value: (record) => CHANGE_OF.get(record)?.kind },
   { name: 'changed_fields', type: 'string', required: false, csv: true, value: (record) => CHANGE_OF.get(record)?.fields.join(',') || null },
   ...COLUMNS,
