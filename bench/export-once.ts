@@ -16,10 +16,14 @@ export interface ExportOnceInput {
   formats?: Format[];
   /** @default 100: these rows measure the export's own cost per page at the documented size. */
   pageSize?: PageSize;
+  /** @default '2026-11-27' */
+  snapshotDate?: string;
+  /** @default true (the default): write the day's change set. */
+  changeSet?: boolean;
 }
 
 /** …and what it hears back (the last line of stdout, as JSON). */
-export type ExportOnceResult = Pick<Manifest, 'records' | 'requests' | 'retries' | 'files'> & {
+export type ExportOnceResult = Pick<Manifest, 'records' | 'requests' | 'retries' | 'files' | 'changes'> & {
   wallMs: number;
   maxRssMb: number;
   cpuMs: number;
@@ -32,7 +36,8 @@ async function main(): Promise<void> {
   const loopBefore = performance.eventLoopUtilization();
   const manifest = await runExport({
     settings: {
-      ...defaultSettings('2026-11-27'),
+      ...defaultSettings(input.snapshotDate ?? '2026-11-27'),
+      ...(input.changeSet !== undefined && { changeSet: input.changeSet }),
       apiBaseUrl: input.apiBaseUrl,
       ...(input.concurrency !== undefined && { concurrency: input.concurrency }),
       ...(input.formats !== undefined && { formats: input.formats }),
@@ -52,6 +57,7 @@ async function main(): Promise<void> {
     requests: manifest.requests,
     retries: manifest.retries,
     files: manifest.files,
+    changes: manifest.changes,
   };
   console.log(JSON.stringify(result));
 }

@@ -47,12 +47,14 @@ export type ExportRun = ExportOnceResult & { out: string };
 
 export async function exportOnce(
   apiBaseUrl: string,
-  options: Pick<ExportOnceInput, 'concurrency' | 'formats' | 'pageSize'> = {},
+  options: Pick<ExportOnceInput, 'concurrency' | 'formats' | 'pageSize' | 'snapshotDate' | 'changeSet'> & { out?: string; oneCore?: boolean } = {},
   nodeFlags: string[] = [],
 ): Promise<ExportRun> {
-  const out = await mkdtemp(path.join(SCRATCH, 'esim-bench-'));
-  const input: ExportOnceInput = { apiBaseUrl, out, ...options };
-  const { stdout } = await run(process.execPath, [...nodeFlags, path.join(OUT, 'export-once.js'), JSON.stringify(input)], {
+  const { out = await mkdtemp(path.join(SCRATCH, 'esim-bench-')), oneCore = false, ...settings } = options;
+  const input: ExportOnceInput = { apiBaseUrl, out, ...settings };
+  // One core, as a Lambda of 1,024 MB has about 0.6 of one: taskset pins the export process.
+  const [command, ...prefix] = oneCore ? ['taskset', '-c', '0', process.execPath] : [process.execPath];
+  const { stdout } = await run(command!, [...prefix, ...nodeFlags, path.join(OUT, 'export-once.js'), JSON.stringify(input)], {
     maxBuffer: 1 << 24,
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { DEFAULT_CONCURRENCY, type Format } from '../lambda/core/settings';
+import { changeSetRows } from './changes';
 import { iccidSetRows } from './iccid-set';
 import type { ExportOnceInput } from './export-once';
 import { type ExportRun, exportOnce, exportSteps, median, OUT, SCRATCH, seconds, startSandbox } from './processes';
@@ -221,7 +222,10 @@ async function main(): Promise<void> {
     say();
   }
 
-  // 7. The set of ICCIDs seen, at 10,000,000 eSIMs: why it is a compact table (lambda/core/harvest/iccid-set.ts).
+  // 7. Change sets: a day later, with and without, at 1,000,000 and 10,000,000 eSIMs.
+  for (const line of await changeSetRows(process.env.BENCH_CHANGE_SIZES ? process.env.BENCH_CHANGE_SIZES.split(',').map(Number) : [1_000_000, 10_000_000], cleanup)) say(line);
+
+  // 8. The set of ICCIDs seen, at 10,000,000 eSIMs: why it is a compact table (lambda/core/harvest/iccid-set.ts).
   for (const line of await iccidSetRows()) say(line);
 
   await Promise.all(cleanup.map((dir) => rm(dir, { recursive: true, force: true })));

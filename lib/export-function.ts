@@ -3,7 +3,7 @@
  * own log group, a least-privilege role and a queue for the runs that failed for good.
  */
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -72,6 +72,9 @@ export class ExportFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
+      // /tmp for the change set's comparison: both days' NDJSON spread by ICCID into gzipped
+      // bucket files, about 35 bytes an eSIM a side (700 MB at 10,000,000); 512 MB is Lambda's default.
+      ephemeralStorageSize: Size.mebibytes(2048),
       timeout: Duration.minutes(15),
       role,
       logGroup,

@@ -101,6 +101,20 @@ describe('comparing records', () => {
     expect(changedFields(before, { iccid: '1', sim_status: 'TERMINATED', group: { id: 1, name: 'a' }, eid: 'x' } as ApiRecord)).toEqual(['sim_status', 'eid', 'gone']);
   });
 
+  it('finds each eSIM by its ICCID wherever the field is in the line (read from the front when it is first, parsed when not)', async () => {
+    const lines = (...texts: string[]) => async function* () {
+      yield* texts;
+    };
+    const found: string[] = [];
+    const changes = diffSnapshots(
+      lines('{"iccid":"1","s":"a"}', '{"s":"b","iccid":"2"}', '{"nested":{"iccid":"9"},"iccid":"3"}'),
+      lines('{"s":"a","iccid":"1"}', '{"iccid":"2","s":"c"}', '{"iccid":"4"}'),
+      { expected: 3, workDir: out },
+    );
+    for await (const change of changes) found.push(`${change.kind} ${change.record.iccid} ${change.fields.join(',')}`);
+    expect(found).toEqual(['changed 2 s', 'added 4 ', 'removed 3 ']);
+  });
+
   it('finds the same changes whether the snapshots are compared whole or spread over buckets', async () => {
     const lines = (api: Sandbox) => async function* () {
       yield* api.listing();
@@ -162,5 +176,14 @@ describe('the change set of a day', () => {
     await exportFrom(base, '2026-11-26');
     const manifest = await exportFrom(nextDay, '2026-11-27', { formats: ['csv'] });
     expect(manifest.changes).toMatchObject({ skipped: 'this run writes no NDJSON, which the change set is computed from', files: [] });
+  });
+});
+
+describe('turning change sets off', () => {
+  it('writes none when changeSet is false, and says so', async () => {
+    await exportFrom(base, '2026-11-26', { changeSet: false });
+    const manifest = await exportFrom(nextDay, '2026-11-27', { changeSet: false });
+    expect(manifest.changes).toMatchObject({ skipped: 'change sets are off for this run (changeSet false)', files: [] });
+    expect(Object.keys(await fingerprint(out)).some((key) => key.startsWith('changes/'))).toBe(false);
   });
 });

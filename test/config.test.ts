@@ -90,7 +90,7 @@ describe('settingsForEvent', () => {
   });
 
   it('rejects unknown fields, a bad scheduled time, and a non-object event', () => {
-    expect(() => settingsForEvent({ compnay: 100 }, config, now)).toThrow('event.compnay is not a known field (use formats, company, inventory, snapshotDate, maxShrink, allowShrink)');
+    expect(() => settingsForEvent({ compnay: 100 }, config, now)).toThrow('event.compnay is not a known field (use formats, company, inventory, snapshotDate, maxShrink, allowShrink, changeSet)');
     expect(() => settingsForEvent({ scheduledTime: 'soon' }, config, now)).toThrow(
       'event.scheduledTime must be an ISO 8601 time such as "2026-11-27T02:00:00Z", got "soon"',
     );

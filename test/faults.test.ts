@@ -165,7 +165,7 @@ describe.each(['folder', 'S3'] as const)('publishing into a %s, with a fault at 
     const manifest = JSON.parse(await read(layout.manifest)) as Manifest;
     expect(manifest.run_id).toBe(runId);
     const local = (key: string): string => (kind === 'S3' ? key.slice(key.indexOf('/') + 1) : key);
-    const files = Object.fromEntries(manifest.files.map((file) => [local(file.key), file.sha256]));
+    const files = Object.fromEntries([...manifest.files, ...manifest.changes.files].map((file) => [local(file.key), file.sha256]));
     const latest = JSON.parse(await read(layout.latest)) as Latest;
     expect({ ...latest, manifest_key: undefined }).toEqual({ ...manifest, manifest_key: undefined });
     const { [layout.manifest]: _manifest, [layout.latest]: _latest, ...dataFiles } = published(stored);

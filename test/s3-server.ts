@@ -6,7 +6,9 @@
  * time per key, as S3 does.
  */
 import S3rver from 's3rver';
-import { fingerprint } from './helpers';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../lambda/core/aws';
+import { fingerprint, removeDir, tempDir } from './helpers';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3Error = require('s3rver/lib/models/error') as new (code: string, message: string, detail?: object) => Error;
 
@@ -123,4 +125,25 @@ export async function startS3(directory: string, buckets: readonly string[]): Pr
     hits: () => hits,
     close: () => server.close(),
   };
+}
+
+/**
+ * s3rver with `buckets` for a whole suite: started before it (with the AWS environment the SDK
+ * needs to reach it), stopped and its folder removed after it.
+ */
+export function s3ForSuite(buckets: readonly string[]): { server: () => S3Server; storage: () => string; client: () => S3Client } {
+  const savedEnv = { ...process.env };
+  let server: S3Server | undefined;
+  let storage = '';
+  beforeAll(async () => {
+    storage = await tempDir();
+    server = await startS3(storage, buckets);
+    Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+  });
+  afterAll(async () => {
+    process.env = savedEnv;
+    await server?.close();
+    await removeDir(storage);
+  });
+  return { server: () => server!, storage: () => storage, client: () => createS3Client({ ...process.env, AWS_ENDPOINT_URL_S3: server!.endpoint }) };
 }

@@ -75,6 +75,7 @@ describe('the settings table', () => {
       BUCKET_NAME: 'b',
       MAX_RUN_SECONDS: '720',
       MAX_SHRINK: '10',
+      CHANGE_SET: 'true',
     });
     // What the stack writes, the function reads back as the same settings.
     const config = configFromEnvironment(environment);

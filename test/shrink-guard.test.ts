@@ -8,33 +8,25 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runCli } from '../cli/run-cli';
 import { configFromEnvironment, settingsForEvent } from '../lambda/config';
-import { createS3Client } from '../lambda/core/aws';
 import { type Destination, FolderDestination, S3Destination } from '../lambda/core/destinations';
 import { runExport } from '../lambda/core/run/lifecycle';
 import type { ExportSettings } from '../lambda/core/settings';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
-import { type S3Server, startS3, storedObjects } from './s3-server';
+import { s3ForSuite, storedObjects } from './s3-server';
 
 const BUCKET = 'snapshots';
+const s3 = s3ForSuite([BUCKET]);
 let yesterday: Sandbox;
 let today: Sandbox;
-let storage: string;
-let s3server: S3Server;
-const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   yesterday = await startSandbox({ size: 1_000 });
   today = await startSandbox({ size: 850 });
-  storage = await tempDir();
-  s3server = await startS3(storage, [BUCKET]);
-  Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
 });
 afterAll(async () => {
-  process.env = savedEnv;
-  await Promise.all([yesterday.close(), today.close(), s3server.close()]);
-  await removeDir(storage);
+  await Promise.all([yesterday.close(), today.close()]);
 });
 
 const places: Record<string, () => Promise<{ destination: () => Destination; stored: () => Promise<Record<string, string>> }>> = {
@@ -45,8 +37,8 @@ const places: Record<string, () => Promise<{ destination: () => Destination; sto
   S3: async () => {
     const prefix = `shrink-${Math.random().toString(36).slice(2)}`;
     return {
-      destination: () => new S3Destination(createS3Client({ ...process.env, AWS_ENDPOINT_URL_S3: s3server.endpoint }), BUCKET, prefix, true),
-      stored: () => storedObjects(path.join(storage, BUCKET, prefix)),
+      destination: () => new S3Destination(s3.client(), BUCKET, prefix, true),
+      stored: () => storedObjects(path.join(s3.storage(), BUCKET, prefix)),
     };
   },
 };

@@ -96,6 +96,8 @@ describe('EsimExportStack with default context', () => {
       Architectures: ['arm64'],
       Timeout: 900,
       MemorySize: 1024,
+      // /tmp for the change set's comparison at 10,000,000 eSIMs.
+      EphemeralStorage: { Size: 2048 },
       // Runs are kept apart by the scope lock in S3, not by a concurrency of 1.
       ReservedConcurrentExecutions: Match.absent(),
       LoggingConfig: { LogFormat: 'JSON', LogGroup: Match.anyValue() },

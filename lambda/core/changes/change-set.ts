@@ -70,6 +70,7 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<{ summary: 
   const compared = previous ? { snapshot_date: previous.snapshot_date, run_id: previous.run_id } : null;
   const before = previous?.files.filter((file) => file.format === 'ndjson') ?? [];
   const after = checkpoint.files.filter((file) => file.format === 'ndjson');
+  if (!checkpoint.settings.changeSet) return { summary: none(compared, 'change sets are off for this run (changeSet false)'), moves: [] };
   if (after.length === 0) return { summary: none(compared, 'this run writes no NDJSON, which the change set is computed from'), moves: [] };
   if (previous && before.length === 0) return { summary: none(compared, `the snapshot of ${previous.snapshot_date} has no NDJSON to compare with`), moves: [] };
 
@@ -100,7 +101,7 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<{ summary: 
       batch = [];
     };
     const changes = diffSnapshots(
-      linesOf(before, (key) => key.slice(root.length)),
+      previous && linesOf(before, (key) => key.slice(root.length)),
       linesOf(after, (key) => key),
       { expected: Math.max(previous?.records ?? 0, checkpoint.harvest.summary?.records ?? 0), workDir: tmpdir(), onBucket: input.renew },
     );

@@ -39,6 +39,16 @@ type Lines = () => AsyncIterable<string>;
 
 const record = (line: string): ApiRecord => parseJson(line) as ApiRecord;
 
+/** `{"iccid":"…"` at the very start of a line: the API's order, read without parsing the line. */
+const LEADING_ICCID = /^\{\s*"iccid"\s*:\s*"([^"\\]*)"/;
+
+/**
+ * A line's ICCID. Most of the cost of comparing two days is here: taking it from the front of
+ * the text, where the API puts it, rather than parsing every line made the comparison of
+ * 10,000,000 eSIMs several times faster (`npm run bench`); any other line is parsed.
+ */
+const iccidOf = (line: string): string => LEADING_ICCID.exec(line)?.[1] ?? record(line).iccid;
+
 /** FNV-1a of the ICCID: which bucket an eSIM goes to. */
 function bucketOf(iccid: string, buckets: number): number {
   let hash = 0x811c9dc5;
@@ -49,16 +59,19 @@ function bucketOf(iccid: string, buckets: number): number {
 /** Compares one bucket: the previous lines held by ICCID, the next ones streamed past them. */
 async function* compare(previous: Lines, next: Lines): AsyncGenerator<Change> {
   const before = new Map<string, string>();
-  for await (const line of previous()) before.set(record(line).iccid, line);
+  for await (const line of previous()) before.set(iccidOf(line), line);
   // Opened only now: a file read before its lines are wanted would stall (readline does not wait).
   for await (const line of next()) {
-    const after = record(line);
-    const earlier = before.get(after.iccid);
+    const iccid = iccidOf(line);
+    const earlier = before.get(iccid);
     if (earlier === undefined) {
-      yield { kind: 'added', record: after, fields: [] };
+      yield { kind: 'added', record: record(line), fields: [] };
       continue;
     }
-    before.delete(after.iccid);
+    before.delete(iccid);
+    // The same text is the same record (most of an inventory, most days): no parse, no compare.
+    if (earlier === line) continue;
+    const after = record(line);
     const fields = changedFields(record(earlier), after);
     if (fields.length > 0) yield { kind: 'changed', record: after, fields };
   }
@@ -74,7 +87,7 @@ async function spread(lines: AsyncIterable<string>, folder: string, side: string
     return { gzip, written };
   });
   for await (const line of lines) {
-    const { gzip } = outputs[bucketOf(record(line).iccid, buckets)]!;
+    const { gzip } = outputs[bucketOf(iccidOf(line), buckets)]!;
     if (!gzip.write(`${line}\n`)) await once(gzip, 'drain');
   }
   for (const output of outputs) output.gzip.end();
@@ -87,8 +100,12 @@ function linesOf(file: string): AsyncIterable<string> {
   return createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
 }
 
-/** Every eSIM added, changed or removed between `previous` and `next`, each once. */
-export async function* diffSnapshots(previous: Lines, next: Lines, options: DiffOptions): AsyncGenerator<Change> {
+/** Every eSIM added, changed or removed between `previous` and `next`, each once; with no previous snapshot, every eSIM is added. */
+export async function* diffSnapshots(previous: Lines | undefined, next: Lines, options: DiffOptions): AsyncGenerator<Change> {
+  if (!previous) {
+    for await (const line of next()) yield { kind: 'added', record: record(line), fields: [] };
+    return;
+  }
   const buckets = Math.max(1, Math.ceil(options.expected / (options.bucketRecords ?? 100_000)));
   if (buckets === 1) return yield* compare(previous, next);
   const folder = await mkdtemp(path.join(options.workDir, 'changes-'));

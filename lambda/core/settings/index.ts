@@ -70,6 +70,8 @@ export interface ExportSettings {
   readonly maxShrink: number;
   /** Publish even so, this once (the manifest says so). */
   readonly allowShrink: boolean;
+  /** Write the day's change set (changes/…) beside the snapshot. */
+  readonly changeSet: boolean;
 }
 
 /** Where a setting was given. */
@@ -148,6 +150,13 @@ export const SETTINGS = {
     help: 'publish this once even if the snapshot shrank more than --max-shrink allows (the manifest records it)',
     parse: parseBoolean,
   }),
+  changeSet: setting({
+    names: { flag: '--change-set', env: 'CHANGE_SET', event: 'changeSet', context: 'changeSet' },
+    help: "write the day's change set (what was added, changed, removed since the previous snapshot) under changes/",
+    arg: '<true|false>',
+    default: true,
+    parse: parseBoolean,
+  }),
   exportPrefix: setting({ names: { env: 'EXPORT_PREFIX', context: 'exportPrefix' }, help: 'key prefix of everything the export writes', default: DEFAULT_EXPORT_PREFIX, parse: parsePrefix }),
   eventBusName: setting({ names: { env: 'EVENT_BUS_NAME', context: 'eventBusName' }, help: 'the EventBridge bus "Snapshot Published" goes to', defaultText: "the account's default bus", parse: parseBusName }),
   secretId: setting({
@@ -207,6 +216,7 @@ export function exportSettings(given: GivenSettings, options: { now?: Date; base
     snapshotDate: given.snapshotDate ?? dateIn(timezone, options.now),
     maxShrink: given.maxShrink ?? defaultOf('maxShrink'),
     allowShrink: given.allowShrink ?? false,
+    changeSet: given.changeSet ?? defaultOf('changeSet'),
   };
 }
 
