@@ -105,7 +105,10 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<{ summary: 
       linesOf(after, (key) => key),
       { expected: Math.max(previous?.records ?? 0, checkpoint.harvest.summary?.records ?? 0), workDir: tmpdir(), onBucket: input.renew },
     );
+    let seen = 0;
     for await (const change of changes) {
+      // A first snapshot's change set is one long pass with no buckets: the lock is renewed as it goes.
+      if (++seen % 100_000 === 0) await input.renew();
       counts[change.kind]++;
       CHANGE_OF.set(change.record, change);
       batch.push(change.record);
