@@ -92,7 +92,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const given = givenFlags(command);
     const settings = exportSettings(given, { dateLabel: '--date' });
-    destination = openDestination(flags.out, '--out', io.env);
+    destination = openDestination(flags.out, '--out', io.env, { kmsKeyArn: given.kmsKeyArn, bucketOwner: given.bucketOwner });
     const { secretId } = given;
     const credentials = secretId ? credentialsFromSecret(await readSecretString(secretId), secretId) : credentialsFromEnvironment(io.env);
     progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : undefined;

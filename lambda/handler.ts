@@ -140,7 +140,7 @@ export const handler = async (event: unknown, context: Context): Promise<Manifes
   try {
     step = isStepEvent(event) ? parseStepEvent(event) : undefined;
     const config = configFromEnvironment(process.env);
-    const destination = new S3Destination(s3, config.bucketName, config.exportPrefix);
+    const destination = new S3Destination(s3, config.bucketName, config.exportPrefix, false, { kmsKeyArn: config.given.kmsKeyArn, bucketOwner: config.given.bucketOwner });
     const invocation: Invocation = {
       lambda: context,
       config,

@@ -1,44 +1,17 @@
 /**
- * The stack's props from CDK context (`cdk.json`, or `npx cdk deploy -c key=value`), validated
- * by the settings parser the CLI and the function use (lambda/core/settings.ts): the same
- * limits, the same messages, each naming the context key. A key this app does not know is an
- * error, not silently ignored.
+ * The stack's props from CDK context (`cdk.json`, or `npx cdk deploy -c key=value`), read by the
+ * one settings table (lambda/core/settings/table.ts) the CLI and the function use: the same
+ * parsers, limits and messages, each naming the context key. A key this app does not know is
+ * an error, not silently ignored.
  */
 import type { Node } from 'constructs';
-import { ConfigError } from '../lambda/core/errors';
-import { namedBy, parseDate, parseInteger, parseSetting, readSettings, settingLabel, settingNames } from '../lambda/core/settings';
-import { z } from 'zod';
-import type { EsimExportStackProps } from './esim-export-stack';
 import leven from 'leven';
-
-/** Retention periods CloudWatch Logs accepts, in days. */
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
-
-const text = z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
-const whole = (min: number, max: number) => (label: string, raw: unknown) => parseInteger(label, raw, min, max);
-
-/** Settings of the stack alone (the export's own are in core/settings.ts). */
-const STACK_SETTINGS = {
-  stackName: (label: string, raw: unknown) => parseSetting(label, text, raw),
-  glueDatabaseName: (label: string, raw: unknown) =>
-    parseSetting(label, z.string().regex(/^[a-z0-9_]{1,255}$/, { error: 'must be lower-case letters, digits and _' }), raw),
-  schedule: (label: string, raw: unknown) =>
-    parseSetting(label, z.string().regex(/^(cron|rate|at)\(.+\)$/, { error: 'must be an EventBridge Scheduler expression such as "cron(0 2 * * ? *)"' }), raw),
-  alarmEmail: (label: string, raw: unknown) => parseSetting(label, z.email({ error: 'must be an e-mail address' }), raw),
-  staleAfterHours: whole(2, 168),
-  firstSnapshotDate: parseDate,
-  memorySize: whole(128, 10240),
-  logRetentionDays: (label: string, raw: unknown) =>
-    parseSetting(label, z.coerce.number().refine((days) => LOG_RETENTION_DAYS.includes(days), { error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}` }), raw),
-  infrequentAccessAfterDays: whole(30, 36500),
-  glacierAfterDays: whole(1, 36500),
-  expireAfterDays: whole(1, 36500),
-} as const;
-
-type StackSettings = { -readonly [K in keyof typeof STACK_SETTINGS]?: ReturnType<(typeof STACK_SETTINGS)[K]> };
+import { ConfigError } from '../lambda/core/errors';
+import { checkDeployment, namedBy, readSettings, settingLabel, settingNames } from '../lambda/core/settings';
+import type { EsimExportStackProps } from './esim-export-stack';
 
 /** Every context key this app reads. */
-export const CONTEXT_KEYS: readonly string[] = [...settingNames('context'), ...Object.keys(STACK_SETTINGS)];
+export const CONTEXT_KEYS: readonly string[] = settingNames('context');
 
 export function propsFromContext(node: Node): EsimExportStackProps & { stackName?: string } {
   const context = node.getAllContext() as Record<string, unknown>;
@@ -49,33 +22,9 @@ export function propsFromContext(node: Node): EsimExportStackProps & { stackName
     throw new ConfigError(`${settingLabel('context', key)} is not a setting of this app${suggestion ? ` (did you mean ${suggestion}?)` : ''}`);
   }
   const given = readSettings('context', context);
-  const stack: StackSettings = {};
-  const problems: string[] = [];
-  for (const [key, parse] of Object.entries(STACK_SETTINGS)) {
-    const raw = context[key];
-    if (raw === undefined || raw === null || raw === '') continue;
-    try {
-      (stack as Record<string, unknown>)[key] = parse(settingLabel('context', key), raw);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      problems.push(error.message);
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems.join('; '));
-  checkLifecycle(stack);
-  // The export's settings keep their context names, which are the stack's prop names.
-  return { ...stack, ...namedBy('context', given) };
-}
-
-/** S3 refuses a lifecycle rule whose steps are out of order: say so at synth, not at deploy. */
-function checkLifecycle({ infrequentAccessAfterDays: ia = 30, glacierAfterDays: glacier = 90, expireAfterDays: expire }: StackSettings): void {
-  // An object must stay 30 days in Standard-IA before it may move on.
-  if (glacier < ia + 30) {
-    throw new ConfigError(`CDK context "glacierAfterDays" must be at least 30 days after infrequentAccessAfterDays (${ia}), got ${glacier}`);
-  }
-  if (expire !== undefined && expire <= glacier) {
-    throw new ConfigError(`CDK context "expireAfterDays" must be after glacierAfterDays (${glacier}), got ${expire}`);
-  }
+  checkDeployment(given);
+  // Every setting's context key is the construct's prop of the same name.
+  return namedBy('context', given);
 }
 
 /**

@@ -16,6 +16,8 @@ type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 interface KoaContext {
   method: string;
   path: string;
+  querystring: string;
+  headers: Record<string, string | string[] | undefined>;
   get(header: string): string;
   req: { socket: { destroy(): void } };
 }
@@ -42,6 +44,14 @@ interface Store {
   getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
 }
 
+/** A request as S3 received it: its method, key, query (`uploads`, `partNumber=1&uploadId=…`) and x-amz-* headers. */
+export interface ReceivedRequest {
+  readonly method: string;
+  readonly key: string;
+  readonly query: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 export interface S3Server {
   readonly server: S3rver;
   readonly endpoint: string;
@@ -49,6 +59,9 @@ export interface S3Server {
   denyWrites(keys: RegExp | undefined): void;
   /** Injects faults from now on (replacing earlier ones); none lifts them. */
   inject(...faults: Fault[]): void;
+  /** Every request received since the server started or the last `clearRequests`. */
+  requests(): readonly ReceivedRequest[];
+  clearRequests(): void;
   /** How many requests the faults hit so far. */
   readonly hits: () => number;
   close(): Promise<void>;
@@ -64,7 +77,12 @@ export async function storedObjects(dir: string): Promise<Record<string, string>
 export const objectFile = (dir: string, key: string): string => `${dir}/${key}${OBJECT}`;
 const OBJECT = '._S3rver_object';
 
-export async function startS3(directory: string, buckets: readonly string[]): Promise<S3Server> {
+/**
+ * `owner`: the account that owns the buckets. As S3 does, a request whose
+ * x-amz-expected-bucket-owner (or, for a copy's source, x-amz-source-expected-bucket-owner)
+ * names another account is refused with 403 AccessDenied.
+ */
+export async function startS3(directory: string, buckets: readonly string[], options: { owner?: string } = {}): Promise<S3Server> {
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: buckets.map((name) => ({ name, configs: [] })) });
   const store = (server as unknown as { store: Store }).store;
   const queues = new Map<string, Promise<unknown>>();
@@ -93,6 +111,17 @@ export async function startS3(directory: string, buckets: readonly string[]): Pr
     if ((ctx.method === 'PUT' || ctx.method === 'POST') && denied?.test(decodeURIComponent(ctx.path))) throw new S3Error('AccessDenied', 'Access Denied');
     return next();
   };
+  let received: ReceivedRequest[] = [];
+  const record: Middleware = async (ctx, next) => {
+    const [, , ...rest] = decodeURIComponent(ctx.path).split('/');
+    const headers = Object.fromEntries(Object.entries(ctx.headers).flatMap(([name, value]) => (name.startsWith('x-amz-') && typeof value === 'string' ? [[name, value]] : [])));
+    received.push({ method: ctx.method, key: rest.join('/'), query: ctx.querystring, headers });
+    const owner = options.owner;
+    for (const name of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
+      if (owner && headers[name] !== undefined && headers[name] !== owner) throw new S3Error('AccessDenied', 'Access Denied');
+    }
+    return next();
+  };
   let faults: Fault[] = [];
   let hits = 0;
   const injectFaults: Middleware = async (ctx, next) => {
@@ -113,7 +142,7 @@ export async function startS3(directory: string, buckets: readonly string[]): Pr
     ctx.req.socket.destroy();
   };
   // First in line, before s3rver's own routes; faults before everything, so a lost answer was applied.
-  (server as unknown as { middleware: Middleware[] }).middleware.unshift(injectFaults, denyWrites, conditionalWrites);
+  (server as unknown as { middleware: Middleware[] }).middleware.unshift(record, injectFaults, denyWrites, conditionalWrites);
   const { port } = await server.run();
   return {
     server,
@@ -123,6 +152,10 @@ export async function startS3(directory: string, buckets: readonly string[]): Pr
       faults = injected.map((fault) => ({ ...fault, times: fault.times ?? Number.POSITIVE_INFINITY }));
     },
     hits: () => hits,
+    requests: () => received,
+    clearRequests: () => {
+      received = [];
+    },
     close: () => server.close(),
   };
 }
@@ -131,13 +164,13 @@ export async function startS3(directory: string, buckets: readonly string[]): Pr
  * s3rver with `buckets` for a whole suite: started before it (with the AWS environment the SDK
  * needs to reach it), stopped and its folder removed after it.
  */
-export function s3ForSuite(buckets: readonly string[]): { server: () => S3Server; storage: () => string; client: () => S3Client } {
+export function s3ForSuite(buckets: readonly string[], options: { owner?: string } = {}): { server: () => S3Server; storage: () => string; client: () => S3Client } {
   const savedEnv = { ...process.env };
   let server: S3Server | undefined;
   let storage = '';
   beforeAll(async () => {
     storage = await tempDir();
-    server = await startS3(storage, buckets);
+    server = await startS3(storage, buckets, options);
     Object.assign(process.env, { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
   });
   afterAll(async () => {

@@ -64,8 +64,11 @@ export interface Harness {
   announced(): { manifest_key: string; run_id: string }[];
 }
 
-/** Registers the suite's set-up and tear-down; the harness is ready inside tests. */
-export function stateMachineHarness(): Harness {
+/**
+ * Registers the suite's set-up and tear-down; the harness is ready inside tests. `env`: more of
+ * the function's environment; `owner`: the account that owns the bucket (startS3).
+ */
+export function stateMachineHarness(options: { env?: Record<string, string>; owner?: string } = {}): Harness {
   const savedEnv = { ...process.env };
   let storage = '';
   const harness = {} as { -readonly [K in keyof Harness]: Harness[K] };
@@ -73,7 +76,7 @@ export function stateMachineHarness(): Harness {
   beforeAll(async () => {
     harness.definition = synthesizedDefinition();
     storage = await tempDir();
-    harness.s3 = await startS3(storage, [BUCKET]);
+    harness.s3 = await startS3(storage, [BUCKET], { owner: options.owner });
     // Slow enough that one second of exporting is a fraction of the inventory.
     harness.api = await startSandbox({ size: 2_400, latencyMs: 100 });
     Object.assign(process.env, {
@@ -92,6 +95,7 @@ export function stateMachineHarness(): Harness {
       // The handler's logs and metrics are its business here, not the test output's.
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
+      ...options.env,
     });
     harness.handler = (await import('../lambda/handler')).handler;
   });

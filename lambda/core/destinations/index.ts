@@ -6,9 +6,9 @@ import { ConfigError } from '../errors';
 import type { Destination } from './destination';
 import { createS3Client } from '../aws';
 import { FolderDestination } from './folder';
-import { S3Destination } from './s3';
+import { S3Destination, type S3WriteOptions } from './s3';
 
-export { FolderDestination, S3Destination };
+export { FolderDestination, S3Destination, type S3WriteOptions };
 export type { Destination, StoredDocument, WriteCondition, WrittenObject } from './destination';
 
 /**
@@ -25,10 +25,11 @@ function looksLikeS3(out: string): boolean {
   );
 }
 
-/** `s3://bucket/prefix` or a folder path, as given to --out. */
-export function openDestination(out: string, label: string, env: NodeJS.ProcessEnv = process.env): Destination {
+/** `s3://bucket/prefix` or a folder path, as given to --out; `options` (a KMS key, the bucket's owner) are for S3 alone. */
+export function openDestination(out: string, label: string, env: NodeJS.ProcessEnv = process.env, options: S3WriteOptions = {}): Destination {
   if (!out.startsWith('s3://')) {
     if (looksLikeS3(out)) throw new ConfigError(`${label} must be a folder or s3://bucket/prefix (lower-case s3, two slashes, no spaces), got ${JSON.stringify(out)}`);
+    if (options.kmsKeyArn || options.bucketOwner) throw new ConfigError(`--kms-key and --bucket-owner are for an S3 destination: give ${label} s3://bucket/prefix, or leave them out`);
     return new FolderDestination(out);
   }
   const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(out);
@@ -39,5 +40,5 @@ export function openDestination(out: string, label: string, env: NodeJS.ProcessE
     throw new ConfigError(`${label} must not have . or .. in its prefix, got ${JSON.stringify(out)}`);
   }
   const prefix = segments.join('/');
-  return new S3Destination(createS3Client(env), match[1]!, prefix, true);
+  return new S3Destination(createS3Client(env), match[1]!, prefix, true, options);
 }

@@ -1,7 +1,9 @@
 /**
  * An S3 bucket and key prefix as a destination. Large files stream as multipart uploads
  * (@aws-sdk/lib-storage: bounded memory, parts aborted on failure); small documents are single
- * PUTs, conditional ones with S3's `If-None-Match` / `If-Match`.
+ * PUTs, conditional ones with S3's `If-None-Match` / `If-Match`. Every object is written the
+ * same way (`written`): with your KMS key (SSE-KMS and an S3 Bucket Key), and, in a bucket of
+ * another account, owned by that account; every request then checks the bucket's owner.
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +29,7 @@ export function reasonOf(error: unknown, bucket: string): string {
   const name = (error as Error).name;
   const message = (error as Error).message ?? String(error);
   if (name === 'NoSuchBucket') return `the bucket ${bucket} does not exist (or is in another account)`;
+  if (/KMS/.test(name) || /\bKMS\b|kms:/i.test(message)) return `KMS refused: the caller needs kms:GenerateDataKey and kms:Decrypt on the key (${message})`;
   if (name === 'AccessDenied' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) {
     return 'access denied: the caller needs s3:PutObject, s3:GetObject, s3:DeleteObject and s3:ListBucket under the prefix';
   }
@@ -39,8 +42,20 @@ const isPreconditionFailure = (error: unknown): boolean =>
   ['PreconditionFailed', 'ConditionalRequestConflict'].includes((error as Error).name) ||
   [412, 409].includes((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0);
 
+/** How the objects are written (settings kmsKeyArn and bucketOwner, lambda/core/settings/table.ts). */
+export interface S3WriteOptions {
+  /** Encrypt every object with this KMS key (SSE-KMS, with an S3 Bucket Key). @default the bucket's default encryption */
+  readonly kmsKeyArn?: string;
+  /** The bucket's account: every request fails unless it owns the bucket, and objects are written bucket-owner-full-control. @default not checked */
+  readonly bucketOwner?: string;
+}
+
 export class S3Destination implements Destination {
   public readonly description: string;
+  /** Fields of every request: the owner the bucket must have. */
+  private readonly checked: { ExpectedBucketOwner?: string };
+  /** Fields of every request that creates an object (PutObject, CreateMultipartUpload, CopyObject). */
+  private readonly written: { ServerSideEncryption?: 'aws:kms'; SSEKMSKeyId?: string; BucketKeyEnabled?: boolean; ACL?: 'bucket-owner-full-control'; ExpectedBucketOwner?: string };
 
   constructor(
     private readonly client: S3Client,
@@ -48,8 +63,17 @@ export class S3Destination implements Destination {
     private readonly prefix: string,
     /** Destroy the client on close (the CLI's own); a Lambda keeps its client for the next invocation. */
     private readonly ownsClient = false,
+    { kmsKeyArn, bucketOwner }: S3WriteOptions = {},
   ) {
     this.description = `s3://${bucket}${prefix ? `/${prefix}` : ''}`;
+    this.checked = bucketOwner ? { ExpectedBucketOwner: bucketOwner } : {};
+    this.written = {
+      ...this.checked,
+      // The Bucket Key cuts KMS requests (and their cost) by deriving each object's key from a bucket-level one.
+      ...(kmsKeyArn && { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: kmsKeyArn, BucketKeyEnabled: true }),
+      // Owned by the bucket's account whatever its Object Ownership (the one ACL a bucket with ACLs disabled accepts).
+      ...(bucketOwner && { ACL: 'bucket-owner-full-control' }),
+    };
   }
 
   keyFor(relativeKey: string): string {
@@ -61,7 +85,7 @@ export class S3Destination implements Destination {
     const body = new PassThrough();
     const upload = new Upload({
       client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType },
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ...this.written },
       // Four 8 MiB parts in flight at most: a bounded buffer however large the file.
       partSize: 8 * 1024 * 1024,
       queueSize: 4,
@@ -119,6 +143,7 @@ export class S3Destination implements Destination {
           Key: key,
           Body: body,
           ContentType: typeof body === 'string' ? 'application/json' : 'application/octet-stream',
+          ...this.written,
           ...(condition && ('absent' in condition ? { IfNoneMatch: '*' } : { IfMatch: condition.version })),
         }),
       );
@@ -132,7 +157,7 @@ export class S3Destination implements Destination {
   async readDocument(relativeKey: string): Promise<StoredDocument | undefined> {
     const key = this.keyFor(relativeKey);
     try {
-      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...this.checked }));
       return { body: Buffer.from(await answer.Body!.transformToByteArray()), version: answer.ETag ?? '' };
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') return undefined;
@@ -143,7 +168,7 @@ export class S3Destination implements Destination {
   async read(relativeKey: string): Promise<Readable | undefined> {
     const key = this.keyFor(relativeKey);
     try {
-      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const answer = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...this.checked }));
       return answer.Body as Readable;
     } catch (error) {
       if ((error as Error).name === 'NoSuchKey') return undefined;
@@ -169,7 +194,7 @@ export class S3Destination implements Destination {
       // URL-encoded as S3 requires; encodeURI keeps the '=' and '/' of dt=… keys as they are,
       // which S3 accepts and s3rver (used by the tests) needs.
       const source = encodeURI(`${this.bucket}/${from}`);
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: source }));
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: source, ExpectedSourceBucketOwner: this.checked.ExpectedBucketOwner, ...this.written }));
     } catch (error) {
       throw this.failure('copy', `${from} to ${to}`, error);
     }
@@ -179,7 +204,7 @@ export class S3Destination implements Destination {
     for (let i = 0; i < relativeKeys.length; i += 1000) {
       const keys = relativeKeys.slice(i, i + 1000).map((key) => ({ Key: this.keyFor(key) }));
       try {
-        const answer = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }));
+        const answer = await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true }, ...this.checked }));
         const failed = answer.Errors?.[0];
         if (failed) throw Object.assign(new Error(failed.Message ?? 'delete failed'), { name: failed.Code ?? 'Error' });
       } catch (error) {
@@ -192,7 +217,7 @@ export class S3Destination implements Destination {
     const keys: string[] = [];
     const strip = this.prefix ? this.prefix.length + 1 : 0;
     try {
-      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: this.keyFor(relativePrefix) });
+      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: this.keyFor(relativePrefix), ...this.checked });
       for await (const page of pages) for (const object of page.Contents ?? []) keys.push(object.Key!.slice(strip));
     } catch (error) {
       throw this.failure('list', this.keyFor(relativePrefix), error);

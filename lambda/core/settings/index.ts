@@ -1,5 +1,5 @@
 /**
- * The export's settings, in one table.
+ * The settings: read from any source, defaulted, written as the function's environment.
  *
  * A user gives a setting as a CLI flag, an environment variable of the function, a field of the
  * function's event or a CDK context key. Each row of `SETTINGS` names the setting in every
@@ -10,45 +10,14 @@
  * `COMPANY_ID`, `event.company`, `CDK context "companyId"`), so an error names what to fix.
  */
 import { ConfigError } from '../errors';
-import { FILTERS, type FilterName, type Filters, filterSettingNames } from '../filters';
-import {
-  type Compression,
-  dateIn,
-  type Format,
-  FORMATS,
-  parseApiUrl,
-  parseBoolean,
-  parseBusName,
-  parseCompression,
-  parseDate,
-  parseFormats,
-  parseId,
-  parseInteger,
-  parseName,
-  parsePrefix,
-  parseTimezone,
-} from './parse';
+import { FILTERS, type Filters } from '../filters';
+import { type PageSize, type Setting, SETTINGS } from './table';
+import { dateIn, type Compression, type Format, settingLabel, type SettingSource } from './parse';
 
 export * from './parse';
+export * from './deployment';
+export * from './table';
 export type { Filters } from '../filters';
-
-export const DEFAULT_API_BASE_URL = 'https://esim.betatel.com/api/v1';
-/** The endpoint under the base URL that lists the eSIMs. */
-export const LIST_PATH = '/esim/sim-registries';
-/** The API's documented default `count`: what `auto` falls back to. */
-export const DOCUMENTED_PAGE_SIZE = 100;
-/** The largest `count` we ask for: what `auto` tries first (SPEC.md, "Page size auto"). */
-export const MAX_PAGE_SIZE = 1000;
-/** `auto` finds the largest page the API honours, up to MAX_PAGE_SIZE. */
-export type PageSize = number | 'auto';
-export const DEFAULT_PAGE_SIZE: PageSize = 'auto';
-/** Chosen from `npm run bench`: see README "Memory, speed and concurrency". */
-export const DEFAULT_CONCURRENCY = 8;
-export const MAX_CONCURRENCY = 64;
-/** The shrink guard's default: at most 10% fewer eSIMs than the previous snapshot. */
-export const DEFAULT_MAX_SHRINK = 10;
-/** Where the export writes under the bucket when no prefix is given. */
-export const DEFAULT_EXPORT_PREFIX = 'esims';
 
 export interface ExportSettings {
   /** API base URL; `/esim/sim-registries` is appended. */
@@ -73,107 +42,6 @@ export interface ExportSettings {
   /** Write the day's change set (changes/…) beside the snapshot. */
   readonly changeSet: boolean;
 }
-
-/** Where a setting was given. */
-export type SettingSource = 'flag' | 'env' | 'event' | 'context';
-
-interface Setting<T> {
-  /** The setting's name in each place it can be given. */
-  readonly names: Partial<Record<SettingSource, string>>;
-  /** One line for --help and the docs. */
-  readonly help: string;
-  /** The flag's argument, as --help shows it. */
-  readonly arg?: string;
-  /** The value when not given; absent when "not given" means none. */
-  readonly default?: T;
-  /** How --help says the default when the value alone would not. */
-  readonly defaultText?: string;
-  readonly parse: (label: string, raw: unknown) => T;
-}
-
-const setting = <T>(definition: Setting<T>): Setting<T> => definition;
-
-const filterSettings = Object.fromEntries(
-  FILTERS.map(({ param, help }) => [param, setting({ names: filterSettingNames(param), help, arg: '<id>', defaultText: 'all', parse: parseId })]),
-) as Record<FilterName, Setting<number>>;
-
-/** Every setting, by its name in each source. */
-export const SETTINGS = {
-  apiBaseUrl: setting({
-    names: { flag: '--api-url', env: 'API_BASE_URL', context: 'apiBaseUrl' },
-    help: `API base URL; ${LIST_PATH} is appended`,
-    arg: '<url>',
-    default: DEFAULT_API_BASE_URL,
-    parse: parseApiUrl,
-  }),
-  formats: setting<Format[]>({
-    names: { flag: '--formats', env: 'EXPORT_FORMATS', event: 'formats', context: 'formats' },
-    help: `comma list of ${FORMATS.join(', ')}`,
-    arg: '<list>',
-    default: [...FORMATS],
-    defaultText: 'all',
-    parse: parseFormats,
-  }),
-  compression: setting<Compression>({ names: { flag: '--compression' }, help: 'compression of the data files: gzip or none', arg: '<kind>', default: 'gzip', parse: parseCompression }),
-  ...filterSettings,
-  pageSize: setting<PageSize>({
-    names: { flag: '--page-size', env: 'PAGE_SIZE', context: 'pageSize' },
-    help: `eSIMs per request (the API's count), 1-${MAX_PAGE_SIZE}, or auto: the largest the API honours`,
-    arg: '<n>',
-    default: DEFAULT_PAGE_SIZE,
-    parse: (label, raw) => (raw === 'auto' ? 'auto' : parseInteger(label, raw, 1, MAX_PAGE_SIZE, 'or auto')),
-  }),
-  concurrency: setting({
-    names: { flag: '--concurrency', env: 'CONCURRENCY', context: 'concurrency' },
-    help: `requests in flight at most, 1-${MAX_CONCURRENCY}`,
-    arg: '<n>',
-    default: DEFAULT_CONCURRENCY,
-    parse: (label, raw) => parseInteger(label, raw, 1, MAX_CONCURRENCY),
-  }),
-  timezone: setting({
-    names: { flag: '--timezone', env: 'TIMEZONE', context: 'timezone' },
-    help: 'time zone that decides "today"',
-    arg: '<tz>',
-    default: 'UTC',
-    parse: parseTimezone,
-  }),
-  snapshotDate: setting({ names: { flag: '--date', event: 'snapshotDate' }, help: "the snapshot's date", arg: '<YYYY-MM-DD>', defaultText: 'today in --timezone', parse: parseDate }),
-  maxShrink: setting({
-    names: { flag: '--max-shrink', env: 'MAX_SHRINK', event: 'maxShrink', context: 'maxShrink' },
-    help: 'refuse to publish a snapshot with more than this percentage fewer eSIMs than the previous one (100: never refuse)',
-    arg: '<percent>',
-    default: DEFAULT_MAX_SHRINK,
-    parse: (label, raw) => parseInteger(label, raw, 0, 100),
-  }),
-  allowShrink: setting({
-    names: { flag: '--allow-shrink', event: 'allowShrink' },
-    help: 'publish this once even if the snapshot shrank more than --max-shrink allows (the manifest records it)',
-    parse: parseBoolean,
-  }),
-  changeSet: setting({
-    names: { flag: '--change-set', env: 'CHANGE_SET', event: 'changeSet', context: 'changeSet' },
-    help: "write the day's change set (what was added, changed, removed since the previous snapshot) under changes/",
-    arg: '<true|false>',
-    default: true,
-    parse: parseBoolean,
-  }),
-  exportPrefix: setting({ names: { env: 'EXPORT_PREFIX', context: 'exportPrefix' }, help: 'key prefix of everything the export writes', default: DEFAULT_EXPORT_PREFIX, parse: parsePrefix }),
-  eventBusName: setting({ names: { env: 'EVENT_BUS_NAME', context: 'eventBusName' }, help: 'the EventBridge bus "Snapshot Published" goes to', defaultText: "the account's default bus", parse: parseBusName }),
-  secretId: setting({
-    names: { flag: '--secret-id', env: 'SECRET_ID', context: 'secret' },
-    help: 'read {"apiKey","userId"} from this Secrets Manager secret (name or ARN) instead of the environment',
-    arg: '<id>',
-    parse: parseName,
-  }),
-  bucketName: setting({ names: { env: 'BUCKET_NAME', context: 'bucketName' }, help: 'the bucket the snapshots go to', defaultText: 'a bucket the stack creates', parse: parseName }),
-  maxRunSeconds: setting({
-    names: { env: 'MAX_RUN_SECONDS' },
-    help: 'how long one invocation exports before it hands over to the next',
-    defaultText: "no limit of its own (it still hands over before Lambda's time limit)",
-    parse: (label, raw) => parseInteger(label, raw, 1, 900),
-  }),
-  stateMachineName: setting({ names: { env: 'STATE_MACHINE_NAME' }, help: 'the state machine that runs long exports, named in messages', parse: parseName }),
-} as const;
 
 export type SettingKey = keyof typeof SETTINGS;
 
@@ -257,13 +125,6 @@ export function settingsHelp(source: SettingSource): Array<{ name: string; arg?:
   });
 }
 
-/** How a message names a setting from `source`. */
-export function settingLabel(source: SettingSource, name: string): string {
-  if (source === 'event') return `event.${name}`;
-  if (source === 'context') return `CDK context "${name}"`;
-  return name;
-}
-
 /** The names `source` knows settings by. */
 export function settingNames(source: SettingSource): string[] {
   return Object.values(SETTINGS as Record<string, Setting<unknown>>).flatMap((definition) => definition.names[source] ?? []);
@@ -272,14 +133,16 @@ export function settingNames(source: SettingSource): string[] {
 /**
  * Reads the settings `values` holds, keyed by their names in `source`. Absent values are not
  * given, nor an empty environment variable ("not set"); an empty flag, context value or event
- * field is a mistake (`--page-size ''`, `-c exportPrefix=`) and named as one. Every invalid
+ * field is a mistake (`--page-size ''`, `-c exportPrefix=`) and named as one. Props given to
+ * the construct in code are read as 'prop' (named `EsimExport prop "…"`). Every invalid
  * value is named, all at once, in one ConfigError.
  */
-export function readSettings(source: SettingSource, values: Readonly<Record<string, unknown>>): GivenSettings {
+export function readSettings(source: SettingSource | 'prop', values: Readonly<Record<string, unknown>>): GivenSettings {
   const given: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [key, definition] of Object.entries(SETTINGS as Record<string, Setting<unknown>>)) {
-    const name = definition.names[source];
+    // The construct's props have the context keys' names.
+    const name = definition.names[source === 'prop' ? 'context' : source];
     const raw = name === undefined ? undefined : values[name];
     if (raw === undefined || raw === null || (source === 'env' && typeof raw === 'string' && raw.trim() === '')) continue;
     try {

@@ -12,6 +12,17 @@ export type Format = (typeof FORMATS)[number];
 export const COMPRESSIONS = ['gzip', 'none'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
 
+/** Where a setting was given. */
+export type SettingSource = 'flag' | 'env' | 'event' | 'context';
+
+/** How a message names a setting from `source` (`prop`: given to the construct in code). */
+export function settingLabel(source: SettingSource | 'prop', name: string): string {
+  if (source === 'event') return `event.${name}`;
+  if (source === 'context') return `CDK context "${name}"`;
+  if (source === 'prop') return `EsimExport prop "${name}"`;
+  return name;
+}
+
 /** Validates `raw` with `schema`; on failure names the setting and quotes what was given. */
 export function parseSetting<T>(label: string, schema: z.ZodType<T>, raw: unknown): T {
   const result = schema.safeParse(raw);
@@ -144,3 +155,14 @@ export const parseBoolean = (label: string, raw: unknown): boolean =>
 /** A name or ARN the stack or the user gives (a secret, a bucket, a state machine). */
 export const parseName = (label: string, raw: unknown): string =>
   parseSetting(label, z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }), raw);
+
+/** A bucket, by name or ARN (`arn:aws:s3:::my-lake`): its name. A path is not a bucket (the prefix is exportPrefix). */
+export const parseBucketName = (label: string, raw: unknown): string =>
+  parseSetting(
+    label,
+    z
+      .string({ error: 'must be a bucket name or ARN' })
+      .transform((text) => text.replace(/^arn:aws[a-z-]*:s3:::/, ''))
+      .refine((name) => name.length > 0 && !/[/:\s]/.test(name), { error: 'must be a bucket name or ARN such as my-lake or arn:aws:s3:::my-lake (the folder in it is exportPrefix)' }),
+    raw,
+  );
