@@ -7,9 +7,11 @@
 import { Aws, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { TYPED_HIVE_COLUMNS } from '../lambda/core/columns';
+import { keepLogicalId } from './secure-defaults';
 import { CHANGE_HIVE_COLUMNS, CHANGES_TABLE, historyView } from './history';
 
 export interface AthenaTablesProps {
@@ -19,6 +21,8 @@ export interface AthenaTablesProps {
   readonly databaseName?: string;
   /** The first day Athena looks for snapshots (YYYY-MM-DD). @default DEFAULT_FIRST_SNAPSHOT_DATE */
   readonly firstSnapshotDate?: string;
+  /** Encrypts the query results (SSE-KMS). @default S3-managed keys */
+  readonly encryptionKey?: kms.IKey;
 }
 
 /**
@@ -63,7 +67,7 @@ export class AthenaTables extends Construct {
       catalogId: Aws.ACCOUNT_ID,
       databaseInput: { name: this.databaseName, description: 'esim-export snapshots' },
     });
-    database.overrideLogicalId('GlueDatabase');
+    keepLogicalId(database, 'GlueDatabase');
 
     // No table over the NDJSON. Athena's JSON SerDes cannot read it as the API sends it: the
     // Hive JSON SerDe (Athena's own choice, as Trino implements it) refuses an object in a
@@ -130,11 +134,11 @@ export class AthenaTables extends Construct {
         publishCloudWatchMetricsEnabled: true,
         resultConfiguration: {
           outputLocation: `s3://${props.bucket.bucketName}/athena-results/`,
-          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+          encryptionConfiguration: props.encryptionKey ? { encryptionOption: 'SSE_KMS', kmsKey: props.encryptionKey.keyArn } : { encryptionOption: 'SSE_S3' },
         },
       },
     });
-    workGroup.overrideLogicalId('AthenaWorkGroup');
+    keepLogicalId(workGroup, 'AthenaWorkGroup');
     this.workGroupName = workGroup.name;
   }
 }

@@ -35,6 +35,10 @@ export class EsimExportStack extends Stack {
       value: `aws stepfunctions start-execution --state-machine-arn ${stateMachine.stateMachineArn} --input '{}'`,
     });
     new CfnOutput(this, 'FunctionName', { value: fn.functionName });
+    new CfnOutput(this, 'FunctionRoleArn', {
+      value: this.export.exporter.role.roleArn,
+      description: "The function's role: name it in the policy of a bucket or KMS key in another account (README, Your bucket).",
+    });
     new CfnOutput(this, 'ConsoleTestLink', {
       value: `https://${Aws.REGION}.console.aws.amazon.com/lambda/home?region=${Aws.REGION}#/functions/${fn.functionName}?tab=testing`,
     });

@@ -7,7 +7,9 @@
  * a small construct of its own, exposed here. This repository's stack (esim-export-stack.ts) is
  * this construct and its outputs.
  */
-import { RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Fn, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -15,7 +17,9 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/api/credentials';
-import { defaultOf, readSettings, settingsEnvironment } from '../lambda/core/settings';
+import { ConfigError } from '../lambda/core/errors';
+import { checkDeployment, defaultOf, type GivenSettings, readSettings, settingsEnvironment } from '../lambda/core/settings';
+import { allowLogs } from './key';
 import { AthenaTables } from './athena';
 import { ExportFunction } from './export-function';
 import { Operations } from './operations';
@@ -47,6 +51,8 @@ export class EsimExport extends Construct {
   public readonly operations: Operations;
   /** The Glue database, tables and Athena work group. */
   public readonly athena: AthenaTables;
+  /** The key everything is encrypted with, if you gave one (or your bucket has one). */
+  public readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: EsimExportProps = {}) {
     super(scope, id);
@@ -55,39 +61,51 @@ export class EsimExport extends Construct {
     this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     // Props are read as the CDK context is (the same parsers and messages), so props given in
     // code are checked too: the prefix, for one, is the function's grant on the bucket.
-    const given = readSettings('context', props as Record<string, unknown>);
+    const given = readSettings('prop', props as Record<string, unknown>);
+    checkDeployment(given, 'prop');
     const prefix = given.exportPrefix ?? defaultOf('exportPrefix');
     const timezone = given.timezone ?? defaultOf('timezone');
     const stateMachineName = `${stack.stackName}-export`;
     this.prefix = prefix;
+    const yours = this.resources(props, given);
+    this.encryptionKey = yours.encryptionKey;
 
-    // Storage: the snapshots' bucket (or the one you name).
+    // Storage: the snapshots' bucket (or yours).
     this.storage = new SnapshotStorage(this, 'Storage', {
+      existingBucket: props.existingBucket,
       bucketName: given.bucketName,
+      bucketAccount: given.bucketOwner,
+      encryptionKey: yours.encryptionKey,
       prefix,
-      infrequentAccessAfterDays: props.infrequentAccessAfterDays,
-      glacierAfterDays: props.glacierAfterDays,
-      expireAfterDays: props.expireAfterDays,
+      infrequentAccessAfterDays: given.infrequentAccessAfterDays,
+      glacierAfterDays: given.glacierAfterDays,
+      expireAfterDays: given.expireAfterDays,
     });
     const { bucket } = this.storage;
     this.bucket = bucket;
 
     // Credentials: the secret the function reads `{"apiKey", "userId"}` from.
-    this.secret = this.credentials(given.secretId);
+    this.secret = this.credentials(given.secretId, yours.encryptionKey);
 
     // The function: the export core, configured through its environment (lambda/config.ts).
     this.exporter = new ExportFunction(this, 'Export', {
       bucket,
-      importedBucketName: given.bucketName,
       prefix,
+      bucketOwner: yours.bucketOwner,
+      encryptionKey: yours.encryptionKey,
+      vpc: yours.vpc,
+      vpcSubnets: yours.vpcSubnets,
+      securityGroups: yours.securityGroups,
       secret: this.secret,
-      memorySize: props.memorySize,
-      logRetentionDays: props.logRetentionDays,
+      memorySize: given.memorySize,
+      logRetentionDays: given.logRetentionDays,
       eventBusName: given.eventBusName,
       environment: settingsEnvironment({
         ...given,
         secretId: this.secret.secretArn,
         bucketName: bucket.bucketName,
+        bucketOwner: yours.bucketOwner,
+        kmsKeyArn: yours.encryptionKey?.keyArn,
         // Each invocation exports 12 minutes, then has 3 to finish its files and save the checkpoint.
         maxRunSeconds: 12 * 60,
         stateMachineName,
@@ -96,14 +114,14 @@ export class EsimExport extends Construct {
     this.function = this.exporter.function;
 
     // The state machine: runs every export, over as many invocations as it needs.
-    this.runner = new ExportStateMachine(this, 'Runner', { function: this.function, stateMachineName, logRetentionDays: props.logRetentionDays });
+    this.runner = new ExportStateMachine(this, 'Runner', { function: this.function, stateMachineName, logRetentionDays: given.logRetentionDays, encryptionKey: yours.encryptionKey });
     this.stateMachine = this.runner.stateMachine;
 
     // The schedule: daily, in the configured time zone.
     this.schedule = new ExportSchedule(this, 'Schedule', {
       stateMachine: this.stateMachine,
       deadLetterQueue: this.exporter.failedRuns,
-      expression: props.schedule,
+      expression: given.schedule,
       timezone,
     });
 
@@ -112,17 +130,66 @@ export class EsimExport extends Construct {
       function: this.function,
       stateMachine: this.stateMachine,
       failedRuns: this.exporter.failedRuns,
-      alarmEmail: props.alarmEmail,
-      staleAfterHours: props.staleAfterHours,
+      alarmEmail: given.alarmEmail,
+      staleAfterHours: given.staleAfterHours,
     });
     this.alarmTopic = this.operations.alarmTopic;
 
     // Athena: tables over the snapshots.
-    this.athena = new AthenaTables(this, 'Athena', { bucket, prefix, databaseName: props.glueDatabaseName, firstSnapshotDate: props.firstSnapshotDate });
+    this.athena = new AthenaTables(this, 'Athena', {
+      bucket,
+      prefix,
+      databaseName: given.glueDatabaseName,
+      firstSnapshotDate: given.firstSnapshotDate,
+      encryptionKey: yours.encryptionKey,
+    });
+  }
+
+  /**
+   * Your key, bucket owner and network, from objects or from the ids context gives; one of each.
+   * A key is allowed to encrypt the logs where this stack writes its policy; a key made
+   * elsewhere is warned about at synth, with the statement its policy needs.
+   */
+  private resources(props: EsimExportProps, given: GivenSettings) {
+    const both = (object: string, id: string): never => {
+      throw new ConfigError(`give ${object} or ${id}, not both: they name the same thing`);
+    };
+    if (props.existingBucket && given.bucketName) both('existingBucket', 'bucketName');
+    if (props.encryptionKey && given.kmsKeyArn) both('encryptionKey', 'kmsKeyArn');
+    if (props.vpc && given.vpcId) both('vpc', 'vpcId');
+    if (given.bucketOwner && !props.existingBucket && !given.bucketName) {
+      throw new ConfigError('bucketAccount names the owner of your bucket: give the bucket too (bucketName or existingBucket), or leave bucketAccount out');
+    }
+    const encryptionKey = props.encryptionKey ?? (given.kmsKeyArn ? kms.Key.fromKeyArn(this, 'Key', given.kmsKeyArn) : props.existingBucket?.encryptionKey);
+    if (encryptionKey) allowLogs(this, encryptionKey);
+    // A bucket object made for another account says so; otherwise the owner is what you give.
+    const bucketAccount = props.existingBucket?.env.account;
+    const inferred = bucketAccount && !Token.isUnresolved(bucketAccount) && bucketAccount !== Stack.of(this).account ? bucketAccount : undefined;
+    // By ids, the subnets are named one by one, so the VPC's own zones and subnets are never read.
+    const vpc = props.vpc ?? (given.vpcId ? this.vpcById(given.vpcId) : undefined);
+    const subnets = given.subnetIds?.map((id) => {
+      const subnet = ec2.Subnet.fromSubnetId(this, id, id);
+      Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'The function only places its network interfaces in the subnet; no route table is read.');
+      return subnet;
+    });
+    const groups = given.securityGroupIds?.map((id) => ec2.SecurityGroup.fromSecurityGroupId(this, id, id));
+    return {
+      encryptionKey,
+      bucketOwner: given.bucketOwner ?? inferred,
+      vpc,
+      vpcSubnets: props.vpcSubnets ?? (subnets && { subnets }),
+      securityGroups: props.securityGroups ?? groups,
+    };
+  }
+
+  private vpcById(vpcId: string): ec2.IVpc {
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId, availabilityZones: Fn.getAzs() });
+    Annotations.of(vpc).acknowledgeWarning('@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones', 'The subnets are given by id; the zones are never read.');
+    return vpc;
   }
 
   /** The secret you name, or a new one holding a placeholder that the handler refuses to use. */
-  private credentials(secret: string | undefined): secretsmanager.ISecret {
+  private credentials(secret: string | undefined, encryptionKey: kms.IKey | undefined): secretsmanager.ISecret {
     if (secret?.startsWith('arn:')) return secretsmanager.Secret.fromSecretCompleteArn(this, 'Secret', secret);
     if (secret) return secretsmanager.Secret.fromSecretNameV2(this, 'Secret', secret);
     const created = new secretsmanager.Secret(this, 'Secret', {
@@ -130,6 +197,7 @@ export class EsimExport extends Construct {
       description: 'Betatel API credentials for esim-export: {"apiKey": "...", "userId": "..."}. Replace the placeholder after deploying.',
       // A placeholder, not a credential: the handler refuses to run until it is replaced.
       secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ apiKey: PLACEHOLDER_API_KEY, userId: PLACEHOLDER_USER_ID })),
+      encryptionKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     keepLogicalId(created, 'SecretA720EF05');

@@ -3,9 +3,11 @@
  * own log group, a least-privilege role and a queue for the runs that failed for good.
  */
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -18,9 +20,15 @@ import { keepLogicalId } from './secure-defaults';
 
 export interface ExportFunctionProps {
   readonly bucket: s3.IBucket;
-  /** Set when the bucket is an existing one, by name (the IAM acknowledgement names it). */
-  readonly importedBucketName?: string;
   readonly prefix: string;
+  /** The bucket's account, when another: objects are written bucket-owner-full-control (s3:PutObjectAcl). */
+  readonly bucketOwner?: string;
+  /** The key objects and logs are encrypted with. @default none */
+  readonly encryptionKey?: kms.IKey;
+  /** @default no VPC */
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
   readonly secret: secretsmanager.ISecret;
   /** The function's settings, as environment variables (settingsEnvironment, lambda/core/settings). */
   readonly environment: Readonly<Record<string, string>>;
@@ -34,6 +42,8 @@ export interface ExportFunctionProps {
 
 export class ExportFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
+  /** The function's role: name it in the policy of a bucket or key in another account. */
+  public readonly role: iam.Role;
   /** Runs that failed every retry, and scheduled runs that could not be delivered. */
   public readonly failedRuns: sqs.Queue;
 
@@ -43,15 +53,16 @@ export class ExportFunction extends Construct {
     // Its logs, kept as long as configured.
     const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
       retention: props.logRetentionDays ?? logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: props.encryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     keepLogicalId(logGroup, 'FunctionLogsAE28C13D');
 
     // Its role, granted below exactly what it needs.
-    const role = new iam.Role(this, 'FunctionRole', {
+    const role = (this.role = new iam.Role(this, 'FunctionRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'esim-export: read the Betatel secret, write snapshots under the export prefix, write its own logs.',
-    });
+    }));
 
     // The dead-letter queue of the schedule and the failure destination of the function.
     this.failedRuns = new sqs.Queue(this, 'FailedRuns', {
@@ -78,6 +89,9 @@ export class ExportFunction extends Construct {
       timeout: Duration.minutes(15),
       role,
       logGroup,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
       loggingFormat: lambda.LoggingFormat.JSON,
       // Async invocations (the schedule, `aws lambda invoke --invocation-type Event`): two
       // retries, safe because keys are deterministic; then the event goes to FailedRuns.
@@ -107,8 +121,9 @@ export class ExportFunction extends Construct {
       new iam.PolicyStatement({
         // Put: snapshots, checkpoints, the lock. Get: checkpoints, the lock, copy sources.
         // Delete: staged files, and a rerun's files that its manifest no longer lists.
+        // PutObjectAcl: the bucket-owner-full-control of every object in another account's bucket.
         sid: 'WriteSnapshots',
-        actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
+        actions: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload', ...(props.bucketOwner ? ['s3:PutObjectAcl'] : [])],
         resources: [props.bucket.arnForObjects(`${props.prefix}/*`)],
       }),
     );
@@ -120,14 +135,55 @@ export class ExportFunction extends Construct {
         conditions: { StringLike: { 's3:prefix': [`${props.prefix}/*`] } },
       }),
     );
-    const stack = Stack.of(this);
-    const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
-    const snapshotObjects = props.importedBucketName
-      ? `arn:${partition}:s3:::${props.importedBucketName}/${props.prefix}/*`
-      : `<${stack.resolve(((props.bucket as s3.Bucket).node.defaultChild as s3.CfnBucket).logicalId)}.Arn>/${props.prefix}/*`;
+    if (props.encryptionKey) {
+      // S3 asks for a data key on a write and decrypts on a read, a copy and a multipart upload's
+      // completion, on the caller's behalf: that key, through S3 only. (The secret's own grant,
+      // through Secrets Manager, comes with grantRead above.)
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'EncryptSnapshots',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [props.encryptionKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+        }),
+      );
+    }
+    if (props.secret.encryptionKey) {
+      // The secret's key, through Secrets Manager only (CDK's grantRead adds none for a key it imported).
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptSecret',
+          actions: ['kms:Decrypt'],
+          resources: [props.secret.encryptionKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Aws.REGION}.amazonaws.com` } },
+        }),
+      );
+    }
+    if (props.vpc) {
+      // Lambda creates and deletes the function's network interfaces with its role: AWS's own
+      // policy for it (ec2:CreateNetworkInterface and the Describe* actions have no narrower resource).
+      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason: "A function in a VPC needs ec2:CreateNetworkInterface and its Describe actions, which support no narrower resource; AWS's managed policy is the documented minimum.",
+      });
+    }
     Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${snapshotObjects}]`,
+      id: `AwsSolutions-IAM5[Resource::${nagName(Stack.of(this), props.bucket.arnForObjects(`${props.prefix}/*`))}]`,
       reason: 'Snapshot keys are dated (dt=YYYY-MM-DD) and staged runs have ids, so the grant needs a wildcard; it is confined to the export prefix.',
     });
   }
+}
+
+/** How cdk-nag names a resource of a finding: `<Logical.Arn>/…` for an attribute, `<AWS::Partition>` for a pseudo parameter. */
+function nagName(stack: Stack, value: string): string {
+  const render = (part: unknown): string => {
+    if (typeof part === 'string') return part;
+    const token = part as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
+    if (token.Ref) return `<${token.Ref}>`;
+    if (token['Fn::GetAtt']) return `<${token['Fn::GetAtt'].join('.')}>`;
+    if (token['Fn::Join']) return token['Fn::Join'][1].map(render).join(token['Fn::Join'][0]);
+    return JSON.stringify(part);
+  };
+  return render(stack.resolve(value));
 }

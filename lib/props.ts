@@ -3,6 +3,9 @@
  * keys of this repository's app (cdk.json, `-c key=value`) have the same names, and props given
  * in code are checked by the same parsers (lambda/core/settings).
  */
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { FilterName } from '../lambda/core/filters';
 import type { PageSize } from '../lambda/core/settings';
 
@@ -11,11 +14,52 @@ export type FilterProps = { readonly [Name in FilterName as `${Name}Id`]?: numbe
 
 export interface EsimExportProps extends FilterProps {
   /**
-   * An existing bucket to export into, by name. The stack then creates no bucket and leaves
-   * that bucket's settings (encryption, versioning, lifecycle) to you.
+   * Your bucket to export into, in this account or another. Nothing about it changes: its
+   * encryption, versioning, lifecycle and policy stay yours. The function's rights are scoped
+   * to `exportPrefix`; a bucket of another account must grant them too (README, "Your bucket").
    * @default a new bucket, encrypted, private, TLS-only, versioned and retained
    */
+  readonly existingBucket?: s3.IBucket;
+  /** `existingBucket` by name or ARN (`arn:aws:s3:::my-lake`), as CDK context can give it. @default a new bucket */
   readonly bucketName?: string;
+  /**
+   * The account that owns your bucket, when it is not this one. Every request then checks it
+   * (S3 refuses it if another account owns a bucket of that name), and every object is written
+   * `bucket-owner-full-control`, so the bucket's account owns it whatever its Object Ownership.
+   * @default the bucket owner is not checked, and this account owns what it writes
+   */
+  readonly bucketAccount?: string;
+  /**
+   * Your KMS key. Encrypts every object the export writes (SSE-KMS with an S3 Bucket Key),
+   * the bucket it creates, the secret it creates, Athena's query results and the logs; the
+   * function gets kms:GenerateDataKey and kms:Decrypt on this key only, through S3 and Secrets
+   * Manager. A key made elsewhere must allow CloudWatch Logs (README, "Your key").
+   * @default `existingBucket`'s key if it has one, else S3-managed keys (SSE-S3) and AWS-managed keys
+   */
+  readonly encryptionKey?: kms.IKey;
+  /** `encryptionKey` by its key ARN, as CDK context can give it. @default no key */
+  readonly kmsKeyArn?: string;
+  /**
+   * Run the function in your VPC, so it reaches the API through your NAT or your proxy
+   * (`httpsProxy`). Its subnets need a route to the API, to S3, to
+   * Secrets Manager and to EventBridge.
+   * @default Lambda's own network
+   */
+  readonly vpc?: ec2.IVpc;
+  /** @default the VPC's private subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** @default a new security group that allows all outbound traffic and no inbound */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /** `vpc` by id, as CDK context can give it (with `subnetIds`). @default no VPC */
+  readonly vpcId?: string;
+  /** The subnets in `vpcId`. @default none */
+  readonly subnetIds?: readonly string[];
+  /** The security groups in `vpcId`. @default a new one */
+  readonly securityGroupIds?: readonly string[];
+  /** The function's proxy to the API: HTTPS_PROXY in its environment. @default none */
+  readonly httpsProxy?: string;
+  /** Hosts the function reaches without the proxy: NO_PROXY in its environment. @default none */
+  readonly noProxy?: string;
   /**
    * Key prefix of every object the export writes; the function may write nowhere else.
    * @default 'esims'

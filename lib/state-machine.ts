@@ -18,6 +18,7 @@
  * The payload between states is a few fields (StepResult); the checkpoint stays in S3.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -30,6 +31,8 @@ export interface ExportStateMachineProps {
   readonly stateMachineName: string;
   /** @default 90 */
   readonly logRetentionDays?: number;
+  /** Encrypts the execution logs. @default CloudWatch Logs' own encryption */
+  readonly encryptionKey?: kms.IKey;
 }
 
 export class ExportStateMachine extends Construct {
@@ -84,6 +87,7 @@ export class ExportStateMachine extends Construct {
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: props.logRetentionDays ?? logs.RetentionDays.THREE_MONTHS,
+      encryptionKey: props.encryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

@@ -1,15 +1,22 @@
 /**
  * Where snapshots live: a new bucket (encrypted, private, TLS-only, versioned, retained, with
- * access logs and a lifecycle), or an existing one by name, left as it is.
+ * access logs and a lifecycle), or yours (an object, a name or an ARN), left as it is.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { keepLogicalId, secureBucketProps } from './secure-defaults';
 
 export interface SnapshotStorageProps {
-  /** An existing bucket, by name. @default a new bucket */
+  /** Your bucket. @default a new bucket */
+  readonly existingBucket?: s3.IBucket;
+  /** Your bucket by name, in `bucketAccount`. @default a new bucket */
   readonly bucketName?: string;
+  /** @default this account */
+  readonly bucketAccount?: string;
+  /** Encrypts a new bucket (SSE-KMS, with an S3 Bucket Key). @default S3-managed keys */
+  readonly encryptionKey?: kms.IKey;
   /** Key prefix of the snapshots (the lifecycle rule's scope). */
   readonly prefix: string;
   /** @default 30 */
@@ -25,12 +32,17 @@ export class SnapshotStorage extends Construct {
 
   constructor(scope: Construct, id: string, props: SnapshotStorageProps) {
     super(scope, id);
+    if (props.existingBucket) {
+      this.bucket = props.existingBucket;
+      return;
+    }
     if (props.bucketName) {
-      this.bucket = s3.Bucket.fromBucketName(this, 'Bucket', props.bucketName);
+      this.bucket = s3.Bucket.fromBucketAttributes(this, 'Bucket', { bucketName: props.bucketName, account: props.bucketAccount });
       return;
     }
 
-    // The access-log bucket of the snapshots bucket.
+    // The access-log bucket of the snapshots bucket: SSE-S3 whatever the key, the one encryption
+    // S3 server access logging delivers to.
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       ...secureBucketProps(),
       lifecycleRules: [{ expiration: Duration.days(365), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
@@ -41,6 +53,8 @@ export class SnapshotStorage extends Construct {
     // The snapshots bucket.
     const bucket = new s3.Bucket(this, 'Bucket', {
       ...secureBucketProps(),
+      // The Bucket Key: S3 asks KMS for a bucket-level key now and then, not for every object.
+      ...(props.encryptionKey && { encryption: s3.BucketEncryption.KMS, encryptionKey: props.encryptionKey, bucketKeyEnabled: true }),
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'snapshots-bucket/',
       lifecycleRules: [

@@ -11,22 +11,13 @@ import { FolderDestination } from '../lambda/core/destinations';
 import { runExport } from '../lambda/core/run/lifecycle';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { query } from './duckdb';
-import { FAST_TUNING, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
+import { FAST_TUNING, readmeBlock, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
 const DATE = '2026-11-27';
 let api: Sandbox;
 let out: string;
 let served: string[];
-
-/** The first ```lang block after `marker` in README. */
-async function readmeBlock(marker: string, lang: string): Promise<string> {
-  const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
-  const from = readme.indexOf(marker);
-  expect(from).toBeGreaterThan(-1);
-  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(readme.slice(from));
-  return match![1]!;
-}
 
 /** A Python 3 with pandas: Debian's (/usr/bin/python3), or whichever python3 has it. */
 function pythonWithPandas(): string | undefined {

@@ -304,11 +304,13 @@ describe('EsimExportStack with default context', () => {
     });
   });
 
-  it('outputs where things are and how to run it by hand', () => {
+  it('outputs where things are and how to run it by hand, each one named in README', () => {
     const outputs = Object.keys(defaults.template.findOutputs('*'));
     expect(outputs).toEqual(
-      expect.arrayContaining(['BucketName', 'ExportPrefix', 'FunctionName', 'ConsoleTestLink', 'InvokeCommand', 'AthenaTable', 'SecretName', 'PutSecretCommand']),
+      expect.arrayContaining(['BucketName', 'ExportPrefix', 'FunctionName', 'FunctionRoleArn', 'ConsoleTestLink', 'InvokeCommand', 'AthenaTable', 'SecretName', 'PutSecretCommand']),
     );
+    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    expect(outputs.filter((output) => !readme.includes(`\`${output}\``))).toEqual([]);
   });
 
   it('has as many alarms as README says, wherever it says it', () => {

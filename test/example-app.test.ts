@@ -1,0 +1,92 @@
+/**
+ * README's "Deploy into the account you have", as a user would use it: the CDK app of their
+ * own is README's code, importing the package by its name (`esim-export`, this package's
+ * `exports`), synthesized offline by tsx with local esbuild. Its bucket policy for the lake's
+ * account grants what the function's role is granted, and README's tables name every setting.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { settingNames } from '../lambda/core/settings';
+import { readmeBlock, removeDir, tempDir } from './helpers';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '..');
+
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+interface Template {
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+}
+
+let template: Template;
+let warnings: string;
+
+beforeAll(async () => {
+  // Inside the package, so that `import … from 'esim-export'` resolves as it does in an app
+  // that installed it; the folder is git-ignored and removed after.
+  const appDir = path.join(ROOT, '.example-app');
+  const out = await tempDir();
+  await mkdir(appDir, { recursive: true });
+  try {
+    const app = await readmeBlock('### In your own CDK app', 'ts');
+    await writeFile(path.join(appDir, 'lake.ts'), app);
+    // CDK_OUTDIR makes the app synthesize on exit, as `cdk synth` runs it.
+    await run(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(appDir, 'lake.ts')], { cwd: ROOT, env: { ...process.env, CDK_OUTDIR: out } });
+    // What `cdk synth` would print as warnings is in the cloud assembly's metadata.
+    const files = (await readdir(out)).filter((file) => file.endsWith('.json') && !file.endsWith('.template.json'));
+    warnings = (await Promise.all(files.map((file) => readFile(path.join(out, file), 'utf8')))).join('\n');
+    template = JSON.parse(await readFile(path.join(out, 'DataLake.template.json'), 'utf8')) as Template;
+  } finally {
+    await removeDir(appDir);
+    await removeDir(out);
+  }
+}, 180_000);
+
+const ofType = (type: string) => Object.values(template.Resources).filter((resource) => resource.Type === type);
+
+/** The function role's statements. */
+function functionStatements(): Statement[] {
+  return ofType('AWS::IAM::Policy')
+    .filter((policy) => JSON.stringify(policy.Properties.Roles).includes('FunctionRole'))
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+describe("README's app with the construct", () => {
+  it('is at most 15 lines, and synthesizes offline into the lake’s bucket of another account, with its key', async () => {
+    expect((await readmeBlock('### In your own CDK app', 'ts')).trim().split('\n').length).toBeLessThanOrEqual(15);
+    expect(ofType('AWS::S3::Bucket')).toEqual([]);
+    expect(ofType('AWS::StepFunctions::StateMachine')).toHaveLength(1);
+    const [fn] = ofType('AWS::Lambda::Function');
+    expect((fn!.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      BUCKET_NAME: 'acme-lake',
+      BUCKET_OWNER: '222222222222',
+      EXPORT_PREFIX: 'raw/betatel',
+      KMS_KEY_ARN: 'arn:aws:kms:eu-west-1:222222222222:key/0d9a6f1e-7c4b-4a52-9f7e-3b1c2d4e5f60',
+    });
+    // The key was made elsewhere: synth says what its policy must allow.
+    expect(warnings).toContain('its key policy must allow the service principal logs.<region>.amazonaws.com');
+  });
+
+  it("gives the bucket policy README asks of the lake's account exactly the function's rights on that bucket", async () => {
+    const policy = JSON.parse(await readmeBlock('The lake\'s account adds this to the', 'json')) as { Statement: Statement[] };
+    const granted = functionStatements().filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')));
+    const shape = (statements: Statement[]) =>
+      statements.map((statement) => ({
+        actions: [statement.Action].flat().sort(),
+        resource: JSON.stringify(statement.Resource).replace(/.*:s3:::/, '').replace(/"\]?\]?\}?$/, ''),
+        prefix: [statement.Condition?.StringLike?.['s3:prefix'] ?? []].flat(),
+      }));
+    expect(shape(policy.Statement)).toEqual(shape(granted));
+  });
+});
+
+describe("README's tables", () => {
+  it('name every CDK context key and every flag of the settings table', async () => {
+    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
+    const rows = readme.split('\n').filter((line) => line.startsWith('| `'));
+    const named = (name: string) => rows.some((row) => row.split('|')[1]!.includes(`\`${name}`));
+    expect(settingNames('context').filter((key) => !named(key))).toEqual([]);
+    expect(settingNames('flag').filter((flag) => !named(flag))).toEqual([]);
+  });
+});
