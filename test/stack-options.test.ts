@@ -78,6 +78,51 @@ beforeAll(() => {
   defaults = fromContext({});
 });
 
+describe("this repository's stack, now the construct and its outputs", () => {
+  it('keeps every logical id it had before the construct, so an update replaces nothing', () => {
+    const ids = Object.keys(Template.fromStack(defaults).toJSON().Resources as object).sort();
+    expect(ids).toEqual([
+      'AccessLogs8B620ECA',
+      'AccessLogsPolicyABDC4D2D',
+      'AlarmsPolicy5C860CFE',
+      'AthenaChangesTableD4276692',
+      'AthenaHistoryView81406BBC',
+      'AthenaParquetTable6B638151',
+      'AthenaWorkGroup',
+      'Bucket83908E77',
+      'BucketPolicyE9A3008A',
+      'Dashboard9E4231ED',
+      'ExportFunctionC5F39E2E',
+      'ExportFunctionEventInvokeConfigEB77B653',
+      'ExportFunctionRole5688206B',
+      'ExportFunctionRoleDefaultPolicy540E1B0F',
+      'FailedRuns6F7FC7C6',
+      'FailedRunsPolicyE1DA5ACD',
+      'FunctionLogsAE28C13D',
+      'GlueDatabase',
+      'OperationsAlarms65F99440',
+      'OperationsAnnouncementFailedAlarm68EB6E05',
+      'OperationsExecutionFailedAlarm9F5A2A16',
+      'OperationsFailedRunsQueueAlarmA259C23F',
+      'OperationsRunFailedAlarm38DD4A66',
+      'OperationsStaleSnapshotAlarmA2850948',
+      'RunnerExecutionLogs55552103',
+      'RunnerStateMachine7E73C3DD',
+      'RunnerStateMachineRole9843EE4D',
+      'RunnerStateMachineRoleDefaultPolicyA2E1493D',
+      'Schedule251B1F83',
+      'ScheduleScheduleRole9D5D633C',
+      'ScheduleScheduleRoleDefaultPolicy5CE37FD9',
+      'SecretA720EF05'
+    ]);
+  });
+
+  it('gives the construct in your stack ids of its own, so two apps never share one', () => {
+    const ids = Object.keys(Template.fromStack(inYourStack(() => ({}))).toJSON().Resources as object);
+    expect(ids.filter((id) => !id.startsWith('Esims'))).toEqual([]);
+  });
+});
+
 describe('your KMS key', () => {
   it('by ARN: encrypts the new bucket (with a Bucket Key), the secret, both log groups and Athena results; the function may use it through S3 and Secrets Manager only', () => {
     const stack = fromContext({ kmsKeyArn: KEY_ARN });
