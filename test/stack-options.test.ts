@@ -4,72 +4,15 @@
  * construct. The function role's statements exactly, the encryption settings, the key's
  * policy, cdk-nag, and no wildcard grant the default stack does not have.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { EsimExport, type EsimExportProps } from '../lib';
-import { propsFromContext } from '../lib/context';
-import { EsimExportStack } from '../lib/esim-export-stack';
+import { fromContext, functionEnvironment, functionStatements, inYourStack, nagErrors, wildcardGrants } from './stack-helpers';
 
-const projectContext = (JSON.parse(readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
-const ENV = { account: '123456789012', region: 'eu-west-1' };
 const KEY_ARN = 'arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const LAKE_ACCOUNT = '210987654321';
-
-type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };
-
-/** This repository's stack from context, as `cdk synth -c key=value` builds it. */
-function fromContext(context: Record<string, unknown>): Stack {
-  const app = new App({ context: { ...projectContext, ...context } });
-  return new EsimExportStack(app, 'EsimExport', { ...propsFromContext(app.node), env: ENV });
-}
-
-/** The construct in a stack of your own, given objects. */
-function inYourStack(props: (stack: Stack) => EsimExportProps): Stack {
-  const app = new App();
-  const stack = new Stack(app, 'Lake', { env: ENV });
-  new EsimExport(stack, 'Esims', props(stack));
-  return stack;
-}
-
-/** The statements of the function's role, in order, each one's actions sorted. */
-function functionStatements(stack: Stack): Statement[] {
-  const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('FunctionRole') }] } });
-  return Object.values(policies)
-    .flatMap((policy) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement)
-    .map((statement) => ({ ...statement, Action: Array.isArray(statement.Action) ? [...statement.Action].sort() : statement.Action }));
-}
-
-/**
- * Every wildcard of every role's statements: the services granted and the wildcard's tail
- * (`/esims/*` under a bucket, `:*` after a function, `*`), whichever bucket or function it is.
- */
-function wildcardGrants(stack: Stack): string[] {
-  const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
-  const statements = Object.values(policies).flatMap((policy) => (policy as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument.Statement);
-  return statements
-    .flatMap((statement) => {
-      const resources = [statement.Resource].flat().map((resource) => (typeof resource === 'string' ? resource : JSON.stringify(Stack.of(stack).resolve(resource))));
-      const services = new Set([statement.Action].flat().map((action) => action.split(':')[0]));
-      const tails = resources.flatMap((resource) => (resource.split('"').find((part) => part.includes('*')) ?? '').replace(/^[^/]*(?=\/)/, '') || []);
-      return [...services].flatMap((service) => tails.map((tail) => `${service} ${tail}`));
-    })
-    .filter((grant, index, all) => all.indexOf(grant) === index)
-    .sort();
-}
-
-function nagErrors(stack: Stack): string[] {
-  const report = new AwsSolutionsChecks(stack).validateScope(stack);
-  return report.violations.flatMap((violation) => violation.violatingResources.map((resource) => `${violation.ruleName} ${resource.constructPath ?? resource.resourceLogicalId}`));
-}
-
-const functionEnvironment = (stack: Stack): Record<string, unknown> =>
-  (Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0] as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables;
 
 const viaService = (service: string) => ({ StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', [`${service}.`, { Ref: 'AWS::Region' }, '.amazonaws.com']] } } });
 

@@ -4,29 +4,17 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { PLACEHOLDER_API_KEY } from '../lambda/core/api/credentials';
 import { propsFromContext } from '../lib/context';
 import { EsimExportStack } from '../lib/esim-export-stack';
-import { historySql } from '../lib/history';
-
-const projectContext = (JSON.parse(readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+import { nagErrors, projectContext } from './stack-helpers';
 
 function synth(context: Record<string, unknown> = {}): { app: App; stack: EsimExportStack; template: Template } {
   const app = new App({ context: { ...projectContext, ...context } });
   const stack = new EsimExportStack(app, 'EsimExport', { ...propsFromContext(app.node), env: { account: '123456789012', region: 'eu-west-1' } });
   return { app, stack, template: Template.fromStack(stack) };
-}
-
-/** cdk-nag's AwsSolutions findings that are not acknowledged with a reason. */
-function nagErrors(stack: Stack): string[] {
-  const report = new AwsSolutionsChecks(stack).validateScope(stack);
-  return report.violations.flatMap((violation) =>
-    violation.violatingResources.map((resource) => `${violation.ruleName} ${resource.constructPath ?? resource.resourceLogicalId}`),
-  );
 }
 
 /** The folder of the function's bundled asset in the cloud assembly. */
@@ -232,78 +220,6 @@ describe('EsimExportStack with default context', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
-  it('defines the typed snapshot table, the change sets table and the history view (no JSON SerDe reads the NDJSON exactly), and a work group with encrypted results', () => {
-    // esims_parquet, esims_changes and the view esim_history.
-    defaults.template.resourceCountIs('AWS::Glue::Table', 3);
-    defaults.template.hasResourceProperties('AWS::Glue::Table', {
-      TableInput: Match.objectLike({
-        Name: 'esims_changes',
-        Parameters: Match.objectLike({ 'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^Bucket') }, '/esims/changes/parquet/dt=${dt}/']] } }),
-        StorageDescriptor: Match.objectLike({ Columns: Match.arrayWith([{ Name: 'change', Type: 'string' }, { Name: 'changed_fields', Type: 'string' }, { Name: 'iccid', Type: 'string' }]) }),
-      }),
-    });
-    const view = Object.values(defaults.template.findResources('AWS::Glue::Table')).find((table) => table.Properties.TableInput.Name === 'esim_history')!;
-    expect(view.Properties.TableInput).toMatchObject({ TableType: 'VIRTUAL_VIEW', Parameters: { presto_view: 'true' } });
-    const encoded = /^\/\* Presto View: (.+) \*\/$/.exec(view.Properties.TableInput.ViewOriginalText as string)![1]!;
-    const presto = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as { originalSql: string; columns: Array<{ name: string; type: string }> };
-    // The SQL DuckDB runs in test/history.test.ts, over the Glue table.
-    expect(presto.originalSql).toBe(historySql('esim_export.esims_changes'));
-    expect(presto.columns.slice(0, 3)).toEqual([{ name: 'iccid', type: 'varchar' }, { name: 'valid_from', type: 'varchar' }, { name: 'valid_to', type: 'varchar' }]);
-    expect(presto.columns).toContainEqual({ name: 'imsis', type: 'array(row(sponsor_id bigint,imsi bigint))' });
-    defaults.template.hasResourceProperties('AWS::Athena::WorkGroup', {
-      WorkGroupConfiguration: Match.objectLike({ ResultConfiguration: Match.objectLike({ EncryptionConfiguration: { EncryptionOption: 'SSE_S3' } }) }),
-    });
-  });
-
-  it('starts the partitions at the first snapshot date it is given, and keeps tomorrow in range', () => {
-    const { template } = synth({ firstSnapshotDate: '2026-11-01' });
-    template.hasResourceProperties('AWS::Glue::Table', {
-      TableInput: Match.objectLike({ Parameters: Match.objectLike({ 'projection.dt.range': '2026-11-01,NOW+1DAYS' }) }),
-    });
-    expect(() => synth({ firstSnapshotDate: '2026-02-30' })).toThrow('CDK context "firstSnapshotDate" must be a real date YYYY-MM-DD, got "2026-02-30"');
-  });
-
-  it('defines the typed table over the Parquet prefix, the one README queries use', () => {
-    defaults.template.hasResourceProperties('AWS::Glue::Table', {
-      DatabaseName: 'esim_export',
-      TableInput: Match.objectLike({
-        Name: 'esims_parquet',
-        PartitionKeys: [{ Name: 'dt', Type: 'string' }],
-        Parameters: Match.objectLike({
-          classification: 'parquet',
-          'projection.enabled': 'true',
-          // From a fixed day, not the deploy date (which would move and hide earlier snapshots).
-          'projection.dt.range': '2026-01-01,NOW+1DAYS',
-          'storage.location.template': { 'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^Bucket') }, '/esims/parquet/dt=${dt}/']] },
-        }),
-        StorageDescriptor: Match.objectLike({
-          SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
-          Columns: [
-            { Name: 'iccid', Type: 'string' },
-            { Name: 'sim_status', Type: 'string' },
-            { Name: 'group_id', Type: 'bigint' },
-            { Name: 'group_name', Type: 'string' },
-            { Name: 'inventory_id', Type: 'bigint' },
-            { Name: 'inventory_name', Type: 'string' },
-            { Name: 'company_id', Type: 'bigint' },
-            { Name: 'company_name', Type: 'string' },
-            { Name: 'provisioned_date', Type: 'bigint' },
-            { Name: 'terminated_date', Type: 'bigint' },
-            { Name: 'mapped_imsi', Type: 'bigint' },
-            { Name: 'imsis', Type: 'array<struct<sponsor_id:bigint,imsi:bigint>>' },
-            { Name: 'created_date', Type: 'bigint' },
-            { Name: 'modified_date', Type: 'bigint' },
-            { Name: 'extra', Type: 'string' },
-            { Name: 'provisioned_at', Type: 'timestamp' },
-            { Name: 'terminated_at', Type: 'timestamp' },
-            { Name: 'created_at', Type: 'timestamp' },
-            { Name: 'modified_at', Type: 'timestamp' },
-          ],
-        }),
-      }),
-    });
-  });
-
   it('outputs where things are and how to run it by hand, each one named in README', () => {
     const outputs = Object.keys(defaults.template.findOutputs('*'));
     expect(outputs).toEqual(
@@ -332,69 +248,5 @@ describe('EsimExportStack with default context', () => {
     // The AWS SDK is bundled too; only its optional CRT signer (for SigV4a, unused here) stays a lazy require.
     const unbundled = new Set([...bundle.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((match) => match[1]));
     expect([...unbundled]).toEqual(['@aws-sdk/signature-v4-crt']);
-  });
-});
-
-describe('EsimExportStack with context values', () => {
-  it('uses an existing bucket and secret by name, creating neither', () => {
-    const { stack, template } = synth({ bucketName: 'acme-data', secret: 'betatel/prod', alarmEmail: 'ops@example.com', companyId: '100' });
-    template.resourceCountIs('AWS::S3::Bucket', 0);
-    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ BUCKET_NAME: 'acme-data', COMPANY_ID: '100' }) },
-    });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Action: ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject'], Resource: 'arn:aws:s3:::acme-data/esims/*' }),
-        ]),
-      },
-    });
-    expect(nagErrors(stack)).toEqual([]);
-  });
-
-  it('takes the schedule, time zone, memory and prefix from context', () => {
-    const { template } = synth({ schedule: 'cron(30 4 * * ? *)', timezone: 'Europe/Berlin', memorySize: '512', exportPrefix: 'inventory/esims' });
-    template.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(30 4 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      MemorySize: 512,
-      Environment: { Variables: Match.objectLike({ TIMEZONE: 'Europe/Berlin', EXPORT_PREFIX: 'inventory/esims' }) },
-    });
-  });
-
-  it.each([
-    // The same messages as the CLI's and the function's (one settings parser), naming the key.
-    [{ companyId: 'acme' }, 'CDK context "companyId" must be a whole number ≥ 1, got "acme"'],
-    [{ formats: 'xml' }, 'CDK context "formats" must list only ndjson, csv, parquet, got "xml"'],
-    [{ timezone: 'Mars/Base' }, 'CDK context "timezone" must be an IANA time zone'],
-    [{ apiBaseUrl: 'http://esim.betatel.com/api/v1' }, 'CDK context "apiBaseUrl" must use https://'],
-    [{ pageSize: 5000 }, 'CDK context "pageSize" must be a whole number from 1 to 1000 or auto, got 5000'],
-    // A misspelled key is an error, not silently ignored.
-    [{ alarmEmial: 'ops@example.com' }, 'CDK context "alarmEmial" is not a setting of this app (did you mean alarmEmail?)'],
-    [{ pagesize: '500' }, 'CDK context "pagesize" is not a setting of this app (did you mean pageSize?)'],
-    // Values CloudFormation or S3 would refuse at deploy time fail at synth.
-    [{ logRetentionDays: 100 }, 'CDK context "logRetentionDays" must be one of 1, 3, 5, 7, 14, 30, 60, 90'],
-    [{ infrequentAccessAfterDays: 60, glacierAfterDays: 45 }, 'CDK context "glacierAfterDays" must be at least 30 days after infrequentAccessAfterDays (60), got 45'],
-    [{ expireAfterDays: 10 }, 'CDK context "expireAfterDays" must be after glacierAfterDays (90), got 10'],
-    // The prefix is the function's S3 grant: never a pattern, never the bucket's root.
-    [{ exportPrefix: '*' }, 'CDK context "exportPrefix" must not contain * or ?'],
-    [{ exportPrefix: 'es?ims' }, 'CDK context "exportPrefix" must not contain * or ?'],
-    [{ exportPrefix: '/' }, 'CDK context "exportPrefix" must not start with /'],
-    [{ exportPrefix: 'data//esims' }, 'CDK context "exportPrefix" must not contain //'],
-    [{ exportPrefix: '' }, 'CDK context "exportPrefix" must name a folder, such as esims, got ""'],
-  ])('rejects bad context %j naming the key', (context, message) => {
-    expect(() => synth(context)).toThrow(message);
-  });
-});
-
-describe('cdk-nag in these tests', () => {
-  it('does report a finding that is not acknowledged (so the check above can fail)', () => {
-    const app = new App();
-    const stack = new Stack(app, 'Bad');
-    new s3.Bucket(stack, 'Open', { enforceSSL: false });
-    expect(nagErrors(stack)).toEqual(expect.arrayContaining([expect.stringMatching(/AwsSolutions-S10/)]));
-    Validations.of(stack).acknowledge({ id: 'AwsSolutions-S10', reason: 'test' });
-    expect(nagErrors(stack).some((finding) => finding.includes('AwsSolutions-S10'))).toBe(false);
   });
 });

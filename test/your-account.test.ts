@@ -10,9 +10,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runCli } from '../cli/run-cli';
 import { type Sandbox, startSandbox } from '../sandbox/server';
-import { FAST_TUNING, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
+import { FAST_TUNING, SANDBOX_CREDENTIALS } from './helpers';
 import type { ReceivedRequest, S3Server } from './s3-server';
-import { startS3, storedObjects } from './s3-server';
+import { s3ForSuite, storedObjects } from './s3-server';
 import { stateMachineHarness } from './state-machine-harness';
 
 const KEY = 'arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -53,24 +53,16 @@ describe('the function, through the state machine, with a KMS key and a bucket o
 
 describe('the CLI with --kms-key and --bucket-owner', () => {
   const BUCKET = 'central-lake';
+  const lake = s3ForSuite([BUCKET], { owner: OWNER });
   let s3: S3Server;
-  let storage: string;
   let api: Sandbox;
-  const savedEnv = { ...process.env };
 
   beforeAll(async () => {
-    storage = await tempDir();
-    s3 = await startS3(storage, [BUCKET], { owner: OWNER });
-    Object.assign(process.env, { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
+    s3 = lake.server();
     // 30,000 eSIMs uncompressed: an NDJSON file over one 8 MiB part, so it is a multipart upload.
     api = await startSandbox({ size: 30_000 });
   });
-  afterAll(async () => {
-    process.env = savedEnv;
-    await api.close();
-    await s3.close();
-    await removeDir(storage);
-  });
+  afterAll(() => api.close());
 
   async function cli(args: string[]): Promise<{ status: number; stderr: string }> {
     let stderr = '';
@@ -113,11 +105,11 @@ describe('the CLI with --kms-key and --bucket-owner', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^esim-export: could not \w+ s3:\/\/central-lake\/wrong\/\S+: access denied[^\n]*\n$/);
     expect(s3.requests().length).toBeGreaterThan(0);
-    expect(Object.keys(await storedObjects(path.join(storage, BUCKET))).filter((key) => key.startsWith('wrong/'))).toEqual([]);
+    expect(Object.keys(await storedObjects(path.join(lake.storage(), BUCKET))).filter((key) => key.startsWith('wrong/'))).toEqual([]);
   }, 120_000);
 
   it('refuses --kms-key with a folder, naming both', async () => {
-    const result = await cli(['--out', await tempDir(), '--kms-key', KEY]);
+    const result = await cli(['--out', path.join(lake.storage(), 'a-folder'), '--kms-key', KEY]);
     expect(result).toEqual({ status: 2, stderr: expect.stringMatching(/--kms-key and --bucket-owner are for an S3 destination: give --out s3:\/\/bucket\/prefix/) });
   });
 });
