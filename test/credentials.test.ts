@@ -72,6 +72,11 @@ describe('S3 failures', () => {
     const { reasonOf } = await import('../lambda/core/destinations/s3');
     expect(reasonOf(new Error('Region is missing'), 'b')).toBe('no AWS region is set: set AWS_REGION (or a profile with a region)');
     expect(reasonOf(Object.assign(new Error('x'), { name: 'NoSuchBucket' }), 'b')).toBe('the bucket b does not exist (or is in another account)');
+    // S3 passing on KMS's refusal, and KMS's own errors, name the key's permissions rather than S3's.
+    const kmsDenied = Object.assign(new Error('User: arn:aws:sts::1:assumed-role/r is not authorized to perform: kms:GenerateDataKey on this resource'), { name: 'AccessDenied' });
+    expect(reasonOf(kmsDenied, 'b')).toMatch(/^KMS refused: the caller needs kms:GenerateDataKey and kms:Decrypt on the key \(User: /);
+    expect(reasonOf(Object.assign(new Error('key is disabled'), { name: 'KMS.DisabledException' }), 'b')).toMatch(/^KMS refused: /);
+    expect(reasonOf(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }), 'b')).toMatch(/^access denied: the caller needs s3:PutObject/);
     expect(reasonOf(Object.assign(new Error('x'), { name: 'AccessDenied' }), 'b')).toMatch(/^access denied: the caller needs s3:PutObject/);
   });
 });
