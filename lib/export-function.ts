@@ -2,6 +2,7 @@
  * The export function: the export core (lambda/handler.ts) bundled by local esbuild, with its
  * own log group, a least-privilege role and a queue for the runs that failed for good.
  */
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Aws, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -78,7 +79,8 @@ export class ExportFunction extends Construct {
     // one scope apart, and runs of different scopes may overlap.
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       description: 'Exports every Betatel eSIM into dated snapshots in S3.',
-      entry: path.join(__dirname, '..', 'lambda', 'handler.ts'),
+      // The TypeScript source in this repository, the compiled module in the package (dist/cdk).
+      entry: ['handler.ts', 'handler.js'].map((file) => path.join(__dirname, '..', 'lambda', file)).find((file) => existsSync(file)),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

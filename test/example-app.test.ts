@@ -1,7 +1,9 @@
 /**
  * README's "Deploy into the account you have", as a user would use it: the CDK app of their
  * own is README's code, importing the package by its name (`esim-export`, this package's
- * `exports`), synthesized offline by tsx with local esbuild. Its bucket policy for the lake's
+ * `exports`: the construct compiled to JavaScript, as `npm run build:construct` makes it),
+ * type-checked against its declarations, compiled, and synthesized offline by plain Node with
+ * local esbuild. Its bucket policy for the lake's
  * account grants what the function's role is granted, and README's tables name every setting.
  */
 import { execFile } from 'node:child_process';
@@ -29,10 +31,19 @@ beforeAll(async () => {
   const out = await tempDir();
   await mkdir(appDir, { recursive: true });
   try {
+    // The package as it ships: the construct compiled to JavaScript with its types (dist/cdk).
+    await run(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: ROOT });
     const app = await readmeBlock('### In your own CDK app', 'ts');
     await writeFile(path.join(appDir, 'lake.ts'), app);
+    // Type-checked against the package's declarations and compiled as a CDK app would be
+    // (strict, CommonJS), then run by plain Node.
+    // (node16: Node's own resolution, through the package's `exports` and `types`.)
+    const compilerOptions = ['--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--esModuleInterop', '--skipLibCheck', '--types', 'node'];
+    await run(path.join(ROOT, 'node_modules/.bin/tsc'), [...compilerOptions, '--rootDir', appDir, '--outDir', appDir, path.join(appDir, 'lake.ts')], { cwd: ROOT }).catch((error: { stdout?: string }) => {
+      throw new Error(`README's app does not compile:\n${error.stdout}`);
+    });
     // CDK_OUTDIR makes the app synthesize on exit, as `cdk synth` runs it.
-    await run(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(appDir, 'lake.ts')], { cwd: ROOT, env: { ...process.env, CDK_OUTDIR: out } });
+    await run(process.execPath, [path.join(appDir, 'lake.js')], { cwd: ROOT, env: { ...process.env, CDK_OUTDIR: out } });
     // What `cdk synth` would print as warnings is in the cloud assembly's metadata.
     const files = (await readdir(out)).filter((file) => file.endsWith('.json') && !file.endsWith('.template.json'));
     warnings = (await Promise.all(files.map((file) => readFile(path.join(out, file), 'utf8')))).join('\n');
@@ -54,6 +65,7 @@ function functionStatements(): Statement[] {
 
 describe("README's app with the construct", () => {
   it('is at most 15 lines, and synthesizes offline into the lake’s bucket of another account, with its key', async () => {
+    expect(require.resolve('esim-export')).toBe(path.join(ROOT, 'dist/cdk/lib/index.js'));
     expect((await readmeBlock('### In your own CDK app', 'ts')).trim().split('\n').length).toBeLessThanOrEqual(15);
     expect(ofType('AWS::S3::Bucket')).toEqual([]);
     expect(ofType('AWS::StepFunctions::StateMachine')).toHaveLength(1);
