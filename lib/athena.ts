@@ -57,16 +57,22 @@ export class AthenaTables extends Construct {
   /** The typed table over the Parquet files. */
   public readonly tableName = 'esims_parquet';
   public readonly workGroupName: string;
+  public readonly database: glue.CfnDatabase;
+  /** The typed snapshot table (`tableName`), the change sets table and the history view. */
+  public readonly parquetTable: glue.CfnTable;
+  public readonly changesTable: glue.CfnTable;
+  public readonly historyView: glue.CfnTable;
+  public readonly workGroup: athena.CfnWorkGroup;
 
   constructor(scope: Construct, id: string, props: AthenaTablesProps) {
     super(scope, id);
     this.databaseName = props.databaseName ?? 'esim_export';
 
     // The database.
-    const database = new glue.CfnDatabase(this, 'GlueDatabase', {
+    const database = (this.database = new glue.CfnDatabase(this, 'GlueDatabase', {
       catalogId: Aws.ACCOUNT_ID,
       databaseInput: { name: this.databaseName, description: 'esim-export snapshots' },
-    });
+    }));
     keepLogicalId(database, 'GlueDatabase');
 
     // No table over the NDJSON. Athena's JSON SerDes cannot read it as the API sends it: the
@@ -102,7 +108,7 @@ export class AthenaTables extends Construct {
       table.addResourceDependency(database);
       return table;
     };
-    typedTable(
+    this.parquetTable = typedTable(
       'ParquetTable',
       this.tableName,
       'parquet',
@@ -110,22 +116,22 @@ export class AthenaTables extends Construct {
       TYPED_HIVE_COLUMNS,
     );
     // The change sets, and the history built from them (a view: one row per eSIM version).
-    typedTable(
+    this.changesTable = typedTable(
       'ChangesTable',
       CHANGES_TABLE,
       'changes/parquet',
       "One row per eSIM added, changed or removed since the scope's previous snapshot (Parquet); change, changed_fields, then the snapshot's columns.",
       CHANGE_HIVE_COLUMNS,
     );
-    const history = new glue.CfnTable(this, 'HistoryView', {
+    const history = (this.historyView = new glue.CfnTable(this, 'HistoryView', {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.databaseName,
       tableInput: historyView(this.databaseName),
-    });
+    }));
     history.addResourceDependency(database);
 
     // The work group: results under athena-results/, expired by the bucket's lifecycle.
-    const workGroup = new athena.CfnWorkGroup(this, 'AthenaWorkGroup', {
+    const workGroup = (this.workGroup = new athena.CfnWorkGroup(this, 'AthenaWorkGroup', {
       name: `${Stack.of(this).stackName}-esim-export`,
       description: 'Queries over the esim-export snapshots; results kept 30 days.',
       recursiveDeleteOption: true,
@@ -137,7 +143,7 @@ export class AthenaTables extends Construct {
           encryptionConfiguration: props.encryptionKey ? { encryptionOption: 'SSE_KMS', kmsKey: props.encryptionKey.keyArn } : { encryptionOption: 'SSE_S3' },
         },
       },
-    });
+    }));
     keepLogicalId(workGroup, 'AthenaWorkGroup');
     this.workGroupName = workGroup.name;
   }

@@ -4,12 +4,14 @@
  * construct. The function role's statements exactly, the encryption settings, the key's
  * policy, cdk-nag, and no wildcard grant the default stack does not have.
  */
-import { Stack } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { EsimExport } from '../lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { fromContext, functionEnvironment, functionStatements, inYourStack, nagErrors, wildcardGrants } from './stack-helpers';
+import { ENV, fromContext, functionEnvironment, functionStatements, inYourStack, nagErrors, wildcardGrants } from './stack-helpers';
 
 const KEY_ARN = 'arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const LAKE_ACCOUNT = '210987654321';
@@ -58,6 +60,30 @@ describe("this repository's stack, now the construct and its outputs", () => {
       'ScheduleScheduleRoleDefaultPolicy5CE37FD9',
       'SecretA720EF05'
     ]);
+  });
+
+  it('exposes what it made, for your own wiring', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Lake', { env: ENV });
+    const esims = new EsimExport(stack, 'Esims');
+    const template = Template.fromStack(stack);
+    const idOf = (construct: IConstruct): string => stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnElement);
+    const made: Array<[IConstruct, string]> = [
+      [esims.bucket, 'AWS::S3::Bucket'],
+      [esims.secret, 'AWS::SecretsManager::Secret'],
+      [esims.function, 'AWS::Lambda::Function'],
+      [esims.stateMachine, 'AWS::StepFunctions::StateMachine'],
+      [esims.alarmTopic, 'AWS::SNS::Topic'],
+      [esims.exporter.role, 'AWS::IAM::Role'],
+      [esims.athena.database, 'AWS::Glue::Database'],
+      [esims.athena.parquetTable, 'AWS::Glue::Table'],
+      [esims.athena.changesTable, 'AWS::Glue::Table'],
+      [esims.athena.historyView, 'AWS::Glue::Table'],
+      [esims.athena.workGroup, 'AWS::Athena::WorkGroup'],
+    ];
+    for (const [construct, type] of made) expect([idOf(construct), template.toJSON().Resources[idOf(construct)]?.Type]).toEqual([idOf(construct), type]);
+    expect(esims.prefix).toBe('esims');
+    expect(esims.encryptionKey).toBeUndefined();
   });
 
   it('gives the construct in your stack ids of its own, so two apps never share one', () => {
