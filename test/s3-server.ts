@@ -5,6 +5,9 @@
  * real semantics: a 412 PreconditionFailed when the condition fails, decided one request at a
  * time per key, as S3 does.
  */
+import { createHash } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import S3rver from 's3rver';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../lambda/core/aws';
@@ -40,8 +43,44 @@ export interface Fault {
   readonly when: (request: FaultedRequest) => boolean;
   times?: number;
 }
+interface StoredObject {
+  bucket: string;
+  key: string;
+  content: Buffer | AsyncIterable<Buffer>;
+  metadata: Record<string, string>;
+}
 interface Store {
   getMetadata(bucket: string, key: string): Promise<{ etag: string }>;
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+  putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+}
+
+/**
+ * s3rver's PutObject (and the completion of a multipart upload) answers before the bytes are
+ * on disk, and writes them in place: under load, a GET right after a PUT read a truncated
+ * object (a lock "damaged" mid-write). S3 shows an object whole or not at all, only after it
+ * answered: so the bytes go to a temporary file, renamed into place, before the answer.
+ */
+function writeWhole(store: Store): void {
+  let temporaries = 0;
+  store.putObject = async (object) => {
+    let content: Buffer;
+    if (Buffer.isBuffer(object.content)) content = object.content;
+    else {
+      const chunks: Buffer[] = [];
+      for await (const chunk of object.content) chunks.push(chunk);
+      content = Buffer.concat(chunks);
+    }
+    const target = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(path.dirname(target), { recursive: true });
+    const temporary = `${target}.${++temporaries}.writing`;
+    await writeFile(temporary, content);
+    await rename(temporary, target);
+    const md5 = createHash('md5').update(content).digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size: content.length, md5 };
+  };
 }
 
 /** A request as S3 received it: its method, key, query (`uploads`, `partNumber=1&uploadId=…`) and x-amz-* headers. */
@@ -85,6 +124,7 @@ const OBJECT = '._S3rver_object';
 export async function startS3(directory: string, buckets: readonly string[], options: { owner?: string } = {}): Promise<S3Server> {
   const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: buckets.map((name) => ({ name, configs: [] })) });
   const store = (server as unknown as { store: Store }).store;
+  writeWhole(store);
   const queues = new Map<string, Promise<unknown>>();
   const conditionalWrites: Middleware = async (ctx, next) => {
     const ifNoneMatch = ctx.get('if-none-match');
