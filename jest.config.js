@@ -3,6 +3,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
   setupFiles: ['<rootDir>/test/polyfills.ts'],
   transform: { '^.+\\.[tj]s$': ['@swc/jest', { jsc: { target: 'es2023' } }] },
   // hyparquet(-writer) ship ES modules only: jest runs CommonJS, so they are transformed too.
