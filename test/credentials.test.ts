@@ -77,6 +77,8 @@ describe('S3 failures', () => {
     expect(reasonOf(kmsDenied, 'b')).toMatch(/^KMS refused: the caller needs kms:GenerateDataKey and kms:Decrypt on the key \(User: /);
     expect(reasonOf(Object.assign(new Error('key is disabled'), { name: 'KMS.DisabledException' }), 'b')).toMatch(/^KMS refused: /);
     expect(reasonOf(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }), 'b')).toMatch(/^access denied: the caller needs s3:PutObject/);
+    // A bucket or key name with "kms" in it is not KMS speaking.
+    expect(reasonOf(Object.assign(new Error('Access Denied to kms-archive'), { name: 'AccessDenied' }), 'kms-archive')).toMatch(/^access denied: /);
     expect(reasonOf(Object.assign(new Error('x'), { name: 'AccessDenied' }), 'b')).toMatch(/^access denied: the caller needs s3:PutObject/);
   });
 });

@@ -29,7 +29,7 @@ export function reasonOf(error: unknown, bucket: string): string {
   const name = (error as Error).name;
   const message = (error as Error).message ?? String(error);
   if (name === 'NoSuchBucket') return `the bucket ${bucket} does not exist (or is in another account)`;
-  if (/KMS/.test(name) || /\bKMS\b|kms:/i.test(message)) return `KMS refused: the caller needs kms:GenerateDataKey and kms:Decrypt on the key (${message})`;
+  if (/KMS/.test(name) || /\bKMS\b|\bkms:[A-Z]/.test(message)) return `KMS refused: the caller needs kms:GenerateDataKey and kms:Decrypt on the key (${message})`;
   if (name === 'AccessDenied' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 403) {
     return 'access denied: the caller needs s3:PutObject, s3:GetObject, s3:DeleteObject and s3:ListBucket under the prefix';
   }
