@@ -3,13 +3,14 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '../lambda/core/errors';
+import { defaultOf } from '../lambda/core/settings';
 import { propsFromContext } from '../lib/context';
 import { EsimExportStack } from '../lib/esim-export-stack';
 
 const app = new App();
 try {
   const { stackName, ...props } = propsFromContext(app.node);
-  new EsimExportStack(app, stackName ?? 'EsimExport', {
+  new EsimExportStack(app, stackName ?? defaultOf('stackName'), {
     ...props,
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   });

@@ -17,21 +17,12 @@ import { CHANGE_HIVE_COLUMNS, CHANGES_TABLE, historyView } from './history';
 export interface AthenaTablesProps {
   readonly bucket: s3.IBucket;
   readonly prefix: string;
-  /** @default 'esim_export' */
-  readonly databaseName?: string;
-  /** The first day Athena looks for snapshots (YYYY-MM-DD). @default DEFAULT_FIRST_SNAPSHOT_DATE */
-  readonly firstSnapshotDate?: string;
+  readonly databaseName: string;
+  /** The first day Athena looks for snapshots (YYYY-MM-DD). */
+  readonly firstSnapshotDate: string;
   /** Encrypts the query results (SSE-KMS). @default S3-managed keys */
   readonly encryptionKey?: kms.IKey;
 }
-
-/**
- * The first day the `dt` partitions span, unless the stack is told another. A query without a
- * `dt` filter lists every day in the range, so the range should start near the first snapshot
- * (from 2000 it walked about 9,800 empty daily prefixes). Not the deploy date: a date taken at
- * synth would move forward with every deploy and hide every earlier snapshot from Athena.
- */
-export const DEFAULT_FIRST_SNAPSHOT_DATE = '2026-01-01';
 
 /**
  * Days the `dt` partitions span: from the first snapshot's day to tomorrow in UTC, so a
@@ -66,7 +57,7 @@ export class AthenaTables extends Construct {
 
   constructor(scope: Construct, id: string, props: AthenaTablesProps) {
     super(scope, id);
-    this.databaseName = props.databaseName ?? 'esim_export';
+    this.databaseName = props.databaseName;
 
     // The database.
     const database = (this.database = new glue.CfnDatabase(this, 'GlueDatabase', {
@@ -84,7 +75,7 @@ export class AthenaTables extends Construct {
     // below holds every value (the raw integers, the names, `extra` with every other field
     // exactly), so it is the one table; the NDJSON stays for DuckDB, jq and pandas.
     // The typed table: the Parquet files, columns as the contract types them.
-    const firstDate = props.firstSnapshotDate ?? DEFAULT_FIRST_SNAPSHOT_DATE;
+    const firstDate = props.firstSnapshotDate;
     const typedTable = (id: string, name: string, folder: string, description: string, columns: ReadonlyArray<{ name: string; type: string }>): glue.CfnTable => {
       const location = `s3://${props.bucket.bucketName}/${props.prefix}/${folder}/`;
       const table = new glue.CfnTable(this, id, {

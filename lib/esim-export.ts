@@ -65,6 +65,7 @@ export class EsimExport extends Construct {
     checkDeployment(given, 'prop');
     const prefix = given.exportPrefix ?? defaultOf('exportPrefix');
     const timezone = given.timezone ?? defaultOf('timezone');
+    const logRetentionDays = given.logRetentionDays ?? defaultOf('logRetentionDays');
     const stateMachineName = `${stack.stackName}-export`;
     this.prefix = prefix;
     const yours = this.resources(props, given);
@@ -77,8 +78,8 @@ export class EsimExport extends Construct {
       bucketAccount: given.bucketOwner,
       encryptionKey: yours.encryptionKey,
       prefix,
-      infrequentAccessAfterDays: given.infrequentAccessAfterDays,
-      glacierAfterDays: given.glacierAfterDays,
+      infrequentAccessAfterDays: given.infrequentAccessAfterDays ?? defaultOf('infrequentAccessAfterDays'),
+      glacierAfterDays: given.glacierAfterDays ?? defaultOf('glacierAfterDays'),
       expireAfterDays: given.expireAfterDays,
     });
     const { bucket } = this.storage;
@@ -97,8 +98,8 @@ export class EsimExport extends Construct {
       vpcSubnets: yours.vpcSubnets,
       securityGroups: yours.securityGroups,
       secret: this.secret,
-      memorySize: given.memorySize,
-      logRetentionDays: given.logRetentionDays,
+      memorySize: given.memorySize ?? defaultOf('memorySize'),
+      logRetentionDays,
       eventBusName: given.eventBusName,
       environment: settingsEnvironment({
         ...given,
@@ -114,14 +115,14 @@ export class EsimExport extends Construct {
     this.function = this.exporter.function;
 
     // The state machine: runs every export, over as many invocations as it needs.
-    this.runner = new ExportStateMachine(this, 'Runner', { function: this.function, stateMachineName, logRetentionDays: given.logRetentionDays, encryptionKey: yours.encryptionKey });
+    this.runner = new ExportStateMachine(this, 'Runner', { function: this.function, stateMachineName, logRetentionDays, encryptionKey: yours.encryptionKey });
     this.stateMachine = this.runner.stateMachine;
 
     // The schedule: daily, in the configured time zone.
     this.schedule = new ExportSchedule(this, 'Schedule', {
       stateMachine: this.stateMachine,
       deadLetterQueue: this.exporter.failedRuns,
-      expression: given.schedule,
+      expression: given.schedule ?? defaultOf('schedule'),
       timezone,
     });
 
@@ -131,7 +132,7 @@ export class EsimExport extends Construct {
       stateMachine: this.stateMachine,
       failedRuns: this.exporter.failedRuns,
       alarmEmail: given.alarmEmail,
-      staleAfterHours: given.staleAfterHours,
+      staleAfterHours: given.staleAfterHours ?? defaultOf('staleAfterHours'),
     });
     this.alarmTopic = this.operations.alarmTopic;
 
@@ -139,8 +140,8 @@ export class EsimExport extends Construct {
     this.athena = new AthenaTables(this, 'Athena', {
       bucket,
       prefix,
-      databaseName: given.glueDatabaseName,
-      firstSnapshotDate: given.firstSnapshotDate,
+      databaseName: given.glueDatabaseName ?? defaultOf('glueDatabaseName'),
+      firstSnapshotDate: given.firstSnapshotDate ?? defaultOf('firstSnapshotDate'),
       encryptionKey: yours.encryptionKey,
     });
   }

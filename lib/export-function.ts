@@ -33,10 +33,9 @@ export interface ExportFunctionProps {
   readonly secret: secretsmanager.ISecret;
   /** The function's settings, as environment variables (settingsEnvironment, lambda/core/settings). */
   readonly environment: Readonly<Record<string, string>>;
-  /** @default 1024 */
-  readonly memorySize?: number;
-  /** @default 90 */
-  readonly logRetentionDays?: number;
+  /** Lambda memory in MB (the settings table's default: 1024). */
+  readonly memorySize: number;
+  readonly logRetentionDays: number;
   /** The bus "Snapshot Published" events go to. @default the account's default bus */
   readonly eventBusName?: string;
 }
@@ -53,7 +52,7 @@ export class ExportFunction extends Construct {
 
     // Its logs, kept as long as configured.
     const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
-      retention: props.logRetentionDays ?? logs.RetentionDays.THREE_MONTHS,
+      retention: props.logRetentionDays as logs.RetentionDays,
       encryptionKey: props.encryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
@@ -84,7 +83,7 @@ export class ExportFunction extends Construct {
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 1024,
+      memorySize: props.memorySize,
       // /tmp for the change set's comparison: both days' NDJSON spread by ICCID into gzipped
       // bucket files, about 35 bytes an eSIM a side (700 MB at 10,000,000); 512 MB is Lambda's default.
       ephemeralStorageSize: Size.mebibytes(2048),

@@ -24,11 +24,12 @@ export function logsKeyStatement(stackName: string): iam.PolicyStatement {
 /** Lets CloudWatch Logs use `key` for this stack's log groups, or warns that its policy must. */
 export function allowLogs(scope: Construct, key: kms.IKey): void {
   const stackName = Stack.of(scope).stackName;
-  const { statementAdded } = key.addToResourcePolicy(logsKeyStatement(stackName), true);
+  const statement = logsKeyStatement(stackName);
+  const { statementAdded } = key.addToResourcePolicy(statement, true);
   if (statementAdded) return;
   Annotations.of(scope).addWarningV2(
     'esim-export:key-policy',
     `The KMS key ${key.keyArn} encrypts the logs: its key policy must allow the service principal logs.<region>.amazonaws.com ` +
-      `kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey* and kms:Describe* for log groups arn:aws:logs:<region>:<account>:log-group:${stackName}-* (README, "Your key").`,
+      `${statement.actions.join(', ')} for log groups arn:aws:logs:<region>:<account>:log-group:${stackName}-* (README, "Your key").`,
   );
 }

@@ -22,8 +22,7 @@ export interface OperationsProps {
   readonly failedRuns: sqs.IQueue;
   /** @default no subscription */
   readonly alarmEmail?: string;
-  /** @default 26 */
-  readonly staleAfterHours?: number;
+  readonly staleAfterHours: number;
 }
 
 export class Operations extends Construct {
@@ -32,7 +31,7 @@ export class Operations extends Construct {
 
   constructor(scope: Construct, id: string, props: OperationsProps) {
     super(scope, id);
-    const staleAfterHours = props.staleAfterHours ?? 26;
+    const { staleAfterHours } = props;
     const metric = (metricName: string, statistic = 'Sum', period = Duration.days(1)): cloudwatch.Metric =>
       new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAME }, statistic, period });
 

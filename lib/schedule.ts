@@ -14,10 +14,8 @@ export interface ExportScheduleProps {
   readonly stateMachine: sfn.IStateMachine;
   /** Where events that cannot be delivered go. */
   readonly deadLetterQueue: sqs.IQueue;
-  /** @default 'cron(0 2 * * ? *)' */
-  readonly expression?: string;
-  /** @default 'UTC' */
-  readonly timezone?: string;
+  readonly expression: string;
+  readonly timezone: string;
 }
 
 export class ExportSchedule extends Construct {
@@ -35,7 +33,7 @@ export class ExportSchedule extends Construct {
     // The schedule itself, with retries and a dead-letter queue.
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'Starts the esim-export state machine.',
-      schedule: scheduler.ScheduleExpression.expression(props.expression ?? 'cron(0 2 * * ? *)', TimeZone.of(props.timezone ?? 'UTC')),
+      schedule: scheduler.ScheduleExpression.expression(props.expression, TimeZone.of(props.timezone)),
       target: new schedulerTargets.StepFunctionsStartExecution(props.stateMachine, {
         role,
         input: scheduler.ScheduleTargetInput.fromObject({ scheduledTime: scheduler.ContextAttribute.scheduledTime }),

@@ -29,8 +29,7 @@ export interface ExportStateMachineProps {
   readonly function: lambda.IFunction;
   /** The state machine's name, which the function names when a direct invocation does not fit. */
   readonly stateMachineName: string;
-  /** @default 90 */
-  readonly logRetentionDays?: number;
+  readonly logRetentionDays: number;
   /** Encrypts the execution logs. @default CloudWatch Logs' own encryption */
   readonly encryptionKey?: kms.IKey;
 }
@@ -86,7 +85,7 @@ export class ExportStateMachine extends Construct {
     const definition = begin.next(exportTask).next(finished);
 
     const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
-      retention: props.logRetentionDays ?? logs.RetentionDays.THREE_MONTHS,
+      retention: props.logRetentionDays as logs.RetentionDays,
       encryptionKey: props.encryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });

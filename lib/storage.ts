@@ -19,10 +19,8 @@ export interface SnapshotStorageProps {
   readonly encryptionKey?: kms.IKey;
   /** Key prefix of the snapshots (the lifecycle rule's scope). */
   readonly prefix: string;
-  /** @default 30 */
-  readonly infrequentAccessAfterDays?: number;
-  /** @default 90 */
-  readonly glacierAfterDays?: number;
+  readonly infrequentAccessAfterDays: number;
+  readonly glacierAfterDays: number;
   /** @default never */
   readonly expireAfterDays?: number;
 }
@@ -64,8 +62,8 @@ export class SnapshotStorage extends Construct {
           id: 'age-snapshots',
           prefix: `${props.prefix}/`,
           transitions: [
-            { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(props.infrequentAccessAfterDays ?? 30) },
-            { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(props.glacierAfterDays ?? 90) },
+            { storageClass: s3.StorageClass.INFREQUENT_ACCESS, transitionAfter: Duration.days(props.infrequentAccessAfterDays) },
+            { storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transitionAfter: Duration.days(props.glacierAfterDays) },
           ],
           // Versions replaced by a same-day re-run are kept a while for recovery, then go.
           noncurrentVersionExpiration: Duration.days(30),

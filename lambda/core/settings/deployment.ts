@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors';
-import { parseInteger, parseSetting, settingLabel } from './parse';
+import { parseInteger, parseSetting } from './parse';
 
 /** Retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -66,29 +66,3 @@ export const parseProxyUrl = (label: string, raw: unknown): string => {
   if (typeof raw === 'string' && raw.includes('@')) throw new ConfigError(`${label} ${error}`);
   return parseSetting(label, z.string({ error }).regex(/^https?:\/\/[^\s/@]+\/?$/, { error }), raw);
 };
-
-/**
- * What no one value shows, said at synth rather than at deploy: S3 refuses a lifecycle rule
- * whose steps are out of order, and subnets or security groups mean nothing without their VPC.
- */
-export function checkDeployment({ infrequentAccessAfterDays: ia = 30, glacierAfterDays: glacier = 90, expireAfterDays: expire, vpcId, subnetIds, securityGroupIds,
-}: {
-  infrequentAccessAfterDays?: number;
-  glacierAfterDays?: number;
-  expireAfterDays?: number;
-  vpcId?: string;
-  subnetIds?: readonly string[];
-  securityGroupIds?: readonly string[];
-}, source: 'context' | 'prop' = 'context'): void {
-  const label = (name: string): string => settingLabel(source, name);
-  // An object must stay 30 days in Standard-IA before it may move on.
-  if (glacier < ia + 30) {
-    throw new ConfigError(`${label('glacierAfterDays')} must be at least 30 days after infrequentAccessAfterDays (${ia}), got ${glacier}`);
-  }
-  if (expire !== undefined && expire <= glacier) {
-    throw new ConfigError(`${label('expireAfterDays')} must be after glacierAfterDays (${glacier}), got ${expire}`);
-  }
-  if ((subnetIds !== undefined || securityGroupIds !== undefined) !== (vpcId !== undefined) || (vpcId !== undefined && subnetIds === undefined)) {
-    throw new ConfigError(`${label('vpcId')} and "subnetIds" go together (securityGroupIds is optional, and needs them): give both, or neither`);
-  }
-}

@@ -155,3 +155,24 @@ export function readSettings(source: SettingSource | 'prop', values: Readonly<Re
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
   return given as GivenSettings;
 }
+
+/**
+ * What no one value shows, said at synth rather than at deploy: S3 refuses a lifecycle rule
+ * whose steps are out of order, and subnets or security groups mean nothing without their VPC.
+ */
+export function checkDeployment(given: GivenSettings, source: 'context' | 'prop' = 'context'): void {
+  const { expireAfterDays: expire, vpcId, subnetIds, securityGroupIds } = given;
+  const ia = given.infrequentAccessAfterDays ?? defaultOf('infrequentAccessAfterDays');
+  const glacier = given.glacierAfterDays ?? defaultOf('glacierAfterDays');
+  const label = (name: string): string => settingLabel(source, name);
+  // An object must stay 30 days in Standard-IA before it may move on.
+  if (glacier < ia + 30) {
+    throw new ConfigError(`${label('glacierAfterDays')} must be at least 30 days after infrequentAccessAfterDays (${ia}), got ${glacier}`);
+  }
+  if (expire !== undefined && expire <= glacier) {
+    throw new ConfigError(`${label('expireAfterDays')} must be after glacierAfterDays (${glacier}), got ${expire}`);
+  }
+  if ((subnetIds !== undefined || securityGroupIds !== undefined) !== (vpcId !== undefined) || (vpcId !== undefined && subnetIds === undefined)) {
+    throw new ConfigError(`${label('vpcId')} and "subnetIds" go together (securityGroupIds is optional, and needs them): give both, or neither`);
+  }
+}

@@ -181,6 +181,9 @@ export const SETTINGS = {
   glacierAfterDays: setting({ names: { context: 'glacierAfterDays' }, help: 'move snapshots to S3 Glacier Instant Retrieval after this many days', default: 90, parse: whole(1, 36500) }),
   expireAfterDays: setting({ names: { context: 'expireAfterDays' }, help: 'delete snapshots after this many days', defaultText: 'never', parse: whole(1, 36500) }),
   glueDatabaseName: setting({ names: { context: 'glueDatabaseName' }, help: "the Glue database of Athena's tables", default: 'esim_export', parse: parseGlueName }),
+  // A query without a `dt` filter lists every day from here, so it should be near the first
+  // snapshot (from 2000 it walked about 9,800 empty daily prefixes). Not the deploy date: a date
+  // taken at synth would move forward with every deploy and hide every earlier snapshot.
   firstSnapshotDate: setting({ names: { context: 'firstSnapshotDate' }, help: 'the first day Athena looks for snapshots', default: '2026-01-01', parse: parseDate }),
   vpcId: setting({ names: { context: 'vpcId' }, help: 'run the function in this VPC (with subnetIds)', defaultText: "Lambda's own network", parse: parseVpcId }),
   subnetIds: setting({ names: { context: 'subnetIds' }, help: "the function's subnets in vpcId, with a route to the API and to S3", parse: parseSubnetIds }),
