@@ -12,7 +12,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { TYPED_HIVE_COLUMNS } from '../lambda/core/columns';
 import { keepLogicalId } from './secure-defaults';
-import { CHANGE_HIVE_COLUMNS, CHANGES_TABLE, historyView } from './history';
+import { CHANGE_HIVE_COLUMNS, CHANGES_TABLE, historyView, SNAPSHOTS_TABLE } from './history';
 
 export interface AthenaTablesProps {
   readonly bucket: s3.IBucket;
@@ -46,7 +46,7 @@ function projection(location: string, firstDate: string): Record<string, string>
 export class AthenaTables extends Construct {
   public readonly databaseName: string;
   /** The typed table over the Parquet files. */
-  public readonly tableName = 'esims_parquet';
+  public readonly tableName = SNAPSHOTS_TABLE;
   public readonly workGroupName: string;
   public readonly database: glue.CfnDatabase;
   /** The typed snapshot table (`tableName`), the change sets table and the history view. */
@@ -106,7 +106,7 @@ export class AthenaTables extends Construct {
       'One row per eSIM per daily snapshot (Parquet), typed: ids and raw dates bigint, imsis an array of structs, provisioned_at etc. UTC timestamps, extra the JSON text of any other field.',
       TYPED_HIVE_COLUMNS,
     );
-    // The change sets, and the history built from them (a view: one row per eSIM version).
+    // The change sets, and the history (a view over the snapshots: one row per eSIM version).
     this.changesTable = typedTable(
       'ChangesTable',
       CHANGES_TABLE,
@@ -117,7 +117,7 @@ export class AthenaTables extends Construct {
     const history = (this.historyView = new glue.CfnTable(this, 'HistoryView', {
       catalogId: Aws.ACCOUNT_ID,
       databaseName: this.databaseName,
-      tableInput: historyView(this.databaseName),
+      tableInput: historyView(this.databaseName, this.tableName),
     }));
     history.addResourceDependency(database);
 

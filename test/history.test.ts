@@ -2,13 +2,15 @@
  * README's change-set and history queries, run in DuckDB over the files of three daily
  * snapshots of an evolving sandbox inventory, with the history view built from the same SQL the
  * Glue view holds (lib/history.ts); the answers are checked against the sandboxes' own listings.
+ * Then a history over gaps, a day without NDJSON (so without change sets), a rerun and a
+ * backfill, checked eSIM by eSIM and day by day against what each day's sandbox served.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FolderDestination } from '../lambda/core/destinations';
 import { runExport } from '../lambda/core/run/lifecycle';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
-import { CHANGES_TABLE, HISTORY_VIEW, historySql } from '../lib/history';
+import { CHANGES_TABLE, HISTORY_VIEW, historySql, SNAPSHOTS_TABLE } from '../lib/history';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { literal, query, type Row } from './duckdb';
 import { FAST_TUNING, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
@@ -38,13 +40,18 @@ afterAll(async () => {
   await removeDir(out);
 });
 
+/** The snapshot table and the history view over the Parquet files under `folder`, as DuckDB views. */
+const historyViews = (folder: string): string =>
+  `CREATE VIEW ${SNAPSHOTS_TABLE} AS SELECT * FROM read_parquet(${literal(path.join(folder, 'parquet/*/*.parquet'))}, hive_partitioning = true);\n` +
+  `CREATE VIEW ${HISTORY_VIEW} AS ${historySql(SNAPSHOTS_TABLE)};\n`;
+
 /** README's queries, with the Athena names turned into DuckDB views over the files. */
 async function readmeQueries(): Promise<string[]> {
   const readme = await readFile(path.join(__dirname, '..', 'README.md'), 'utf8');
   const block = /```sql\n(-- what changed on a day[\s\S]*?)```/.exec(readme)![1]!;
   const views =
     `CREATE VIEW ${CHANGES_TABLE} AS SELECT * FROM read_parquet(${literal(path.join(out, 'changes/parquet/*/*.parquet'))}, hive_partitioning = true);\n` +
-    `CREATE VIEW ${HISTORY_VIEW} AS ${historySql(CHANGES_TABLE)};\n`;
+    historyViews(out);
   return block
     .replaceAll('esim_export.', '')
     .split(/;\s*\n/)
@@ -88,4 +95,66 @@ it('gives the history of one ICCID, one row per version, the current one open', 
     [DAYS[1], null, seen[1]],
   ]);
   expect(seen[0]).not.toBe(seen[1]);
+});
+
+describe('the history over gaps, a day without NDJSON, a rerun and a backfill', () => {
+  // Day n of the sandbox's inventory is exported as 2026-12-0n, in this order.
+  const plan: Array<{ day: number; formats?: Array<'ndjson' | 'csv' | 'parquet'>; note: string }> = [
+    { day: 1, note: 'the first snapshot' },
+    { day: 2, formats: ['csv', 'parquet'], note: 'a day without NDJSON: no change set today or tomorrow' },
+    { day: 3, note: 'compared with a day without NDJSON: no change set' },
+    { day: 6, note: 'after a gap of two days' },
+    { day: 5, note: 'a backfill, between days already published' },
+    { day: 6, note: 'a rerun of the newest day' },
+  ];
+  let folder: string;
+  const apis = new Map<number, Sandbox>();
+
+  beforeAll(async () => {
+    folder = await tempDir();
+    for (const day of new Set(plan.map((step) => step.day))) apis.set(day, await startSandbox({ size: 2_000, shape: 'mixed', day }));
+    for (const step of plan) {
+      await runExport({
+        settings: { ...settingsFor(apis.get(step.day)!.apiBaseUrl), snapshotDate: `2026-12-0${step.day}`, ...(step.formats && { formats: step.formats }) },
+        destination: new FolderDestination(folder),
+        credentials: SANDBOX_CREDENTIALS,
+        credentialsSource: 'the test credentials',
+        tuning: FAST_TUNING,
+      });
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([...apis.values()].map((api) => api.close()));
+    await removeDir(folder);
+  });
+
+  it('covers every eSIM on every snapshot day with the values that day served, and no day it was absent', async () => {
+    const days = [...apis.keys()].sort();
+    // The history, one row per version, laid over the snapshot days it covers.
+    const versions = await query(`${historyViews(folder)} SELECT iccid, CAST(valid_from AS VARCHAR) AS valid_from, CAST(valid_to AS VARCHAR) AS valid_to, sim_status, modified_date FROM ${HISTORY_VIEW}`);
+    const covered = new Map<string, string>();
+    for (const version of versions) {
+      for (const day of days) {
+        const date = `2026-12-0${day}`;
+        if (date < String(version.valid_from) || (version.valid_to !== null && date >= String(version.valid_to))) continue;
+        const key = `${String(version.iccid)} ${date}`;
+        expect(covered.has(key)).toBe(false); // one version at a time
+        covered.set(key, `${String(version.sim_status)} ${version.modified_date === null ? null : String(version.modified_date)}`);
+      }
+    }
+    // The truth: what each day's sandbox served, eSIM by eSIM.
+    const served = new Map<string, string>();
+    for (const day of days) {
+      for (const text of apis.get(day)!.listing()) {
+        const item = JSON.parse(text) as { iccid: string; sim_status: string; modified_date?: number };
+        served.set(`${item.iccid} 2026-12-0${day}`, `${item.sim_status} ${item.modified_date ?? null}`);
+      }
+    }
+    expect(served.size).toBe(days.length * 2_000);
+    expect(covered).toEqual(served);
+    // The sequence had what it is meant to test: change sets missing on two days, versions that changed.
+    const manifests = await Promise.all(days.map(async (day) => JSON.parse(await readFile(path.join(folder, `manifests/dt=2026-12-0${day}/manifest.json`), 'utf8')) as Manifest));
+    expect(manifests.map((manifest) => manifest.changes.skipped !== undefined)).toEqual([false, true, true, false, false]);
+    expect(versions.length).toBeGreaterThan(2_000);
+  });
 });

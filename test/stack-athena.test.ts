@@ -29,7 +29,7 @@ describe('Athena in the stack', () => {
     const encoded = /^\/\* Presto View: (.+) \*\/$/.exec(view.Properties.TableInput.ViewOriginalText as string)![1]!;
     const presto = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as { originalSql: string; columns: Array<{ name: string; type: string }> };
     // The SQL DuckDB runs in test/history.test.ts, over the Glue table.
-    expect(presto.originalSql).toBe(historySql('esim_export.esims_changes'));
+    expect(presto.originalSql).toBe(historySql('esim_export.esims_parquet'));
     expect(presto.columns.slice(0, 3)).toEqual([{ name: 'iccid', type: 'varchar' }, { name: 'valid_from', type: 'varchar' }, { name: 'valid_to', type: 'varchar' }]);
     expect(presto.columns).toContainEqual({ name: 'imsis', type: 'array(row(sponsor_id bigint,imsi bigint))' });
     template().hasResourceProperties('AWS::Athena::WorkGroup', {
