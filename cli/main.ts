@@ -20,12 +20,23 @@ const stop = (signal: NodeJS.Signals): void => {
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 
+// Exit 0 only when a snapshot was published: should the export ever stop waiting on something
+// that can no longer happen (the event loop empties before runCli answers), that is a failure.
+let answered = false;
+process.on('beforeExit', () => {
+  if (answered) return;
+  answered = true;
+  process.stderr.write('esim-export: the export stopped before it finished (internal error: nothing was left to wait for); nothing was published. Run again, and report it if it recurs.\n');
+  process.exitCode = 1;
+});
+
 runCli(process.argv.slice(2), {
   env: process.env,
   stdout: process.stdout,
   stderr: process.stderr,
   signal: controller.signal,
 }).then((status) => {
+  answered = true;
   if (!stoppedBy) return void (process.exitCode = status);
   // Cleanup is done: take the default action of the signal (end the process, killed by it).
   process.removeAllListeners(stoppedBy);

@@ -72,6 +72,8 @@ function recordPublished(manifest: Manifest): void {
   metrics.addMetric('PagesFetched', MetricUnit.Count, manifest.requests - manifest.retries);
   metrics.addMetric('Retries', MetricUnit.Count, manifest.retries);
   metrics.addMetric('Warnings', MetricUnit.Count, manifest.warnings.length);
+  // A previous snapshot that could not be compared with (damaged, missing, no NDJSON): the day has no change set.
+  metrics.addMetric('ChangeSetsMissing', MetricUnit.Count, manifest.changes.previous_unusable ? 1 : 0);
   // Only the deployment's own snapshot keeps the "no fresh snapshot" alarm quiet.
   if (manifest.scope === FULL_SCOPE) metrics.addMetric('SnapshotsPublished', MetricUnit.Count, 1);
   for (const [status, count] of metricStatuses(manifest.by_status)) {

@@ -12,7 +12,7 @@ import type { Destination } from './core/destinations';
 import { AnnouncementFailedError } from './core/errors';
 import { manifestKey, type RunsLayout } from './core/snapshot/layout';
 import type { Manifest } from './core/snapshot/manifest';
-import { outboxFolder } from './core/run/lifecycle';
+import { outboxFolder, readManifest } from './core/run/lifecycle';
 
 export const EVENT_SOURCE = 'esim-export';
 export const EVENT_DETAIL_TYPE = 'Snapshot Published';
@@ -29,11 +29,16 @@ export interface SnapshotPublishedDetail {
   readonly manifest_key: string;
   readonly files: ReadonlyArray<{ readonly format: string; readonly key: string; readonly records: number; readonly bytes: number }>;
   readonly warnings: number;
+  /**
+   * Set when this snapshot was replaced before its event went out (a same-day rerun): the run
+   * whose snapshot the day holds now. Its own event follows this one.
+   */
+  readonly replaced_by_run_id?: string;
   /** What changed since the previous snapshot (0s, with `skipped`, when there is no change set). */
   readonly changes: { readonly added: number; readonly changed: number; readonly removed: number; readonly previous_date: string | null; readonly skipped?: string };
 }
 
-export function snapshotPublishedEntry(manifest: Manifest, bucket: string, manifestKey: string, eventBusName?: string): PutEventsRequestEntry {
+export function snapshotPublishedEntry(manifest: Manifest, bucket: string, manifestKey: string, eventBusName?: string, replacedBy?: string): PutEventsRequestEntry {
   const detail: SnapshotPublishedDetail = {
     snapshot_date: manifest.snapshot_date,
     run_id: manifest.run_id,
@@ -44,6 +49,7 @@ export function snapshotPublishedEntry(manifest: Manifest, bucket: string, manif
     manifest_key: manifestKey,
     files: manifest.files.map(({ format, key, records, bytes }) => ({ format, key, records, bytes })),
     warnings: manifest.warnings.length,
+    ...(replacedBy !== undefined && { replaced_by_run_id: replacedBy }),
     changes: {
       added: manifest.changes.added,
       changed: manifest.changes.changed,
@@ -88,20 +94,23 @@ export interface AnnounceTarget {
 }
 
 /**
- * Sends the event of every snapshot of the scope still in its outbox, oldest first, and
+ * Sends the event of every snapshot of the scope still in its outbox, in the order they were published, and
  * removes each entry once its event is on the bus. Returns the manifests announced; throws
  * AnnouncementFailedError at the first that the bus refuses, leaving it and the rest pending.
  */
 export async function announcePending(target: AnnounceTarget, layout: RunsLayout): Promise<Manifest[]> {
   const { destination } = target;
   const announced: Manifest[] = [];
-  for (const key of (await destination.list(outboxFolder(layout))).sort()) {
-    const stored = await destination.readDocument(key);
+  for (const entryKey of (await destination.list(outboxFolder(layout))).sort()) {
+    const stored = await destination.readDocument(entryKey);
     if (!stored) continue;
     const manifest = JSON.parse(stored.body.toString('utf8')) as Manifest;
-    const entry = snapshotPublishedEntry(manifest, target.bucket, destination.keyFor(manifestKey(manifest.scope, manifest.snapshot_date)), target.eventBusName);
+    const key = manifestKey(manifest.scope, manifest.snapshot_date);
+    // A snapshot replaced before it was announced says so, naming the run the day holds now.
+    const current = (await readManifest(destination, key))?.run_id;
+    const entry = snapshotPublishedEntry(manifest, target.bucket, destination.keyFor(key), target.eventBusName, current === manifest.run_id ? undefined : (current ?? 'none'));
     await putSnapshotPublished(target.client, entry);
-    await destination.remove([key]);
+    await destination.remove([entryKey]);
     announced.push(manifest);
   }
   return announced;

@@ -96,7 +96,7 @@ export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOut
     return { cleaned: event.run, published: published !== undefined };
   }
   if (event.step === 'publish') {
-    const manifest = await publishRun(store, { snapshotDate: event.run.snapshot_date, announce: true });
+    const manifest = await publishRun(store, { snapshotDate: event.run.snapshot_date, announce: true, signal: deps.context.signal, tuning: deps.context.tuning });
     return { result: { run: event.run, done: true, records: manifest.records, api_total: manifest.api_total, invocations: manifest.invocations }, manifest };
   }
   const { checkpoint, seen } = await store.load();

@@ -101,9 +101,16 @@ describe('comparing records', () => {
     expect(changedFields(before, { iccid: '1', sim_status: 'TERMINATED', group: { id: 1, name: 'a' }, eid: 'x' } as ApiRecord)).toEqual(['sim_status', 'eid', 'gone']);
   });
 
+  it('sees any field name as data: __proto__ and constructor appearing, changing or going are changes', () => {
+    const before = JSON.parse('{"iccid":"1","constructor":1}') as ApiRecord;
+    expect(changedFields(before, JSON.parse('{"iccid":"1","constructor":1,"__proto__":{}}') as ApiRecord)).toEqual(['__proto__']);
+    expect(changedFields(JSON.parse('{"iccid":"1","__proto__":{"a":1}}') as ApiRecord, JSON.parse('{"iccid":"1","__proto__":{"a":2}}') as ApiRecord)).toEqual(['__proto__']);
+    expect(changedFields(before, JSON.parse('{"iccid":"1"}') as ApiRecord)).toEqual(['constructor']);
+  });
+
   it('finds each eSIM by its ICCID wherever the field is in the line (read from the front when it is first, parsed when not)', async () => {
     const lines = (...texts: string[]) => async function* () {
-      yield* texts;
+      yield texts;
     };
     const found: string[] = [];
     const changes = diffSnapshots(
@@ -117,7 +124,7 @@ describe('comparing records', () => {
 
   it('finds the same changes whether the snapshots are compared whole or spread over buckets', async () => {
     const lines = (api: Sandbox) => async function* () {
-      yield* api.listing();
+      yield api.listing();
     };
     const collect = async (bucketRecords: number) => {
       const found: string[] = [];

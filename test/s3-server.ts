@@ -1,13 +1,15 @@
 /**
  * A real S3 server for tests: s3rver, started on a free port with one bucket, plus S3's
- * conditional writes on PutObject (`If-None-Match: *`, `If-Match: <etag>`), which S3 added in
- * 2024 and s3rver 3.7 predates. The export's scope lock relies on them, so the tests need the
+ * conditional writes on PutObject and CopyObject (`If-None-Match: *`, `If-Match: <etag>`) and
+ * conditional deletes (DeleteObject with `If-Match`), which S3 added in 2024 and 2025 and
+ * s3rver 3.7 predates. The export's scope lock relies on them, so the tests need the
  * real semantics: a 412 PreconditionFailed when the condition fails, decided one request at a
  * time per key, as S3 does.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
 import S3rver from 's3rver';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from '../lambda/core/aws';
@@ -23,6 +25,31 @@ interface KoaContext {
   headers: Record<string, string | string[] | undefined>;
   get(header: string): string;
   req: { socket: { destroy(): void } };
+  body?: unknown;
+  length?: number;
+}
+
+/** Lets `fraction` of the answer's body out, then drops the connection: a download cut by the network. */
+function cutBody(ctx: KoaContext, fraction: number): void {
+  const length = ctx.length ?? 0;
+  const limit = Math.floor(length * fraction);
+  const body = ctx.body as Readable | Buffer;
+  const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+  let sent = 0;
+  ctx.body = source.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        const room = limit - sent;
+        sent += chunk.length;
+        if (room > chunk.length) return done(null, chunk);
+        this.push(chunk.subarray(0, Math.max(0, room)));
+        // The headers promised `length` bytes; the connection goes before they all came.
+        setTimeout(() => ctx.req.socket.destroy(), 50);
+        done();
+      },
+    }),
+  );
+  ctx.length = length;
 }
 
 /** A request as a fault sees it: its key without the bucket, and the copy's source key if it is a copy. */
@@ -36,10 +63,12 @@ export interface FaultedRequest {
 /**
  * A fault S3 can show: `fail` answers 503 ServiceUnavailable without doing anything; `lose` does the
  * request, then drops the connection before the answer (the SDK sees a network error and
- * retries a request that was applied). Each applies to the requests `when` picks, `times` times.
+ * retries a request that was applied); `cut` answers a GET, then drops the connection once
+ * `cutAt` of its body (a fraction) has gone out. Each applies to the requests `when` picks, `times` times.
  */
 export interface Fault {
-  readonly kind: 'fail' | 'lose';
+  readonly kind: 'fail' | 'lose' | 'cut';
+  readonly cutAt?: number;
   readonly when: (request: FaultedRequest) => boolean;
   times?: number;
 }
@@ -129,7 +158,8 @@ export async function startS3(directory: string, buckets: readonly string[], opt
   const conditionalWrites: Middleware = async (ctx, next) => {
     const ifNoneMatch = ctx.get('if-none-match');
     const ifMatch = ctx.get('if-match');
-    if (ctx.method !== 'PUT' || (!ifNoneMatch && !ifMatch)) return next();
+    // PutObject and CopyObject (PUT), and DeleteObject (DELETE with If-Match), as S3 answers them.
+    if (!['PUT', 'DELETE'].includes(ctx.method) || (!ifNoneMatch && !ifMatch)) return next();
     const [, bucket = '', ...rest] = decodeURIComponent(ctx.path).split('/');
     const key = rest.join('/');
     const id = `${bucket}/${key}`;
@@ -140,6 +170,7 @@ export async function startS3(directory: string, buckets: readonly string[], opt
         () => undefined,
       );
       if (ifNoneMatch === '*' && current !== undefined) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+      if (ctx.method === 'DELETE' && current === undefined) throw new S3Error('NoSuchKey', 'The specified key does not exist.');
       if (ifMatch && ifMatch.replaceAll('"', '') !== current) throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
       await next();
     });
@@ -179,6 +210,7 @@ export async function startS3(directory: string, buckets: readonly string[], opt
     hits += 1;
     if (fault.kind === 'fail') throw new S3Error('ServiceUnavailable', 'Service is unable to handle request.');
     await next();
+    if (fault.kind === 'cut') return cutBody(ctx, fault.cutAt ?? 0.4);
     ctx.req.socket.destroy();
   };
   // First in line, before s3rver's own routes; faults before everything, so a lost answer was applied.

@@ -10,6 +10,7 @@ import { runCli } from '../cli/run-cli';
 import { configFromEnvironment, settingsForEvent } from '../lambda/config';
 import { type Destination, FolderDestination, S3Destination } from '../lambda/core/destinations';
 import { runExport } from '../lambda/core/run/lifecycle';
+import { checkShrink, fewerPercent } from '../lambda/core/snapshot/shrink-guard';
 import type { ExportSettings } from '../lambda/core/settings';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { type Sandbox, startSandbox } from '../sandbox/server';
@@ -121,5 +122,29 @@ describe('the shrink guard from the command line and the event', () => {
     expect(settingsForEvent({}, config)).toMatchObject({ maxShrink: 25, allowShrink: false });
     expect(settingsForEvent({ allowShrink: true }, config)).toMatchObject({ maxShrink: 25, allowShrink: true });
     expect(() => settingsForEvent({ allowShrink: 'yes' }, config)).toThrow('invalid event: event.allowShrink must be true or false, got "yes". Nothing was exported.');
+  });
+});
+
+describe('the guard’s arithmetic', () => {
+  const previous = { snapshot_date: '2026-11-26', run_id: 'r', records: 1_000 } as Manifest;
+  it('allows exactly max shrink percent fewer and refuses one eSIM more, at every limit, never saying a percentage it does not mean', () => {
+    for (let maxShrink = 0; maxShrink < 100; maxShrink++) {
+      const limit = 1_000 - 10 * maxShrink;
+      expect(() => checkShrink(limit, previous, { maxShrink, allowShrink: false })).not.toThrow();
+      let message = '';
+      try {
+        checkShrink(limit - 1, previous, { maxShrink, allowShrink: false });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      const shown = Number(/, ([\d.]+)% fewer/.exec(message)?.[1]);
+      expect(shown).toBeGreaterThan(maxShrink);
+      expect(shown).toBeLessThanOrEqual(maxShrink + 0.1);
+    }
+  });
+
+  it('shows 18.04% for 819.6 in a thousand-fold inventory, not a rounded 18%', () => {
+    expect(fewerPercent(819_600, 1_000_000, 18)).toBe('18.04');
+    expect(fewerPercent(850, 1_000, 10)).toBe('15');
   });
 });

@@ -89,7 +89,7 @@ describe('the state machine under faults', () => {
     // Announce, its four retries, then the last try that reports instead of failing.
     expect(calls.map((call) => call.step).slice(-7)).toEqual(['publish', ...Array<string>(6).fill('announce')]);
     const first = await dayMatchesManifest('2026-11-27');
-    expect(await staged()).toEqual([`esims/_runs/outbox/2026-11-27-${first}.json`]);
+    expect(await staged()).toEqual([expect.stringMatching(new RegExp(`^esims/_runs/outbox/\\d{4}-\\d{2}-\\d{2}T\\d{9}Z-2026-11-27-${first}\\.json$`))]);
 
     events.reset();
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });

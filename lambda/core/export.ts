@@ -3,6 +3,8 @@
  * signal and observer, and the knobs tests shorten. The run itself (begin, invocations, publish,
  * discard) is run/lifecycle.ts; the manifest is manifest.ts.
  */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Credentials } from './api/betatel-client';
 import type { Destination } from './destinations';
 import type { ExportError } from './errors';
@@ -17,12 +19,15 @@ export interface Tuning {
   readonly retryPolicy: RetryPolicy;
   /** Passes over the inventory when it moves while we read it. */
   readonly maxPasses: number;
+  /** The change set's comparison: the most previous records held in memory at once, and where it spills the rest (changes/diff.ts). */
+  readonly comparison: { readonly bucketRecords: number; readonly workDir: string };
 }
 
 export const DEFAULT_TUNING: Tuning = {
   requestTimeoutMs: 30_000,
   retryPolicy: DEFAULT_RETRY_POLICY,
   maxPasses: 3,
+  comparison: { bucketRecords: 100_000, workDir: path.join(tmpdir(), 'esim-export-work') },
 };
 
 export interface ExportProgress {

@@ -11,10 +11,9 @@
  * It is computed from NDJSON: when this run or the previous snapshot has none, or the previous
  * one cannot be read, the manifest says why and no change set is written.
  */
-import { tmpdir } from 'node:os';
 import { type Column, COLUMNS } from '../columns';
 import type { Destination, WrittenObject } from '../destinations';
-import { ExportAbortedError, LockLostError } from '../errors';
+import { DestinationError } from '../errors';
 import type { Encoder } from '../formats';
 import { csvEncoder } from '../formats/csv';
 import { ndjsonEncoder } from '../formats/ndjson';
@@ -25,7 +24,8 @@ import type { RunCheckpoint } from '../run/store';
 import { fileExtension, type SnapshotLayout } from '../snapshot/layout';
 import type { ChangeSummary, Manifest, ManifestFile } from '../snapshot/manifest';
 import { contentType, SnapshotFile } from '../snapshot/snapshot-file';
-import { type Change, diffSnapshots, ndjsonLines } from './diff';
+import { type Change, diffSnapshots } from './diff';
+import { ContentMismatchError, ndjsonBatches } from './lines';
 
 const CHANGE_OF = new WeakMap<ApiRecord, Change>();
 
@@ -58,31 +58,56 @@ export interface ChangeSetInput {
   readonly previous: Manifest | undefined;
   /** Renews the run's lock (between buckets of a large comparison). */
   readonly renew: () => Promise<void>;
+  /** Stops the comparison (Ctrl-C, the Lambda's deadline): nothing is published. */
+  readonly signal?: AbortSignal;
+  /** The most previous records held in memory at once; where the rest spill. */
+  readonly bucketRecords: number;
+  readonly workDir: string;
+}
+
+/** The change set as staged: what the manifest says of it, the files to publish, and a warning when a snapshot to compare with could not be used. */
+export interface StagedChangeSet {
+  readonly summary: ChangeSummary;
+  readonly moves: Array<{ from: string; to: string }>;
+  readonly warning?: string;
 }
 
 const none = (previous: ChangeSummary['previous'], skipped: string): ChangeSummary => ({ previous, skipped, added: 0, changed: 0, removed: 0, files: [] });
 
+/** The previous snapshot cannot be compared with: no change set, and a warning that says which file and what to do. */
+class PreviousUnusable extends Error {}
+
+const unusable = (previous: ChangeSummary['previous'], why: string): StagedChangeSet => ({
+  summary: { ...none(previous, why), previous_unusable: true },
+  moves: [],
+  warning: `no change set: ${why}`,
+});
+
 /** Computes and stages the change set; returns what the manifest says of it and the staged files to publish. */
-export async function stageChangeSet(input: ChangeSetInput): Promise<{ summary: ChangeSummary; moves: Array<{ from: string; to: string }> }> {
-  const { destination, checkpoint, layout, previous } = input;
-  // A scope's first snapshot is compared with nothing: every eSIM is added, so the history
-  // (esim_history) can be built from the change sets alone.
+export async function stageChangeSet(input: ChangeSetInput): Promise<StagedChangeSet> {
+  const { destination, checkpoint, layout, previous, signal } = input;
+  // A scope's first snapshot is compared with nothing: every eSIM is added.
   const compared = previous ? { snapshot_date: previous.snapshot_date, run_id: previous.run_id } : null;
   const before = previous?.files.filter((file) => file.format === 'ndjson') ?? [];
   const after = checkpoint.files.filter((file) => file.format === 'ndjson');
   if (!checkpoint.settings.changeSet) return { summary: none(compared, 'change sets are off for this run (changeSet false)'), moves: [] };
   if (after.length === 0) return { summary: none(compared, 'this run writes no NDJSON, which the change set is computed from'), moves: [] };
-  if (previous && before.length === 0) return { summary: none(compared, `the snapshot of ${previous.snapshot_date} has no NDJSON to compare with`), moves: [] };
+  if (previous && before.length === 0) {
+    const why = `the snapshot of ${previous.snapshot_date} has no NDJSON to compare with (it was exported without it)`;
+    return unusable(compared, why);
+  }
 
   const root = destination.keyFor('');
-  const linesOf = (keys: readonly ManifestFile[], relative: (key: string) => string) =>
-    async function* (): AsyncIterable<string> {
-      for (const file of keys) {
-        const stream = await destination.read(relative(file.key));
-        if (!stream) throw new Error(`${file.key} is missing`);
-        yield* ndjsonLines(stream, file.compression === 'gzip');
-      }
-    };
+  // The previous snapshot, read through its manifest: each file's SHA-256 and line count checked.
+  const previousLines = (): AsyncIterable<readonly string[]> =>
+    (async function* () {
+      for (const file of before) yield* readPrevious(destination, file, file.key.slice(root.length), previous!.snapshot_date, signal);
+    })();
+  // This run's own staged files, checked against what the run measured when it wrote them.
+  const nextLines = (): AsyncIterable<readonly string[]> =>
+    (async function* () {
+      for (const file of after) yield* readStaged(destination, file);
+    })();
   const objects: WrittenObject[] = [];
   try {
     const files = await Promise.all(
@@ -100,11 +125,13 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<{ summary: 
       await Promise.all(files.map((file) => file.write(batch)));
       batch = [];
     };
-    const changes = diffSnapshots(
-      previous && linesOf(before, (key) => key.slice(root.length)),
-      linesOf(after, (key) => key),
-      { expected: Math.max(previous?.records ?? 0, checkpoint.harvest.summary?.records ?? 0), workDir: tmpdir(), onBucket: input.renew },
-    );
+    const changes = diffSnapshots(previous && previousLines, nextLines, {
+      expected: Math.max(previous?.records ?? 0, checkpoint.harvest.summary?.records ?? 0),
+      workDir: input.workDir,
+      bucketRecords: input.bucketRecords,
+      onBucket: input.renew,
+      signal,
+    });
     let seen = 0;
     for await (const change of changes) {
       // A first snapshot's change set is one long pass with no buckets: the lock is renewed as it goes.
@@ -115,6 +142,7 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<{ summary: 
       if (batch.length >= 1_000) await flush();
     }
     await flush();
+    signal?.throwIfAborted();
     const summaries = await Promise.all(files.map((file) => file.finish()));
     await Promise.all(objects.map((object) => object.complete()));
     return {
@@ -123,9 +151,45 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<{ summary: 
     };
   } catch (error) {
     await Promise.all(objects.map((object) => object.discard()));
-    if (error instanceof LockLostError || error instanceof ExportAbortedError) throw error;
-    // The snapshot itself is complete: it is published, and the manifest says why there is no change set.
-    const why = previous ? `the snapshot of ${previous.snapshot_date} could not be compared` : 'the change set could not be written';
-    return { summary: none(compared, `${why}: ${(error as Error).message}`), moves: [] };
+    signal?.throwIfAborted();
+    // A previous snapshot that is not what its manifest says: the snapshot itself is complete
+    // and is published; the manifest, the event and a warning say why there is no change set.
+    if (error instanceof PreviousUnusable) return unusable(compared, error.message);
+    throw error;
+  }
+}
+
+/**
+ * One file of the previous snapshot, checked against its manifest. A read that fails is told
+ * apart by the object's hash: a damaged or missing object makes the previous snapshot unusable
+ * (PreviousUnusable); an intact one means the read itself failed (a cut download), and the run
+ * fails naming the object, to be run again.
+ */
+async function* readPrevious(destination: Destination, file: ManifestFile, relative: string, day: string, signal: AbortSignal | undefined): AsyncGenerator<string[]> {
+  const damaged = (why: string): PreviousUnusable =>
+    new PreviousUnusable(`${file.key} of the ${day} snapshot ${why}; export ${day} again (--date ${day}) to repair it`);
+  const stream = await destination.read(relative);
+  if (!stream) throw damaged('is missing');
+  try {
+    yield* ndjsonBatches(stream, file.compression === 'gzip', file);
+  } catch (error) {
+    signal?.throwIfAborted();
+    if (error instanceof ContentMismatchError) throw damaged(`is not what its manifest says (${error.message})`);
+    const stored = await destination.hash(relative);
+    if (stored !== file.sha256) throw damaged(stored === undefined ? 'is missing' : `is damaged (${(error as Error).message})`);
+    throw new DestinationError(`could not read ${file.key} of the ${day} snapshot to compare with (${(error as Error).message}); nothing was published. Run again.`, { cause: error });
+  }
+}
+
+/** One of this run's staged NDJSON files, checked against what the run measured when it wrote it. */
+async function* readStaged(destination: Destination, file: ManifestFile): AsyncGenerator<string[]> {
+  const failed = (why: string, cause?: unknown): DestinationError =>
+    new DestinationError(`could not read this run's staged file ${destination.keyFor(file.key)} (${why}); nothing was published. Run again.`, { cause });
+  const stream = await destination.read(file.key);
+  if (!stream) throw failed('it is missing');
+  try {
+    yield* ndjsonBatches(stream, file.compression === 'gzip', file);
+  } catch (error) {
+    throw failed((error as Error).message, error);
   }
 }

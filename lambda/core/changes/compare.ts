@@ -20,5 +20,6 @@ export function canonicalJson(value: unknown): string {
 /** The top-level fields whose values differ (or that one record has and the other has not), in the newer record's order. */
 export function changedFields(before: ApiRecord, after: ApiRecord): string[] {
   const fields = [...new Set([...Object.keys(after), ...Object.keys(before)])];
-  return fields.filter((field) => !(field in before) || !(field in after) || canonicalJson(before[field]) !== canonicalJson(after[field]));
+  // Object.hasOwn, not `in`: any name is data, `__proto__` and `constructor` included (JSON.parse makes them own fields).
+  return fields.filter((field) => !Object.hasOwn(before, field) || !Object.hasOwn(after, field) || canonicalJson(before[field]) !== canonicalJson(after[field]));
 }

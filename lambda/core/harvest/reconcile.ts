@@ -26,8 +26,14 @@ export interface PassResult {
 export function summarize(result: PassResult, duplicates: boolean, pass: number, records: number): HarvestSummary {
   const warnings: string[] = [];
   const { total, totalsSeen, repeats } = result;
-  if (duplicates) warnings.push(`the API's total of ${total} counts ${repeats} listing(s) of eSIMs it lists more than once; each was written once (${records} eSIMs).`);
-  else if (repeats > 0) warnings.push(`the API listed ${repeats} eSIM(s) more than once while paging; each was written once.`);
+  // No warning that counts nothing: a pass that reconciled fully with no eSIM listed twice says nothing here.
+  if (repeats > 0) {
+    warnings.push(
+      duplicates
+        ? `the API's total of ${total} counts ${repeats} listing(s) of eSIMs it lists more than once; each was written once (${records} eSIMs).`
+        : `the API listed ${repeats} eSIM(s) more than once while paging; each was written once.`,
+    );
+  }
   if (!result.consistent && !duplicates) {
     if (totalsSeen.length > 1) {
       warnings.push(

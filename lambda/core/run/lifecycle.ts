@@ -14,10 +14,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Destination } from '../destinations';
 import { asExportError, ExportAbortedError, ExportError } from '../errors';
-import type { ExportRun } from '../export';
+import { DEFAULT_TUNING, type ExportRun, type Tuning } from '../export';
 import { START } from '../harvest/harvest';
 import { IccidSet } from '../harvest/iccid-set';
-import { manifestKey, type RunsLayout, snapshotLayout } from '../snapshot/layout';
+import { dayOfManifest, manifestKey, type RunsLayout, snapshotLayout } from '../snapshot/layout';
 import { type Latest, type Manifest, manifestOf, movesOf } from '../snapshot/manifest';
 import { checkShrink, previousSnapshot } from '../snapshot/shrink-guard';
 import { stageChangeSet } from '../changes/change-set';
@@ -67,13 +67,26 @@ export { exportInvocation } from './invocation';
 
 /** The day's manifest, if run `runId` published it. */
 async function publishedBy(destination: Destination, scope: string, snapshotDate: string, runId: string): Promise<Manifest | undefined> {
-  const stored = await destination.readDocument(manifestKey(scope, snapshotDate));
-  const manifest = stored && (JSON.parse(stored.body.toString('utf8')) as Manifest);
+  const manifest = await readManifest(destination, manifestKey(scope, snapshotDate));
   return manifest?.run_id === runId ? manifest : undefined;
+}
+
+/** A stored manifest, or undefined if there is none or it is not one (damaged: then it is not any run's). */
+export async function readManifest(destination: Destination, key: string): Promise<Manifest | undefined> {
+  const stored = await destination.readDocument(key);
+  try {
+    return stored && (JSON.parse(stored.body.toString('utf8')) as Manifest);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Where a published snapshot waits for its announcement (the Lambda's "Snapshot Published" event). */
 export const outboxFolder = (layout: RunsLayout): string => `${layout.runs}outbox/`;
+
+/** A published snapshot's outbox entry, named by the moment of publication: the outbox is announced in the order the snapshots were published. */
+export const outboxKey = (layout: RunsLayout, manifest: Pick<Manifest, 'finished_at' | 'snapshot_date' | 'run_id'>): string =>
+  `${outboxFolder(layout)}${manifest.finished_at.replace(/[:.]/g, '')}-${manifest.snapshot_date}-${manifest.run_id}.json`;
 
 export interface PublishOptions {
   readonly snapshotDate: string;
@@ -81,6 +94,9 @@ export interface PublishOptions {
   readonly checkpoint?: RunCheckpoint;
   /** Keep an outbox entry for the announcement, removed once the event is sent (announce.ts). */
   readonly announce?: boolean;
+  /** Stops the publication before its commit point (Ctrl-C, a deadline): nothing is published. */
+  readonly signal?: AbortSignal;
+  readonly tuning?: Partial<Tuning>;
 }
 
 /**
@@ -104,20 +120,22 @@ export async function publishRun(store: RunStore, options: PublishOptions): Prom
   const previous = await previousSnapshot(destination, layout, options.snapshotDate);
   const shrink = checkShrink(summary.records, previous, checkpoint.settings);
   // What changed since the previous snapshot: staged beside the run's files, published with them.
-  const changes = await stageChangeSet({ destination, runFolder: store.folder, checkpoint, layout, previous, renew: () => store.lock.renew() });
+  const { signal } = options;
+  const comparison = options.tuning?.comparison ?? DEFAULT_TUNING.comparison;
+  const changes = await stageChangeSet({ destination, runFolder: store.folder, checkpoint, layout, previous, renew: () => store.lock.renew(), signal, ...comparison });
   const moves = movesOf(checkpoint, layout);
-  const manifest = manifestOf(checkpoint, summary, layout, moves, destination, { shrink, changes: changes.summary });
+  const manifest = manifestOf(checkpoint, summary, layout, moves, destination, { shrink, changes: changes.summary, warnings: changes.warning ? [changes.warning] : [] });
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
   const documents: Document[] = [];
   // latest.json never moves back to an older day (a backfill).
-  const newest = (await destination.list(layout.manifests)).every((key) => (/dt=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1] ?? '') <= manifest.snapshot_date);
+  const newest = (await destination.list(layout.manifests)).every((key) => (dayOfManifest(key) ?? '') <= manifest.snapshot_date);
   if (newest) documents.push({ key: layout.latest, body: json({ ...manifest, manifest_key: destination.keyFor(layout.manifest) } satisfies Latest) });
-  if (options.announce) documents.push({ key: `${outboxFolder(layout)}${manifest.snapshot_date}-${manifest.run_id}.json`, body: json(manifest) });
+  if (options.announce) documents.push({ key: outboxKey(layout, manifest), body: json(manifest) });
   await publishTransaction(destination, layout, store.lock, store.folder, {
     files: [...moves.map(({ from, to }) => ({ from, to })), ...changes.moves],
     documents,
     manifest: { key: layout.manifest, body: json(manifest) },
-  });
+  }, signal);
   await store.clear();
   return manifest;
 }
@@ -141,7 +159,7 @@ export async function runExport(run: ExportRun): Promise<Manifest> {
     started = await beginRun(run.destination, run.settings, run.holder ?? localHolder());
     const checkpoint = await exportInvocation(run, started.store, started.checkpoint, new IccidSet(), run.stopAt);
     if (!checkpoint.harvest.summary) throw run.tooLong?.(checkpoint) ?? new ExportAbortedError('the export did not finish in the time it was given; nothing was published.');
-    return await publishRun(started.store, { snapshotDate: run.settings.snapshotDate, checkpoint, announce: run.announce });
+    return await publishRun(started.store, { snapshotDate: run.settings.snapshotDate, checkpoint, announce: run.announce, signal: run.signal, tuning: run.tuning });
   } catch (error) {
     const failure = run.signal?.aborted ? abortReason(run.signal) : asExportError(error);
     const published = started && (await discardRun(started.store, run.settings.snapshotDate).catch(() => undefined));

@@ -63,6 +63,9 @@ export function manifestKey(scope: string, snapshotDate: string): string {
   return folder ? `${folder}/${key}` : key;
 }
 
+/** The day of a manifest's key (`…manifests/dt=2026-11-27/manifest.json`), the inverse of manifestKey. */
+export const dayOfManifest = (key: string): string | undefined => /(?:^|\/)manifests\/dt=(\d{4}-\d{2}-\d{2})\/manifest\.json$/.exec(key)?.[1];
+
 /** Where a scope keeps its unpublished runs and its lock (run/store.ts). */
 export interface RunsLayout {
   /** '' for the deployment's own scope, else `filtered/…`. */

@@ -31,6 +31,8 @@ export interface ChangeSummary {
   readonly previous: { readonly snapshot_date: string; readonly run_id: string } | null;
   /** Why there is no change set, when there is none. */
   readonly skipped?: string;
+  /** True when there was a previous snapshot but it could not be compared with (missing or damaged files, no NDJSON): a warning says which and what to do. */
+  readonly previous_unusable?: boolean;
   readonly added: number;
   readonly changed: number;
   readonly removed: number;
@@ -94,7 +96,7 @@ export function manifestOf(
   layout: SnapshotLayout,
   moves: readonly Move[],
   destination: Destination,
-  comparison: { readonly shrink: ShrinkCheck; readonly changes: ChangeSummary },
+  comparison: { readonly shrink: ShrinkCheck; readonly changes: ChangeSummary; readonly warnings: readonly string[] },
 ): Manifest {
   const { settings, harvest } = checkpoint;
   return {
@@ -106,7 +108,7 @@ export function manifestOf(
     api_total: summary.apiTotal,
     files: moves.map(({ to, file: { warnings: _warnings, ...file } }) => ({ ...file, key: destination.keyFor(to) })),
     by_status: Object.fromEntries(Object.entries(checkpoint.by_status).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    warnings: [...summary.warnings, ...moves.flatMap(({ file }) => file.warnings)],
+    warnings: [...summary.warnings, ...moves.flatMap(({ file }) => file.warnings), ...comparison.warnings],
     source: {
       api_url: `${settings.apiBaseUrl}${LIST_PATH}`,
       ...filterFields(settings.filters),

@@ -1,0 +1,51 @@
+/**
+ * The comparison's scratch folders, under one root in the temporary folder: `<pid>-<uuid>`.
+ *
+ * A comparison removes its folder when it ends, whatever way it ends; a process killed midway
+ * (a Lambda time-out, SIGKILL) cannot. So each new comparison first removes the folders no
+ * live comparison owns: those of processes that are gone, and those of this process that no
+ * comparison of it is using (an earlier, killed attempt in a warm Lambda container, whose new
+ * runtime process may well have the same pid). At 10,000,000 eSIMs one is about 700 MB.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+
+const inUse = new Set<string>();
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Removes the folders under `root` that no live comparison owns. */
+export async function sweep(root: string): Promise<void> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  await Promise.all(
+    names
+      .filter((name) => {
+        const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+        return !inUse.has(path.join(root, name)) && (!Number.isInteger(pid) || pid === process.pid || !alive(pid));
+      })
+      .map((name) => rm(path.join(root, name), { recursive: true, force: true })),
+  );
+}
+
+/** Runs `work` with a new, empty folder under `root`, removed afterwards however `work` ends. */
+export async function* withWorkFolder<T>(root: string, work: (folder: string) => AsyncGenerator<T>): AsyncGenerator<T> {
+  await sweep(root);
+  const folder = path.join(root, `${process.pid}-${randomUUID()}`);
+  inUse.add(folder);
+  try {
+    await mkdir(folder, { recursive: true });
+    yield* work(folder);
+  } finally {
+    inUse.delete(folder);
+    await rm(folder, { recursive: true, force: true });
+  }
+}
