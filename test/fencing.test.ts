@@ -5,6 +5,8 @@
  * lost its lock (removed, taken over, cleaned up while alive) publishes nothing more.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { announcePending } from '../lambda/snapshot-event';
 import { createS3Client } from '../lambda/core/aws';
 import { type Destination, S3Destination } from '../lambda/core/destinations';
 import { IccidSet } from '../lambda/core/harvest/iccid-set';
@@ -155,5 +157,67 @@ describe('a run that lost its lock', () => {
     await discardRun(new RunStore(destination(), live.store.layout, live.store.runId), settings.snapshotDate);
     await expect(publishRun(live.store, { snapshotDate: settings.snapshotDate })).rejects.toMatchObject({ message: expect.stringMatching(/staged state of run .* is gone|lost the lock/) });
     expect(await stored()).toEqual(before);
+  });
+});
+
+describe('the commit point', () => {
+  /**
+   * Run A exports and publishes, but one of its writes to the day (`held`) is held in the
+   * network: meanwhile A's lock is lost and run B, of another inventory, publishes the day whole.
+   * Then the held write lands.
+   */
+  async function raceAt(held: (key: string) => boolean): Promise<{ first: StartedRun; second: Manifest; failure: unknown }> {
+    await runExport({ ...context(), settings: { ...settings, apiBaseUrl: api.apiBaseUrl } });
+    const first = await exported('execution-1');
+    const other = await startSandbox({ size: 41 });
+    let second: Manifest | undefined;
+    const inner = destination();
+    const interfere = async (key: string): Promise<void> => {
+      if (second || !held(key)) return;
+      await inner.remove([layout.lock]);
+      second = await runExport({ ...context(), settings: { ...settings, apiBaseUrl: other.apiBaseUrl } });
+    };
+    const late = Object.assign(Object.create(inner) as Destination, {
+      putDocument: async (key: string, body: string, condition?: never) => (await interfere(key), inner.putDocument(key, body, condition)),
+      copy: async (from: string, to: string, condition?: never) => (await interfere(to), inner.copy(from, to, condition)),
+    });
+    try {
+      const failure = await publishRun(new RunStore(late, first.store.layout, first.store.runId), { snapshotDate: settings.snapshotDate }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      return { first, second: second!, failure };
+    } finally {
+      await other.close();
+    }
+  }
+
+  it('refuses a manifest PUT that lands after another run published: the day is wholly the other run’s', async () => {
+    const { second, failure } = await raceAt((key) => key === layout.manifest);
+    expect(second).toBeDefined();
+    expect(failure).toMatchObject({ code: 'LOCK_LOST', message: expect.stringContaining('changed by another run while it published') });
+    await dayIsRuns(second.run_id);
+    expect(JSON.parse((await destination().readDocument(layout.latest))!.body.toString('utf8'))).toMatchObject({ run_id: second.run_id, records: 41 });
+  });
+
+  it('refuses a copy onto a day key that lands after another run published', async () => {
+    const { second, failure } = await raceAt((key) => key.startsWith('csv/dt='));
+    expect(second).toBeDefined();
+    expect(failure).toMatchObject({ code: 'LOCK_LOST' });
+    await dayIsRuns(second.run_id);
+  });
+});
+
+describe('announcements', () => {
+  it('go out in the order the snapshots were published, and one replaced before its event says so', async () => {
+    const sent: Array<{ run_id: string; replaced_by_run_id?: string }> = [];
+    const events = { send: async (command: PutEventsCommand) => (sent.push(JSON.parse(command.input.Entries![0]!.Detail!)), { FailedEntryCount: 0 }) };
+    const runs: Manifest[] = [];
+    // Five runs of one day, none announced yet (the bus was down): each replaces the one before.
+    for (let i = 0; i < 5; i++) runs.push(await runExport({ ...context(), settings: { ...settings, apiBaseUrl: api.apiBaseUrl }, announce: true }));
+    await announcePending({ client: events as never, destination: destination(), bucket: BUCKET }, layout);
+    expect(sent.map((detail) => detail.run_id)).toEqual(runs.map((run) => run.run_id));
+    const last = runs.at(-1)!.run_id;
+    expect(sent.map((detail) => detail.replaced_by_run_id)).toEqual([last, last, last, last, undefined]);
   });
 });

@@ -92,6 +92,20 @@ describe('the CLI with --kms-key and --bucket-owner', () => {
     for (const request of requests) expect(request.headers['x-amz-expected-bucket-owner']).toBe(OWNER);
   }, 120_000);
 
+  it('names the owner on the AbortMultipartUpload of an export that fails after its upload began', async () => {
+    s3.clearRequests();
+    s3.inject({ kind: 'fail', when: (request) => request.method === 'PUT' && request.key.includes('/files/ndjson/') });
+    try {
+      const result = await cli(['--out', `s3://${BUCKET}/aborted`, '--bucket-owner', OWNER]);
+      expect(result.status).toBe(1);
+    } finally {
+      s3.inject();
+    }
+    const aborts = s3.requests().filter((request) => request.method === 'DELETE' && /uploadId=/.test(request.query));
+    expect(aborts.length).toBeGreaterThan(0);
+    for (const request of s3.requests()) expect({ key: request.key, query: request.query, owner: request.headers['x-amz-expected-bucket-owner'] }).toMatchObject({ owner: OWNER });
+  }, 120_000);
+
   it('without them, sends neither: the bucket encrypts as it is set to', async () => {
     s3.clearRequests();
     expect(await cli(['--out', `s3://${BUCKET}/plain`])).toEqual({ status: 0, stderr: '' });

@@ -41,10 +41,17 @@ export interface Destination {
   read(relativeKey: string): Promise<Readable | undefined>;
   /** SHA-256 of an object's bytes, streamed (any size); undefined if there is none. */
   hash(relativeKey: string): Promise<string | undefined>;
-  /** Copies an object over another (replacing it whole). */
-  copy(fromKey: string, toKey: string): Promise<void>;
+  /** The version an object has now (what a condition names: S3's ETag, a file's SHA-256); undefined if there is none. */
+  version(relativeKey: string): Promise<string | undefined>;
+  /**
+   * Copies an object over another (replacing it whole). With a condition on the target, returns
+   * false (and copies nothing) when the condition does not hold.
+   */
+  copy(fromKey: string, toKey: string, condition?: WriteCondition): Promise<boolean>;
   /** Removes objects; a key that is not there is not an error. */
   remove(relativeKeys: readonly string[]): Promise<void>;
+  /** Removes one object only while it is still `version`; false (and nothing removed) when it is not. */
+  removeIf(relativeKey: string, version: string): Promise<boolean>;
   /** The relative keys of every object whose key starts with `relativePrefix`. */
   list(relativePrefix: string): Promise<string[]>;
   /** Releases what the destination holds (the CLI's S3 client). */

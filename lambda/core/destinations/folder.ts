@@ -72,7 +72,7 @@ export class FolderDestination implements Destination {
         );
         return created;
       }
-      if (condition && (await this.readDocument(relativeKey))?.version !== condition.version) return false;
+      if (condition && !(await this.holds(relativeKey, condition))) return false;
       await rename(temporary, final);
       return true;
     } catch (error) {
@@ -115,13 +115,20 @@ export class FolderDestination implements Destination {
     return hash.digest('hex');
   }
 
-  async copy(fromKey: string, toKey: string): Promise<void> {
+  /** A file's version is the SHA-256 of its bytes, as readDocument gives it. */
+  async version(relativeKey: string): Promise<string | undefined> {
+    return this.hash(relativeKey);
+  }
+
+  async copy(fromKey: string, toKey: string, condition?: WriteCondition): Promise<boolean> {
     const from = this.resolve(fromKey);
     const to = await this.prepare(toKey, 'write');
     const temporary = `${path.dirname(to)}/.${path.basename(to)}.${randomUUID()}.tmp`;
     try {
       await link(from, temporary).catch(() => copyFile(from, temporary));
+      if (condition && !(await this.holds(toKey, condition))) return false;
       await rename(temporary, to);
+      return true;
     } catch (error) {
       throw fileFailure('write', to, error);
     } finally {
@@ -129,6 +136,24 @@ export class FolderDestination implements Destination {
       // never changed, from its hard-linked backup): the temporary name must still go.
       await rm(temporary, { force: true });
     }
+  }
+
+  async removeIf(relativeKey: string, version: string): Promise<boolean> {
+    const now = await this.version(relativeKey);
+    if (now === undefined) return true; // gone already
+    if (now !== version) return false;
+    await this.remove([relativeKey]);
+    return true;
+  }
+
+  /**
+   * Whether `condition` holds for the file now. Checked just before the change, not in the
+   * same step as S3 does: two writers of one folder are two processes of one machine, which
+   * the scope's lock already keeps apart while both are alive.
+   */
+  private async holds(relativeKey: string, condition: WriteCondition): Promise<boolean> {
+    const now = await this.version(relativeKey);
+    return 'absent' in condition ? now === undefined : now === condition.version;
   }
 
   async remove(relativeKeys: readonly string[]): Promise<void> {

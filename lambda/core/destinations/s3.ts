@@ -11,8 +11,10 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough, type Readable, Writable } from 'node:stream';
 import {
   CopyObjectCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   paginateListObjectsV2,
   PutObjectCommand,
   type S3Client,
@@ -41,6 +43,10 @@ export function reasonOf(error: unknown, bucket: string): string {
 const isPreconditionFailure = (error: unknown): boolean =>
   ['PreconditionFailed', 'ConditionalRequestConflict'].includes((error as Error).name) ||
   [412, 409].includes((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0);
+
+/** S3's fields for a write condition. */
+const conditionFields = (condition: WriteCondition | undefined): { IfNoneMatch?: string; IfMatch?: string } =>
+  condition ? ('absent' in condition ? { IfNoneMatch: '*' } : { IfMatch: condition.version }) : {};
 
 /** How the objects are written (settings kmsKeyArn and bucketOwner, lambda/core/settings/table.ts). */
 export interface S3WriteOptions {
@@ -74,6 +80,19 @@ export class S3Destination implements Destination {
       // Owned by the bucket's account whatever its Object Ownership (the one ACL a bucket with ACLs disabled accepts).
       ...(bucketOwner && { ACL: 'bucket-owner-full-control' }),
     };
+    // lib-storage builds its AbortMultipartUpload itself, from Bucket, Key and UploadId alone: the
+    // owner check goes on it here, so every request of ours carries it. One middleware per
+    // bucket, replaced (not added again) when a warm Lambda makes its destination anew.
+    if (bucketOwner) {
+      client.middlewareStack.add(
+        (next, context) => (args) => {
+          const input = args.input as { Bucket?: string; ExpectedBucketOwner?: string };
+          if (context.commandName === 'AbortMultipartUploadCommand' && input.Bucket === bucket) input.ExpectedBucketOwner ??= bucketOwner;
+          return next(args);
+        },
+        { step: 'initialize', name: `esimExportOwnerOnAbort-${bucket}`, override: true },
+      );
+    }
   }
 
   keyFor(relativeKey: string): string {
@@ -144,7 +163,7 @@ export class S3Destination implements Destination {
           Body: body,
           ContentType: typeof body === 'string' ? 'application/json' : 'application/octet-stream',
           ...this.written,
-          ...(condition && ('absent' in condition ? { IfNoneMatch: '*' } : { IfMatch: condition.version })),
+          ...conditionFields(condition),
         }),
       );
       return true;
@@ -186,17 +205,55 @@ export class S3Destination implements Destination {
     return hash.digest('hex');
   }
 
-  /** CopyObject: S3 copies server-side, up to 5 GB an object (one invocation's file is far smaller). */
-  async copy(fromKey: string, toKey: string): Promise<void> {
+  async version(relativeKey: string): Promise<string | undefined> {
+    const key = this.keyFor(relativeKey);
+    try {
+      return (await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ...this.checked }))).ETag ?? '';
+    } catch (error) {
+      if (['NotFound', 'NoSuchKey'].includes((error as Error).name)) return undefined;
+      throw this.failure('read', key, error);
+    }
+  }
+
+  /**
+   * CopyObject: S3 copies server-side, up to 5 GB an object (one invocation's file is far
+   * smaller); a condition on the target is S3's own (If-None-Match / If-Match on CopyObject).
+   */
+  async copy(fromKey: string, toKey: string, condition?: WriteCondition): Promise<boolean> {
     const from = this.keyFor(fromKey);
     const to = this.keyFor(toKey);
     try {
       // URL-encoded as S3 requires; encodeURI keeps the '=' and '/' of dt=… keys as they are,
       // which S3 accepts and s3rver (used by the tests) needs.
       const source = encodeURI(`${this.bucket}/${from}`);
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: source, ExpectedSourceBucketOwner: this.checked.ExpectedBucketOwner, ...this.written }));
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: to,
+          CopySource: source,
+          ExpectedSourceBucketOwner: this.checked.ExpectedBucketOwner,
+          ...this.written,
+          ...conditionFields(condition),
+        }),
+      );
+      return true;
     } catch (error) {
+      if (condition && isPreconditionFailure(error)) return false;
       throw this.failure('copy', `${from} to ${to}`, error);
+    }
+  }
+
+  /** DeleteObject with If-Match: S3 removes the object only while its ETag is still `version`. */
+  async removeIf(relativeKey: string, version: string): Promise<boolean> {
+    const key = this.keyFor(relativeKey);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: version, ...this.checked }));
+      return true;
+    } catch (error) {
+      if (isPreconditionFailure(error)) return false;
+      // Gone already: removed by an earlier attempt of this call whose answer was lost.
+      if (['NotFound', 'NoSuchKey'].includes((error as Error).name)) return true;
+      throw this.failure('delete', key, error);
     }
   }
 

@@ -12,7 +12,12 @@
  *               then the manifest: the commit point
  *   4. finish   delete the journal, then the backup
  * Every write of steps 2 and 3 is preceded by a renewal of the scope's lock with a
- * conditional write (lock.ts), so a run that lost its lock stops before it changes a key.
+ * conditional write (lock.ts), so a run that lost its lock stops before it changes a key. And
+ * every write of step 3 is itself conditional on the version the key had when the journal was
+ * written (S3's If-Match / If-None-Match on PutObject, CopyObject and DeleteObject): a request
+ * sent before the lock was lost that lands after another run published (a manifest PUT held
+ * in the network) is refused by S3, and that run's day stands whole. A stop asked for (Ctrl-C,
+ * a deadline) before the commit point rolls the publication back.
  *
  * Whoever finds a journal finishes it: a retried Publish, Clean up, the next run's Begin.
  * If the day's manifest is the journal's, the transaction committed: it is rolled forward
@@ -25,7 +30,7 @@
  * describes anything but the files stored.
  */
 import { randomUUID } from 'node:crypto';
-import type { Destination } from '../destinations';
+import type { Destination, WriteCondition } from '../destinations';
 import { asExportError, DestinationError, LockLostError, RecoveryPendingError } from '../errors';
 import { type RunsLayout, scopeInWords, type SnapshotLayout } from '../snapshot/layout';
 import { FORMATS } from '../settings';
@@ -55,6 +60,8 @@ export interface Journal extends Publication {
   readonly existed: readonly string[];
   /** The day's files the new manifest does not list. */
   readonly removes: readonly string[];
+  /** The version of each key the publication writes or removes, as it was before (null: absent): the condition of each write. */
+  readonly versions: Readonly<Record<string, string | null>>;
 }
 
 export const journalKey = (layout: RunsLayout): string => `${layout.runs}journal.json`;
@@ -78,45 +85,52 @@ export async function readJournal(destination: Destination, layout: RunsLayout):
 }
 
 /** Publishes `publication` for the run holding `lock`; the scope must have no unfinished journal (recover first). */
-export async function publishTransaction(destination: Destination, layout: SnapshotLayout, lock: ScopeLock, runFolder: string, publication: Publication): Promise<void> {
+export async function publishTransaction(
+  destination: Destination,
+  layout: SnapshotLayout,
+  lock: ScopeLock,
+  runFolder: string,
+  publication: Publication,
+  signal?: AbortSignal,
+): Promise<void> {
   await lock.renew();
   const folders = FORMATS.flatMap((format) => [layout.dayFolders[format], layout.changeFolders[format]]);
   const dayFiles = (await Promise.all(folders.map((folder) => destination.list(folder)))).flat();
   const documents = [...publication.documents, publication.manifest];
-  const existing = (await Promise.all(documents.map(async ({ key }) => ((await destination.readDocument(key)) ? [key] : [])))).flat();
   const published = new Set(publication.files.map((file) => file.to));
+  const touched = [...new Set([...dayFiles, ...published, ...documents.map((document) => document.key)])];
+  const versions = Object.fromEntries(await Promise.all(touched.map(async (key) => [key, (await destination.version(key)) ?? null] as const)));
   const journal: Journal = {
     schema_version: 1,
     run_id: lock.runId,
     created_at: new Date().toISOString(),
     // Each attempt backs up into a folder of its own: a retry never overwrites an earlier backup.
     backup: `${runFolder}publish-${randomUUID()}/backup/`,
-    existed: [...dayFiles, ...existing],
+    existed: touched.filter((key) => versions[key] !== null),
     removes: dayFiles.filter((key) => !published.has(key)),
+    versions,
     ...publication,
   };
 
   // 1. Backups. Nothing published has changed yet; a failure here leaves only staging behind.
   for (const key of journal.existed) await destination.copy(key, `${journal.backup}${key}`);
+  signal?.throwIfAborted();
   // 2. The journal: from here on, whoever finds it finishes or undoes this publication.
   await lock.renew();
   if (!(await putConditionally(destination, journalKey(layout), `${JSON.stringify(journal)}\n`, { absent: true }))) {
     throw new DestinationError(`another publication of ${scopeInWords(layout.scope)} is unfinished in ${destination.description}; run again to finish it first.`);
   }
-  // 3. Apply, fenced by the lock at every write; the manifest commits.
+  // 3. Apply, fenced by the lock before every write and by each key's version in the write itself; the manifest commits.
+  const condition = (key: string): WriteCondition => (versions[key] ? { version: versions[key] } : { absent: true });
+  const fenced = async (key: string, write: () => Promise<boolean>): Promise<void> => {
+    signal?.throwIfAborted();
+    await lock.renew();
+    if (!(await write())) throw changedMeanwhile(destination, lock, key);
+  };
   try {
-    for (const file of journal.files) {
-      await lock.renew();
-      await destination.copy(file.from, file.to);
-    }
-    if (journal.removes.length > 0) {
-      await lock.renew();
-      await destination.remove(journal.removes);
-    }
-    for (const document of documents) {
-      await lock.renew();
-      await destination.putDocument(document.key, document.body);
-    }
+    for (const file of journal.files) await fenced(file.to, () => copyConditionally(destination, file.from, file.to, condition(file.to)));
+    for (const key of journal.removes) await fenced(key, () => destination.removeIf(key, versions[key]!));
+    for (const document of documents) await fenced(document.key, () => putConditionally(destination, document.key, document.body, condition(document.key)));
   } catch (error) {
     // A run that lost its lock touches nothing more: the lock's holder recovers the journal.
     if (error instanceof LockLostError) throw error;
@@ -133,6 +147,25 @@ export async function publishTransaction(destination: Destination, layout: Snaps
   }
   // 4. Committed: only the journal and the backup remain to go.
   await forget(destination, layout, journal);
+}
+
+/**
+ * Copies under `condition`; true when the target holds the source's bytes, whether by this
+ * call or by an earlier attempt of it whose answer was lost (the SDK's retry then meets its own
+ * copy and is refused).
+ */
+async function copyConditionally(destination: Destination, from: string, to: string, condition: WriteCondition): Promise<boolean> {
+  if (await destination.copy(from, to, condition)) return true;
+  const [source, target] = await Promise.all([destination.hash(from), destination.hash(to)]);
+  return target !== undefined && source === target;
+}
+
+/** A key changed under a run that held the lock a moment ago: another run holds it now. */
+function changedMeanwhile(destination: Destination, lock: ScopeLock, key: string): LockLostError {
+  return new LockLostError(
+    `run ${lock.runId} found ${destination.keyFor(key)} changed by another run while it published; it publishes nothing more. ` +
+      'Whoever holds the lock now finishes or undoes what it left.',
+  );
 }
 
 /**
