@@ -1,40 +1,47 @@
 /**
- * Change sets in `npm run bench`: an export whose scope has a previous snapshot (the sandbox's
- * inventory a day later: ~1% replaced, ~2% changed), with its change set and without it
- * (changeSet false), at 1,000,000 and 10,000,000 eSIMs, all defaults, the export pinned to one
- * core: peak RSS, wall time, CPU per eSIM, and the work folder the comparison spreads into.
+ * Change sets in `npm run bench`: the export with its change set (the default) beside the same
+ * export without it (changeSet false), on a scope's first snapshot and on a second day (the
+ * sandbox's inventory a day later: ~1% replaced, ~2% changed), all defaults, the export pinned
+ * to one core: CPU per eSIM, its ratio, peak RSS and its ratio.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { exportOnce, SCRATCH, seconds, startSandbox } from './processes';
 
-/** The stack's memory size: peak RSS must leave 30% of it free. */
-const LAMBDA_MEMORY_MB = 1024;
-
 export async function changeSetRows(sizes: readonly number[], cleanup: string[]): Promise<string[]> {
   const lines = [
-    '## Change sets: a day later, with and without the change set (all defaults, one core)',
+    '## Change sets: what the change set costs (all defaults, one core)',
     '',
-    'The previous day is exported first (unmeasured); then the next day, once with its change set (the default: the previous',
-    "snapshot's NDJSON read back and compared by ICCID, buckets of 100,000 spread into gzipped files) and once without",
-    `(changeSet false). Headroom is what peak RSS leaves of the stack's ${LAMBDA_MEMORY_MB} MB.`,
+    "A scope's first snapshot (nothing to compare with: no change set is computed) and a second day (the previous day exported",
+    'first, unmeasured; the comparison reads both NDJSON files, classifies every eSIM by ICCID and the MD5 of its line, then',
+    'parses only the eSIMs added, changed or removed), each exported once with its change set and once without (changeSet false).',
+    'The targets: CPU per eSIM with the change set at most 1.25× without it, peak RSS within 10%.',
     '',
-    '| eSIMs | change set | added / changed / removed | wall time | CPU per eSIM | peak RSS | headroom |',
-    '|---|---|---|---|---|---|---|',
+    '| eSIMs | day | added / changed / removed | wall time with / without | CPU per eSIM with / without | × | peak RSS with / without | × |',
+    '|---|---|---|---|---|---|---|---|',
   ];
+  const count = (n: number): string => n.toLocaleString('en-US');
   for (const size of sizes) {
-    const out = await mkdtemp(path.join(SCRATCH, 'esim-bench-'));
-    cleanup.push(out);
+    const previous = await mkdtemp(path.join(SCRATCH, 'esim-bench-'));
+    cleanup.push(previous);
     const yesterday = await startSandbox(['--size', String(size), '--day', '0']);
-    await exportOnce(yesterday.url, { out, pageSize: 'auto', snapshotDate: '2026-11-26', changeSet: false });
+    await exportOnce(yesterday.url, { out: previous, pageSize: 'auto', snapshotDate: '2026-11-26', changeSet: false });
     yesterday.stop();
     const today = await startSandbox(['--size', String(size), '--day', '1']);
-    for (const changeSet of [true, false]) {
-      const run = await exportOnce(today.url, { out, pageSize: 'auto', snapshotDate: '2026-11-27', changeSet, oneCore: true });
-      const counts = changeSet ? `${run.changes.added.toLocaleString('en-US')} / ${run.changes.changed.toLocaleString('en-US')} / ${run.changes.removed.toLocaleString('en-US')}` : '–';
+    for (const day of ['first', 'second'] as const) {
+      const runs = [];
+      for (const changeSet of [true, false]) {
+        const out = await mkdtemp(path.join(SCRATCH, 'esim-bench-'));
+        if (day === 'second') await cp(previous, out, { recursive: true });
+        runs.push(await exportOnce(today.url, { out, pageSize: 'auto', snapshotDate: '2026-11-27', changeSet, oneCore: true }));
+        await rm(out, { recursive: true, force: true });
+      }
+      const [with_, without] = runs as [(typeof runs)[0], (typeof runs)[0]];
+      const perEsim = (run: typeof with_): number => (run.cpuMs * 1000) / run.records;
+      const changes = day === 'second' ? `${count(with_.changes.added)} / ${count(with_.changes.changed)} / ${count(with_.changes.removed)}` : '– (first snapshot)';
       lines.push(
-        `| ${size.toLocaleString('en-US')} | ${changeSet ? 'yes' : 'no'} | ${counts} | ${seconds(run.wallMs)} | ${((run.cpuMs * 1000) / run.records).toFixed(1)} µs | ` +
-          `${run.maxRssMb.toFixed(0)} MB | ${(100 * (1 - run.maxRssMb / LAMBDA_MEMORY_MB)).toFixed(0)}% |`,
+        `| ${count(size)} | ${day} | ${changes} | ${seconds(with_.wallMs)} / ${seconds(without.wallMs)} | ${perEsim(with_).toFixed(1)} / ${perEsim(without).toFixed(1)} µs | ` +
+          `${(perEsim(with_) / perEsim(without)).toFixed(2)} | ${with_.maxRssMb.toFixed(0)} / ${without.maxRssMb.toFixed(0)} MB | ${(with_.maxRssMb / without.maxRssMb).toFixed(2)} |`,
       );
     }
     today.stop();

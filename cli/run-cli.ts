@@ -158,9 +158,10 @@ export function summary(manifest: Manifest, destination: Destination): string {
   const statuses = Object.entries(manifest.by_status).map(([status, count]) => `${status} ${number(count)}`);
   lines.push(`  by status: ${statuses.join(', ') || 'none'}`);
   const { changes } = manifest;
-  if (changes.skipped) lines.push(`  no change set: ${changes.skipped}`);
-  else if (!changes.previous) lines.push(`  changes: all ${number(changes.added)} added (the first snapshot of this scope)`);
-  else lines.push(`  changes since ${changes.previous.snapshot_date}: ${number(changes.added)} added, ${number(changes.changed)} changed, ${number(changes.removed)} removed`);
+  // A previous snapshot that could not be compared with is a warning, printed below.
+  if (changes.skipped === undefined) {
+    lines.push(`  changes since ${changes.previous?.snapshot_date}: ${number(changes.added)} added, ${number(changes.changed)} changed, ${number(changes.removed)} removed`);
+  } else if (!changes.previous_unusable) lines.push(`  no change set: ${changes.skipped}`);
   lines.push(`  ${number(manifest.requests)} requests, ${number(manifest.retries)} retries, ${seconds.toFixed(1)} s`);
   for (const warning of manifest.warnings) lines.push(`  warning: ${warning}`);
   return `${lines.join('\n')}\n`;

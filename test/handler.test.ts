@@ -158,8 +158,8 @@ describe('handler', () => {
           manifest_key: 'esims/manifests/dt=2026-11-19/manifest.json',
           files: manifest.files.map(({ format, key, records, bytes }) => ({ format, key, records, bytes })),
           warnings: 0,
-          // The first snapshot of the scope in this bucket: every eSIM is added.
-          changes: { added: manifest.records, changed: 0, removed: 0, previous_date: null },
+          // The first snapshot of the scope in this bucket: nothing to compare with, so no change set.
+          changes: { added: 0, changed: 0, removed: 0, previous_date: null, skipped: 'the first snapshot of this scope: there is nothing to compare it with' },
         },
       },
     ]);

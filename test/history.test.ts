@@ -152,9 +152,9 @@ describe('the history over gaps, a day without NDJSON, a rerun and a backfill', 
     }
     expect(served.size).toBe(days.length * 2_000);
     expect(covered).toEqual(served);
-    // The sequence had what it is meant to test: change sets missing on two days, versions that changed.
+    // The sequence had what it is meant to test: change sets missing on the first three days, versions that changed.
     const manifests = await Promise.all(days.map(async (day) => JSON.parse(await readFile(path.join(folder, `manifests/dt=2026-12-0${day}/manifest.json`), 'utf8')) as Manifest));
-    expect(manifests.map((manifest) => manifest.changes.skipped !== undefined)).toEqual([false, true, true, false, false]);
+    expect(manifests.map((manifest) => manifest.changes.skipped !== undefined)).toEqual([true, true, true, false, false]);
     expect(versions.length).toBeGreaterThan(2_000);
   });
 });

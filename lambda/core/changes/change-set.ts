@@ -7,7 +7,9 @@
  *   CSV      change, changed_fields (comma list), then the snapshot's columns
  *   Parquet  change, changed_fields, then the snapshot's columns, typed
  *
- * A removed eSIM has its last known values. A scope's first snapshot lists every eSIM as added.
+ * A removed eSIM has its last known values. A scope's first snapshot has none: there is nothing
+ * to compare it with, and the snapshot itself is the whole inventory (the history, esim_history,
+ * is built from the snapshots, lib/history.ts).
  * It is computed from NDJSON: when this run or the previous snapshot has none, or the previous
  * one cannot be read, the manifest says why and no change set is written.
  */
@@ -25,7 +27,7 @@ import { fileExtension, type SnapshotLayout } from '../snapshot/layout';
 import type { ChangeSummary, Manifest, ManifestFile } from '../snapshot/manifest';
 import { contentType, SnapshotFile } from '../snapshot/snapshot-file';
 import { type Change, diffSnapshots } from './diff';
-import { ContentMismatchError, ndjsonBatches } from './lines';
+import { ContentMismatchError, ndjsonChunks } from './lines';
 
 const CHANGE_OF = new WeakMap<ApiRecord, Change>();
 
@@ -72,12 +74,19 @@ export interface StagedChangeSet {
   readonly warning?: string;
 }
 
-const none = (previous: ChangeSummary['previous'], skipped: string): ChangeSummary => ({ previous, skipped, added: 0, changed: 0, removed: 0, files: [] });
+const none = (previous: Manifest | undefined, skipped: string): ChangeSummary => ({
+  previous: previous ? { snapshot_date: previous.snapshot_date, run_id: previous.run_id } : null,
+  skipped,
+  added: 0,
+  changed: 0,
+  removed: 0,
+  files: [],
+});
 
 /** The previous snapshot cannot be compared with: no change set, and a warning that says which file and what to do. */
 class PreviousUnusable extends Error {}
 
-const unusable = (previous: ChangeSummary['previous'], why: string): StagedChangeSet => ({
+const unusable = (previous: Manifest, why: string): StagedChangeSet => ({
   summary: { ...none(previous, why), previous_unusable: true },
   moves: [],
   warning: `no change set: ${why}`,
@@ -86,25 +95,21 @@ const unusable = (previous: ChangeSummary['previous'], why: string): StagedChang
 /** Computes and stages the change set; returns what the manifest says of it and the staged files to publish. */
 export async function stageChangeSet(input: ChangeSetInput): Promise<StagedChangeSet> {
   const { destination, checkpoint, layout, previous, signal } = input;
-  // A scope's first snapshot is compared with nothing: every eSIM is added.
-  const compared = previous ? { snapshot_date: previous.snapshot_date, run_id: previous.run_id } : null;
   const before = previous?.files.filter((file) => file.format === 'ndjson') ?? [];
   const after = checkpoint.files.filter((file) => file.format === 'ndjson');
-  if (!checkpoint.settings.changeSet) return { summary: none(compared, 'change sets are off for this run (changeSet false)'), moves: [] };
-  if (after.length === 0) return { summary: none(compared, 'this run writes no NDJSON, which the change set is computed from'), moves: [] };
-  if (previous && before.length === 0) {
-    const why = `the snapshot of ${previous.snapshot_date} has no NDJSON to compare with (it was exported without it)`;
-    return unusable(compared, why);
-  }
+  if (!checkpoint.settings.changeSet) return { summary: none(previous, 'change sets are off for this run (changeSet false)'), moves: [] };
+  if (after.length === 0) return { summary: none(previous, 'this run writes no NDJSON, which the change set is computed from'), moves: [] };
+  if (!previous) return { summary: none(undefined, 'the first snapshot of this scope: there is nothing to compare it with'), moves: [] };
+  if (before.length === 0) return unusable(previous, `the snapshot of ${previous.snapshot_date} has no NDJSON to compare with (it was exported without it)`);
 
   const root = destination.keyFor('');
   // The previous snapshot, read through its manifest: each file's SHA-256 and line count checked.
-  const previousLines = (): AsyncIterable<readonly string[]> =>
+  const previousLines = (): AsyncIterable<Buffer> =>
     (async function* () {
-      for (const file of before) yield* readPrevious(destination, file, file.key.slice(root.length), previous!.snapshot_date, signal);
+      for (const file of before) yield* readPrevious(destination, file, file.key.slice(root.length), previous.snapshot_date, signal);
     })();
   // This run's own staged files, checked against what the run measured when it wrote them.
-  const nextLines = (): AsyncIterable<readonly string[]> =>
+  const nextLines = (): AsyncIterable<Buffer> =>
     (async function* () {
       for (const file of after) yield* readStaged(destination, file);
     })();
@@ -125,17 +130,14 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<StagedChang
       await Promise.all(files.map((file) => file.write(batch)));
       batch = [];
     };
-    const changes = diffSnapshots(previous && previousLines, nextLines, {
-      expected: Math.max(previous?.records ?? 0, checkpoint.harvest.summary?.records ?? 0),
+    const changes = diffSnapshots(previousLines, nextLines, {
+      expected: Math.max(previous.records, checkpoint.harvest.summary?.records ?? 0),
       workDir: input.workDir,
       bucketRecords: input.bucketRecords,
       onBucket: input.renew,
       signal,
     });
-    let seen = 0;
     for await (const change of changes) {
-      // A first snapshot's change set is one long pass with no buckets: the lock is renewed as it goes.
-      if (++seen % 100_000 === 0) await input.renew();
       counts[change.kind]++;
       CHANGE_OF.set(change.record, change);
       batch.push(change.record);
@@ -146,7 +148,7 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<StagedChang
     const summaries = await Promise.all(files.map((file) => file.finish()));
     await Promise.all(objects.map((object) => object.complete()));
     return {
-      summary: { previous: compared, ...counts, files: summaries.map(({ warnings: _warnings, ...file }) => ({ ...file, key: destination.keyFor(layout.changeKey(file.format)) })) },
+      summary: { previous: { snapshot_date: previous.snapshot_date, run_id: previous.run_id }, ...counts, files: summaries.map(({ warnings: _warnings, ...file }) => ({ ...file, key: destination.keyFor(layout.changeKey(file.format)) })) },
       moves: summaries.map((file) => ({ from: file.key, to: layout.changeKey(file.format) })),
     };
   } catch (error) {
@@ -154,7 +156,7 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<StagedChang
     signal?.throwIfAborted();
     // A previous snapshot that is not what its manifest says: the snapshot itself is complete
     // and is published; the manifest, the event and a warning say why there is no change set.
-    if (error instanceof PreviousUnusable) return unusable(compared, error.message);
+    if (error instanceof PreviousUnusable) return unusable(previous, error.message);
     throw error;
   }
 }
@@ -165,13 +167,13 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<StagedChang
  * (PreviousUnusable); an intact one means the read itself failed (a cut download), and the run
  * fails naming the object, to be run again.
  */
-async function* readPrevious(destination: Destination, file: ManifestFile, relative: string, day: string, signal: AbortSignal | undefined): AsyncGenerator<string[]> {
+async function* readPrevious(destination: Destination, file: ManifestFile, relative: string, day: string, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
   const damaged = (why: string): PreviousUnusable =>
     new PreviousUnusable(`${file.key} of the ${day} snapshot ${why}; export ${day} again (--date ${day}) to repair it`);
   const stream = await destination.read(relative);
   if (!stream) throw damaged('is missing');
   try {
-    yield* ndjsonBatches(stream, file.compression === 'gzip', file);
+    yield* ndjsonChunks(stream, file.compression === 'gzip', file);
   } catch (error) {
     signal?.throwIfAborted();
     if (error instanceof ContentMismatchError) throw damaged(`is not what its manifest says (${error.message})`);
@@ -182,13 +184,13 @@ async function* readPrevious(destination: Destination, file: ManifestFile, relat
 }
 
 /** One of this run's staged NDJSON files, checked against what the run measured when it wrote it. */
-async function* readStaged(destination: Destination, file: ManifestFile): AsyncGenerator<string[]> {
+async function* readStaged(destination: Destination, file: ManifestFile): AsyncGenerator<Buffer> {
   const failed = (why: string, cause?: unknown): DestinationError =>
     new DestinationError(`could not read this run's staged file ${destination.keyFor(file.key)} (${why}); nothing was published. Run again.`, { cause });
   const stream = await destination.read(file.key);
   if (!stream) throw failed('it is missing');
   try {
-    yield* ndjsonBatches(stream, file.compression === 'gzip', file);
+    yield* ndjsonChunks(stream, file.compression === 'gzip', file);
   } catch (error) {
     throw failed((error as Error).message, error);
   }

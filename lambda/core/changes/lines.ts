@@ -1,11 +1,11 @@
 /**
- * NDJSON bytes as batches of lines, with every fault on the way surfacing as an error: a body
- * cut by the network, a gunzip error, a file that is not what its manifest says.
+ * NDJSON bytes as chunks of whole lines, with every fault on the way surfacing as an error: a
+ * body cut by the network, a gunzip error, a file that is not what its manifest says.
  *
  * Not readline: `stream.pipe()` does not pass a source's error on, so a body cut mid-read left
  * readline (and the run) waiting for ever; `pipeline` destroys every stage with the error, and
- * iterating the last stage throws it. Lines are handed on a chunk at a time: one `await` per
- * 64 KiB rather than one per line.
+ * iterating the last stage throws it. Lines stay bytes until a caller wants one as text: most
+ * lines of a comparison are only looked at for their ICCID and their hash (diff.ts).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { type Readable, Transform, type TransformCallback, pipeline } from 'node:stream';
@@ -33,38 +33,50 @@ class Digest extends Transform {
 }
 
 const ignore = (): void => undefined;
+const NEWLINE = 0x0a;
+
+/** Calls `each(chunk, start, end)` for every non-empty line of `chunk` (end excludes the newline). */
+export function forEachLine(chunk: Buffer, each: (chunk: Buffer, start: number, end: number) => void): void {
+  let start = 0;
+  while (start < chunk.length) {
+    let end = chunk.indexOf(NEWLINE, start);
+    if (end < 0) end = chunk.length;
+    if (end > start) each(chunk, start, end);
+    start = end + 1;
+  }
+}
 
 /**
- * The non-empty lines of NDJSON bytes (gzipped or not), a batch per chunk read. With `expected`,
- * the bytes as stored are hashed and the lines counted, and a difference throws
- * ContentMismatchError once the stream ends, before the last batch is handed on.
+ * NDJSON bytes (gzipped or not) as chunks that each end at a line's end. With `expected`, the
+ * bytes as stored are hashed and the lines counted, and a difference throws
+ * ContentMismatchError once the stream ends, before the last chunk is handed on.
  */
-export async function* ndjsonBatches(source: Readable, gzipped: boolean, expected?: ExpectedContent): AsyncGenerator<string[]> {
+export async function* ndjsonChunks(source: Readable, gzipped: boolean, expected?: ExpectedContent): AsyncGenerator<Buffer> {
   const digest = expected ? new Digest() : undefined;
-  let text: Readable = source;
-  if (digest) text = pipeline(text, digest, ignore);
-  if (gzipped) text = pipeline(text, createGunzip(), ignore);
-  text.setEncoding('utf8');
-  let rest = '';
-  let count = 0;
-  let pending: string[] = [];
-  for await (const chunk of text as AsyncIterable<string>) {
-    // The batch before this chunk goes on only now: the last batch waits for the checks below.
-    if (pending.length > 0) yield pending;
-    pending = [];
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop()!;
-    for (const line of lines) if (line.length > 0) pending.push(line);
-    count += pending.length;
+  let bytes: Readable = source;
+  if (digest) bytes = pipeline(bytes, digest, ignore);
+  if (gzipped) bytes = pipeline(bytes, createGunzip(), ignore);
+  let rest: Buffer | undefined;
+  let pending: Buffer | undefined;
+  let lines = 0;
+  const count = (chunk: Buffer): void => forEachLine(chunk, () => lines++);
+  for await (const read of bytes as AsyncIterable<Buffer>) {
+    // The chunk before this one goes on only now: the last waits for the checks below.
+    if (pending) yield pending;
+    const chunk = rest ? Buffer.concat([rest, read]) : read;
+    const end = chunk.lastIndexOf(NEWLINE) + 1;
+    pending = end > 0 ? chunk.subarray(0, end) : undefined;
+    rest = end < chunk.length ? chunk.subarray(end) : undefined;
+    if (pending) count(pending);
   }
-  if (rest.length > 0) {
-    pending.push(rest);
-    count++;
+  if (rest) {
+    pending = pending ? Buffer.concat([pending, rest]) : rest;
+    count(rest);
   }
   if (expected && digest) {
     const sha256 = digest.hash.digest('hex');
     if (sha256 !== expected.sha256) throw new ContentMismatchError(`its SHA-256 is ${sha256.slice(0, 12)}…, not the ${expected.sha256.slice(0, 12)}… its manifest names`);
-    if (count !== expected.records) throw new ContentMismatchError(`it holds ${count} lines, not the ${expected.records} records its manifest names`);
+    if (lines !== expected.records) throw new ContentMismatchError(`it holds ${lines} lines, not the ${expected.records} records its manifest names`);
   }
-  if (pending.length > 0) yield pending;
+  if (pending) yield pending;
 }
