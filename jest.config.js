@@ -8,8 +8,9 @@ module.exports = {
   transform: { '^.+\\.[tj]s$': ['@swc/jest', { jsc: { target: 'es2023' } }] },
   // hyparquet(-writer) ship ES modules only: jest runs CommonJS, so they are transformed too.
   transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'],
-  // Integration tests start real servers (sandbox, s3rver) and a CDK synth bundles with esbuild.
-  testTimeout: 60_000,
+  // No per-test limit that a busy machine could exceed: a test that hangs is a failure of the
+  // whole run, which CI bounds. (Integration tests start real servers and synthesize stacks.)
+  testTimeout: 30 * 60_000,
   // Two cores: leave one for the servers the tests start.
   maxWorkers: 2,
 };

@@ -35,6 +35,12 @@ interface Flags {
   debug?: boolean;
 }
 
+/** The CLI's flags as --help lists them: the reference page (docs/reference.md) is made from these. */
+export function cliFlags(): Array<{ flags: string; description: string; defaultValue?: unknown }> {
+  const sink = { write: () => true } as unknown as NodeJS.WritableStream;
+  return program({ env: {}, stdout: sink, stderr: sink }).options.map(({ flags, description, defaultValue }) => ({ flags, description, defaultValue }));
+}
+
 function program(io: CliIo): Command {
   const command = new Command('esim-export').description(`Export every eSIM of a Betatel account into dated ${FORMATS.join(', ')} snapshots (a folder or S3).`);
   command.option('--out <dest>', 'a folder, or s3://bucket/prefix', './exports');

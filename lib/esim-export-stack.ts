@@ -48,6 +48,8 @@ export class EsimExportStack extends Stack {
     new CfnOutput(this, 'AthenaTable', { value: `${athena.databaseName}.${athena.tableName}`, description: 'Typed (Parquet): every value of every eSIM, partitioned by dt.' });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: athena.workGroupName });
     new CfnOutput(this, 'ScheduleName', { value: schedule.schedule.scheduleName });
+    new CfnOutput(this, 'FunctionLogGroupName', { value: this.export.exporter.logGroup.logGroupName, description: "The function's logs: structured JSON, each line with the request id." });
+    new CfnOutput(this, 'StateMachineLogGroupName', { value: this.export.runner.logGroup.logGroupName, description: "Every state machine execution's transitions." });
     new CfnOutput(this, 'DashboardLink', {
       value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards/dashboard/${operations.dashboard.dashboardName}`,
     });

@@ -46,16 +46,18 @@ export class ExportFunction extends Construct {
   public readonly role: iam.Role;
   /** Runs that failed every retry, and scheduled runs that could not be delivered. */
   public readonly failedRuns: sqs.Queue;
+  /** The function's log group: structured JSON, one line per event, each with the request id. */
+  public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ExportFunctionProps) {
     super(scope, id);
 
     // Its logs, kept as long as configured.
-    const logGroup = new logs.LogGroup(this, 'FunctionLogs', {
+    const logGroup = (this.logGroup = new logs.LogGroup(this, 'FunctionLogs', {
       retention: props.logRetentionDays as logs.RetentionDays,
       encryptionKey: props.encryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
-    });
+    }));
     keepLogicalId(logGroup, 'FunctionLogsAE28C13D');
 
     // Its role, granted below exactly what it needs.

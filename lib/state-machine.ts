@@ -36,6 +36,8 @@ export interface ExportStateMachineProps {
 
 export class ExportStateMachine extends Construct {
   public readonly stateMachine: sfn.StateMachine;
+  /** The state machine's log group: every transition of every execution. */
+  public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ExportStateMachineProps) {
     super(scope, id);
@@ -84,11 +86,11 @@ export class ExportStateMachine extends Construct {
     const finished = new sfn.Choice(this, 'Finished?').when(sfn.Condition.booleanEquals('$.done', true), publish.next(announceNow)).otherwise(exportTask);
     const definition = begin.next(exportTask).next(finished);
 
-    const logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+    const logGroup = (this.logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: props.logRetentionDays as logs.RetentionDays,
       encryptionKey: props.encryptionKey,
       removalPolicy: RemovalPolicy.DESTROY,
-    });
+    }));
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
       stateMachineType: sfn.StateMachineType.STANDARD,

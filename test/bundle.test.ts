@@ -119,10 +119,7 @@ describe('the bundled function', () => {
     expect(manifest).toMatchObject({ snapshot_date: '2026-11-27', records: 1_200, api_total: 1_200, warnings: [] });
     const stored = Object.keys(await fingerprint(storage)).filter((key) => key.endsWith('._S3rver_object'));
     expect(stored.map((key) => key.replace('snapshots/', '').replace('._S3rver_object', '')).sort()).toEqual([
-      // The first snapshot's change set: every eSIM added.
-      'esims/changes/csv/dt=2026-11-27/changes.csv.gz',
-      'esims/changes/ndjson/dt=2026-11-27/changes.ndjson.gz',
-      'esims/changes/parquet/dt=2026-11-27/changes.parquet',
+      // A first snapshot: no change set (nothing to compare with).
       'esims/csv/dt=2026-11-27/esims.csv.gz',
       'esims/latest.json',
       'esims/manifests/dt=2026-11-27/manifest.json',

@@ -10,8 +10,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { settingNames } from '../lambda/core/settings';
-import { readmeBlock, removeDir, tempDir } from './helpers';
+import { docBlock, removeDir, tempDir } from './helpers';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
@@ -33,14 +32,14 @@ beforeAll(async () => {
   try {
     // The package as it ships: the construct compiled to JavaScript with its types (dist/cdk).
     await run(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: ROOT });
-    const app = await readmeBlock('### In your own CDK app', 'ts');
+    const app = await docBlock('docs/your-account.md', '## In your own CDK app', 'ts');
     await writeFile(path.join(appDir, 'lake.ts'), app);
     // Type-checked against the package's declarations and compiled as a CDK app would be
     // (strict, CommonJS), then run by plain Node.
     // (node16: Node's own resolution, through the package's `exports` and `types`.)
     const compilerOptions = ['--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--esModuleInterop', '--skipLibCheck', '--types', 'node'];
     await run(path.join(ROOT, 'node_modules/.bin/tsc'), [...compilerOptions, '--rootDir', appDir, '--outDir', appDir, path.join(appDir, 'lake.ts')], { cwd: ROOT }).catch((error: { stdout?: string }) => {
-      throw new Error(`README's app does not compile:\n${error.stdout}`);
+      throw new Error(`docs/your-account.md's app does not compile:\n${error.stdout}`);
     });
     // CDK_OUTDIR makes the app synthesize on exit, as `cdk synth` runs it.
     await run(process.execPath, [path.join(appDir, 'lake.js')], { cwd: ROOT, env: { ...process.env, CDK_OUTDIR: out } });
@@ -63,10 +62,10 @@ function functionStatements(): Statement[] {
     .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 
-describe("README's app with the construct", () => {
+describe("docs/your-account.md's app with the construct", () => {
   it('is at most 15 lines, and synthesizes offline into the lake’s bucket of another account, with its key', async () => {
     expect(require.resolve('esim-export')).toBe(path.join(ROOT, 'dist/cdk/lib/index.js'));
-    expect((await readmeBlock('### In your own CDK app', 'ts')).trim().split('\n').length).toBeLessThanOrEqual(15);
+    expect((await docBlock('docs/your-account.md', '## In your own CDK app', 'ts')).trim().split('\n').length).toBeLessThanOrEqual(15);
     expect(ofType('AWS::S3::Bucket')).toEqual([]);
     expect(ofType('AWS::StepFunctions::StateMachine')).toHaveLength(1);
     const [fn] = ofType('AWS::Lambda::Function');
@@ -80,8 +79,8 @@ describe("README's app with the construct", () => {
     expect(warnings).toContain('its key policy must allow the service principal logs.<region>.amazonaws.com');
   });
 
-  it("gives the bucket policy README asks of the lake's account exactly the function's rights on that bucket", async () => {
-    const policy = JSON.parse(await readmeBlock('The lake\'s account adds this to the', 'json')) as { Statement: Statement[] };
+  it("gives the bucket policy docs/your-account.md asks of the lake's account exactly the function's rights on that bucket", async () => {
+    const policy = JSON.parse(await docBlock('docs/your-account.md', 'The lake\'s account adds this to the', 'json')) as { Statement: Statement[] };
     const granted = functionStatements().filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')));
     const shape = (statements: Statement[]) =>
       statements.map((statement) => ({
@@ -90,15 +89,5 @@ describe("README's app with the construct", () => {
         prefix: [statement.Condition?.StringLike?.['s3:prefix'] ?? []].flat(),
       }));
     expect(shape(policy.Statement)).toEqual(shape(granted));
-  });
-});
-
-describe("README's tables", () => {
-  it('name every CDK context key and every flag of the settings table', async () => {
-    const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
-    const rows = readme.split('\n').filter((line) => line.startsWith('| `'));
-    const named = (name: string) => rows.some((row) => row.split('|')[1]!.includes(`\`${name}`));
-    expect(settingNames('context').filter((key) => !named(key))).toEqual([]);
-    expect(settingNames('flag').filter((flag) => !named(flag))).toEqual([]);
   });
 });

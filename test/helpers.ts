@@ -69,12 +69,15 @@ export function parseCsvRows(text: string): string[][] {
   return parseCsv(text, { relax_column_count: false }) as string[][];
 }
 
-/** The first ```lang block after `marker` in README.md: its code, as a user would copy it. */
-export async function readmeBlock(marker: string, lang: string): Promise<string> {
-  const readme = await readFile(path.join(__dirname, '..', 'README.md'), 'utf8');
-  const from = readme.indexOf(marker);
-  if (from < 0) throw new Error(`README.md has no ${marker}`);
-  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(readme.slice(from));
-  if (!match) throw new Error(`README.md has no ${lang} block after ${marker}`);
+/** The first ```lang block after `marker` in a page of the project (README.md, docs/…): its code, as a user would copy it. */
+export async function docBlock(page: string, marker: string, lang: string): Promise<string> {
+  const text = await readFile(path.join(__dirname, '..', page), 'utf8');
+  const from = text.indexOf(marker);
+  if (from < 0) throw new Error(`${page} has no ${marker}`);
+  const match = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(text.slice(from));
+  if (!match) throw new Error(`${page} has no ${lang} block after ${marker}`);
   return match[1]!;
 }
+
+/** The first ```lang block after `marker` in README.md. */
+export const readmeBlock = (marker: string, lang: string): Promise<string> => docBlock('README.md', marker, lang);

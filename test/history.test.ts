@@ -1,5 +1,5 @@
 /**
- * README's change-set and history queries, run in DuckDB over the files of three daily
+ * docs/change-sets.md's queries, run as printed in DuckDB after docs/esim-history.sql, over the files of three daily
  * snapshots of an evolving sandbox inventory, with the history view built from the same SQL the
  * Glue view holds (lib/history.ts); the answers are checked against the sandboxes' own listings.
  * Then a history over gaps, a day without NDJSON (so without change sets), a rerun and a
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { FolderDestination } from '../lambda/core/destinations';
 import { runExport } from '../lambda/core/run/lifecycle';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
-import { CHANGES_TABLE, HISTORY_VIEW, historySql, SNAPSHOTS_TABLE } from '../lib/history';
+import { HISTORY_VIEW, historySql, SNAPSHOTS_TABLE } from '../lib/history';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { literal, query, type Row } from './duckdb';
 import { FAST_TUNING, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
@@ -22,7 +22,7 @@ const manifests: Manifest[] = [];
 
 beforeAll(async () => {
   sandboxes = await Promise.all(DAYS.map((_, day) => startSandbox({ size: 3_000, shape: 'mixed', day })));
-  out = await tempDir();
+  out = path.join(await tempDir(), 'exports');
   for (const [i, day] of DAYS.entries()) {
     manifests.push(
       await runExport({
@@ -37,7 +37,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await Promise.all(sandboxes.map((sandbox) => sandbox.close()));
-  await removeDir(out);
+  await removeDir(path.dirname(out));
 });
 
 /** The snapshot table and the history view over the Parquet files under `folder`, as DuckDB views. */
@@ -45,13 +45,11 @@ const historyViews = (folder: string): string =>
   `CREATE VIEW ${SNAPSHOTS_TABLE} AS SELECT * FROM read_parquet(${literal(path.join(folder, 'parquet/*/*.parquet'))}, hive_partitioning = true);\n` +
   `CREATE VIEW ${HISTORY_VIEW} AS ${historySql(SNAPSHOTS_TABLE)};\n`;
 
-/** README's queries, with the Athena names turned into DuckDB views over the files. */
-async function readmeQueries(): Promise<string[]> {
-  const readme = await readFile(path.join(__dirname, '..', 'README.md'), 'utf8');
-  const block = /```sql\n(-- what changed on a day[\s\S]*?)```/.exec(readme)![1]!;
-  const views =
-    `CREATE VIEW ${CHANGES_TABLE} AS SELECT * FROM read_parquet(${literal(path.join(out, 'changes/parquet/*/*.parquet'))}, hive_partitioning = true);\n` +
-    historyViews(out);
+/** docs/change-sets.md's queries as printed, after docs/esim-history.sql, in DuckDB started in the folder holding `exports/`. */
+async function pageQueries(): Promise<string[]> {
+  const page = await readFile(path.join(__dirname, '..', 'docs', 'change-sets.md'), 'utf8');
+  const block = /```sql\n(-- what changed on the newest day[\s\S]*?)```/.exec(page)![1]!;
+  const views = `SET file_search_path = ${literal(path.dirname(out))};\n${await readFile(path.join(__dirname, '..', 'docs', 'esim-history.sql'), 'utf8')}\n`;
   return block
     .replaceAll('esim_export.', '')
     .split(/;\s*\n/)
@@ -64,8 +62,8 @@ const day = (value: unknown): string | null => (value === null ? null : value in
 const statuses = (i: number): Map<string, string> =>
   new Map(sandboxes[i]!.listing().map((text) => JSON.parse(text) as { iccid: string; sim_status: string }).map((item) => [item.iccid, item.sim_status]));
 
-it('answers what changed on a day as the manifest counts it', async () => {
-  const [onDay] = await readmeQueries();
+it('answers what changed on the newest day as the manifest counts it', async () => {
+  const [onDay] = await pageQueries();
   const rows = await query(onDay!);
   const changes = manifests[2]!.changes;
   expect(Object.fromEntries(rows.map((row) => [row.change, Number(row.esims)]))).toEqual(
@@ -73,8 +71,8 @@ it('answers what changed on a day as the manifest counts it', async () => {
   );
 });
 
-it('lists every status transition of the week, from the history view', async () => {
-  const [, transitions] = await readmeQueries();
+it('lists every status transition, from the history view', async () => {
+  const [, transitions] = await pageQueries();
   const rows = (await query(transitions!)).map((row: Row) => [row.iccid, row.was, row.became, day(row.day)]);
   const expected: unknown[][] = [];
   for (let i = 1; i < DAYS.length; i++) {
@@ -86,15 +84,24 @@ it('lists every status transition of the week, from the history view', async () 
 });
 
 it('gives the history of one ICCID, one row per version, the current one open', async () => {
-  const [, , history] = await readmeQueries();
+  const [, , history] = await pageQueries();
   const rows = (await query(history!)).map((row: Row) => [day(row.valid_from), day(row.valid_to), row.sim_status]);
-  const iccid = /WHERE iccid = '(\d+)'/.exec(history!)![1]!;
-  const seen = DAYS.map((_, i) => statuses(i).get(iccid));
-  expect(rows).toEqual([
-    [DAYS[0], DAYS[1], seen[0]],
-    [DAYS[1], null, seen[1]],
-  ]);
-  expect(seen[0]).not.toBe(seen[1]);
+  // The truth: each eSIM's versions from the sandboxes' listings (a new version where its record
+  // differs from the day before, or it was absent); the query's eSIM is the first with two or more.
+  const listings = DAYS.map((_, i) => new Map(sandboxes[i]!.listing().map((text) => [(JSON.parse(text) as { iccid: string }).iccid, text])));
+  const versions = new Map<string, Array<[string, string | null, string]>>();
+  for (const iccid of [...new Set(listings.flatMap((listing) => [...listing.keys()]))].sort()) {
+    const spans: Array<[string, string | null, string]> = [];
+    DAYS.forEach((date, i) => {
+      const text = listings[i]!.get(iccid);
+      const open = spans.at(-1);
+      if (open && open[1] === null && (text === undefined || text !== listings[i - 1]!.get(iccid))) open[1] = date;
+      if (text !== undefined && (i === 0 || text !== listings[i - 1]!.get(iccid))) spans.push([date, null, (JSON.parse(text) as { sim_status: string }).sim_status]);
+    });
+    versions.set(iccid, spans);
+  }
+  const [, expected] = [...versions].find(([, spans]) => spans.length > 1)!;
+  expect(rows).toEqual(expected);
 });
 
 describe('the history over gaps, a day without NDJSON, a rerun and a backfill', () => {

@@ -89,10 +89,7 @@ describe('export to S3', () => {
     const manifest = JSON.parse(result.stdout) as Manifest;
 
     expect(await keys()).toEqual([
-      // The first snapshot's change set: every eSIM added.
-      'team/esims/changes/csv/dt=2026-11-27/changes.csv.gz',
-      'team/esims/changes/ndjson/dt=2026-11-27/changes.ndjson.gz',
-      'team/esims/changes/parquet/dt=2026-11-27/changes.parquet',
+      // A first snapshot: no change set (nothing to compare with).
       'team/esims/csv/dt=2026-11-27/esims.csv.gz',
       'team/esims/latest.json',
       'team/esims/manifests/dt=2026-11-27/manifest.json',

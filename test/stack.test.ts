@@ -2,7 +2,7 @@
  * The CDK stack, synthesized offline with the project's own cdk.json context: the properties
  * that matter for security and operations, cdk-nag's AwsSolutions pack, and the bundle.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -220,18 +220,22 @@ describe('EsimExportStack with default context', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
-  it('outputs where things are and how to run it by hand, each one named in README', () => {
+  it('outputs where things are and how to run it by hand, each one named in docs/deploy.md', () => {
     const outputs = Object.keys(defaults.template.findOutputs('*'));
     expect(outputs).toEqual(
       expect.arrayContaining(['BucketName', 'ExportPrefix', 'FunctionName', 'FunctionRoleArn', 'ConsoleTestLink', 'InvokeCommand', 'AthenaTable', 'SecretName', 'PutSecretCommand']),
     );
-    const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-    expect(outputs.filter((output) => !readme.includes(`\`${output}\``))).toEqual([]);
+    const page = readFileSync(path.join(__dirname, '..', 'docs', 'deploy.md'), 'utf8');
+    expect(outputs.filter((output) => !page.includes(`\`${output}\``))).toEqual([]);
   });
 
-  it('has as many alarms as README says, wherever it says it', () => {
+  it('has as many alarms as README and docs/ say, wherever they say it', () => {
     const alarms = Object.keys(defaults.template.findResources('AWS::CloudWatch::Alarm')).length;
-    const said = [...readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8').matchAll(/(\d+) alarms/g)].map((match) => Number(match[1]));
+    const pages = ['README.md', ...readdirSync(path.join(__dirname, '..', 'docs')).map((page) => path.join('docs', page))];
+    const numbers: Record<string, number> = { Five: 5, five: 5 };
+    const said = pages.flatMap((page) =>
+      [...readFileSync(path.join(__dirname, '..', page), 'utf8').matchAll(/\b(\d+|[Ff]ive) alarms/g)].map((match) => numbers[match[1]!] ?? Number(match[1])),
+    );
     expect(said.length).toBeGreaterThan(0);
     expect(new Set(said)).toEqual(new Set([alarms]));
   });

@@ -1,4 +1,5 @@
-"""Runs README's pandas recipe on an export, then checks every value against the API's own JSON.
+"""Runs the pandas recipe of docs/reading.md as printed, in the folder that holds EXPORT_DIR (an
+`exports` folder, as `npm start` makes), then checks every value against the API's own JSON.
 
 Usage: python3 check_pandas.py RECIPE_FILE EXPORT_DIR DATE
 Prints one JSON line: what was checked. Exits non-zero on the first value that is not exact.
@@ -7,14 +8,16 @@ import glob
 import gzip
 import json
 import math
+import os
 import sys
 
 import pandas as pd
 
 recipe_file, export_dir, date = sys.argv[1:4]
-recipe = open(recipe_file, encoding="utf-8").read().replace("exports/", f"{export_dir}/").replace("2026-11-27", date)
+recipe = open(recipe_file, encoding="utf-8").read()
+os.chdir(os.path.dirname(os.path.abspath(export_dir)))
 scope = {}
-exec(compile(recipe, "README pandas recipe", "exec"), scope)
+exec(compile(recipe, "the pandas recipe", "exec"), scope)
 csv, ndjson = scope["csv"], scope["ndjson"]
 
 # The truth: the NDJSON lines as Python's json reads them (exact integers, strings as strings).
