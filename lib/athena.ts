@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { TYPED_HIVE_COLUMNS } from '../lambda/core/columns';
 import { keepLogicalId } from './secure-defaults';
 import { CHANGE_HIVE_COLUMNS, CHANGES_TABLE, historyView, SNAPSHOTS_TABLE } from './history';
+import { ATHENA_RESULTS_FOLDER } from './storage';
 
 export interface AthenaTablesProps {
   readonly bucket: s3.IBucket;
@@ -130,7 +131,7 @@ export class AthenaTables extends Construct {
         enforceWorkGroupConfiguration: true,
         publishCloudWatchMetricsEnabled: true,
         resultConfiguration: {
-          outputLocation: `s3://${props.bucket.bucketName}/athena-results/`,
+          outputLocation: `s3://${props.bucket.bucketName}/${ATHENA_RESULTS_FOLDER}/`,
           encryptionConfiguration: props.encryptionKey ? { encryptionOption: 'SSE_KMS', kmsKey: props.encryptionKey.keyArn } : { encryptionOption: 'SSE_S3' },
         },
       },

@@ -27,7 +27,7 @@ import type { EsimExportProps } from './props';
 import { ExportSchedule } from './schedule';
 import { ExportStateMachine } from './state-machine';
 import { keepLogicalId } from './secure-defaults';
-import { SnapshotStorage } from './storage';
+import { ATHENA_RESULTS_FOLDER, SnapshotStorage } from './storage';
 
 export type { EsimExportProps, FilterProps } from './props';
 
@@ -64,6 +64,9 @@ export class EsimExport extends Construct {
     const given = readSettings('prop', props as Record<string, unknown>);
     checkDeployment(given, 'prop');
     const prefix = given.exportPrefix ?? defaultOf('exportPrefix');
+    if (prefix === ATHENA_RESULTS_FOLDER || prefix.startsWith(`${ATHENA_RESULTS_FOLDER}/`)) {
+      throw new ConfigError(`exportPrefix "${prefix}" is where Athena's query results go, which are deleted after 30 days: choose another folder, such as esims.`);
+    }
     const timezone = given.timezone ?? defaultOf('timezone');
     const logRetentionDays = given.logRetentionDays ?? defaultOf('logRetentionDays');
     const stateMachineName = `${stack.stackName}-export`;

@@ -8,6 +8,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { keepLogicalId, secureBucketProps } from './secure-defaults';
 
+/** Where Athena's query results go in the export's bucket, deleted after 30 days: never the export's prefix. */
+export const ATHENA_RESULTS_FOLDER = 'athena-results';
+
 export interface SnapshotStorageProps {
   /** Your bucket. @default a new bucket */
   readonly existingBucket?: s3.IBucket;
@@ -69,7 +72,7 @@ export class SnapshotStorage extends Construct {
           noncurrentVersionExpiration: Duration.days(30),
           ...(props.expireAfterDays !== undefined && { expiration: Duration.days(props.expireAfterDays) }),
         },
-        { id: 'expire-athena-results', prefix: 'athena-results/', expiration: Duration.days(30) },
+        { id: 'expire-athena-results', prefix: `${ATHENA_RESULTS_FOLDER}/`, expiration: Duration.days(30) },
       ],
     });
     keepLogicalId(bucket, 'Bucket83908E77');

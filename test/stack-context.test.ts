@@ -60,6 +60,12 @@ describe('EsimExportStack with context values', () => {
     [{ exportPrefix: '/' }, 'CDK context "exportPrefix" must not start with /'],
     [{ exportPrefix: 'data//esims' }, 'CDK context "exportPrefix" must not contain //'],
     [{ exportPrefix: '' }, 'CDK context "exportPrefix" must name a folder, such as esims, got ""'],
+    // Templates that synthesize must deploy, and keep the data.
+    [{ exportPrefix: 'x'.repeat(1_000) }, 'CDK context "exportPrefix" is 1000 bytes: with the longest key the export writes below it (400 bytes) a key would pass S3\'s 1024-byte limit; use at most 623 bytes'],
+    [{ exportPrefix: 'athena-results' }, 'exportPrefix "athena-results" is where Athena\'s query results go, which are deleted after 30 days'],
+    [{ exportPrefix: 'athena-results/esims' }, 'exportPrefix "athena-results/esims" is where Athena\'s query results go'],
+    [{ schedule: 'cron(0 2 * * *)' }, 'CDK context "schedule" must be a cron expression of six fields, minutes hours day-of-month month day-of-week year, such as "cron(0 2 * * ? *)" (EventBridge Scheduler\'s form); got 5 fields'],
+    [{ schedule: 'cron(0 2 * * * *)' }, 'CDK context "schedule" must have ? as its day-of-month or its day-of-week'],
   ])('rejects bad context %j naming the key', (context, message) => {
     expect(() => synth(context)).toThrow(message);
   });

@@ -21,7 +21,27 @@ const matching = (pattern: RegExp, error: string) => (label: string, raw: unknow
 export const parseStackName = (label: string, raw: unknown): string =>
   parseSetting(label, z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }), raw);
 export const parseGlueName = matching(/^[a-z0-9_]{1,255}$/, 'must be lower-case letters, digits and _');
-export const parseSchedule = matching(/^(cron|rate|at)\(.+\)$/, 'must be an EventBridge Scheduler expression such as "cron(0 2 * * ? *)"');
+const SCHEDULE = 'must be an EventBridge Scheduler expression such as "cron(0 2 * * ? *)"';
+const cronFields = (expression: string): string[] => expression.slice('cron('.length, -1).trim().split(/\s+/);
+/**
+ * EventBridge Scheduler's cron has six fields (minutes hours day-of-month month day-of-week
+ * year), one of the two days `?`: the five of Unix cron synthesize, then fail at deploy.
+ */
+export const parseSchedule = (label: string, raw: unknown): string =>
+  parseSetting(
+    label,
+    z
+      .string({ error: SCHEDULE })
+      .regex(/^(cron|rate|at)\(.+\)$/, { error: SCHEDULE })
+      .refine((s) => !s.startsWith('cron(') || cronFields(s).length === 6, {
+        error: (issue) =>
+          `must be a cron expression of six fields, minutes hours day-of-month month day-of-week year, such as "cron(0 2 * * ? *)" (EventBridge Scheduler's form); got ${cronFields(String(issue.input)).length} fields`,
+      })
+      .refine((s) => !s.startsWith('cron(') || cronFields(s)[2] === '?' || cronFields(s)[4] === '?', {
+        error: 'must have ? as its day-of-month or its day-of-week, such as "cron(0 2 * * ? *)" (EventBridge Scheduler refuses both)',
+      }),
+    raw,
+  );
 export const parseEmail = (label: string, raw: unknown): string => parseSetting(label, z.email({ error: 'must be an e-mail address' }), raw);
 export const parseLogRetention = (label: string, raw: unknown): number =>
   parseSetting(label, z.coerce.number().refine((days) => LOG_RETENTION_DAYS.includes(days), { error: `must be one of ${LOG_RETENTION_DAYS.join(', ')}` }), raw);

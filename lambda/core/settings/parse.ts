@@ -128,6 +128,16 @@ export function dateIn(timeZone: string, at: Date = new Date()): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
 }
 
+/**
+ * The longest key the export writes below its prefix, in bytes: the backup, during a
+ * publication, of a filtered scope's file (`<scope>/_runs/<run>/publish-<id>/backup/<scope>/…`),
+ * the filters at their largest. test/layout.test.ts measures it from the layout.
+ */
+export const LONGEST_KEY_BELOW_PREFIX = 400;
+/** S3's limit on a key. */
+const S3_KEY_BYTES = 1024;
+const MAX_PREFIX_BYTES = S3_KEY_BYTES - 1 - LONGEST_KEY_BELOW_PREFIX;
+
 // The prefix goes into the function's IAM grant (`<prefix>/*`) and every key: a wildcard would
 // widen the grant, a leading or doubled slash makes keys S3 shows under an empty folder name.
 const prefixSchema = z
@@ -138,7 +148,11 @@ const prefixSchema = z
   .refine((s) => ![...s].some((c) => c < ' ' || c === '\u007f' || c === '\\'), { error: 'must not contain control characters or backslashes' })
   .transform((s) => s.replace(/\/+$/, ''))
   .refine((s) => s.length > 0, { error: 'must name a folder, such as esims' })
-  .refine((s) => !s.split('/').some((part) => part === '..' || part === '.'), { error: 'must not contain . or .. segments' });
+  .refine((s) => !s.split('/').some((part) => part === '..' || part === '.'), { error: 'must not contain . or .. segments' })
+  .refine((s) => Buffer.byteLength(s) <= MAX_PREFIX_BYTES, {
+    error: (issue) =>
+      `is ${Buffer.byteLength(String(issue.input))} bytes: with the longest key the export writes below it (${LONGEST_KEY_BELOW_PREFIX} bytes) a key would pass S3's ${S3_KEY_BYTES}-byte limit; use at most ${MAX_PREFIX_BYTES} bytes`,
+  });
 
 /** Where "Snapshot Published" goes: a bus name, as EventBridge allows it. */
 const busName = z.string().regex(/^[A-Za-z0-9._\-/]{1,256}$/, { error: 'must be an EventBridge bus name' });
