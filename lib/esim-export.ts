@@ -164,6 +164,12 @@ export class EsimExport extends Construct {
     if (given.bucketOwner && !props.existingBucket && !given.bucketName) {
       throw new ConfigError('bucketAccount names the owner of your bucket: give the bucket too (bucketName or existingBucket), or leave bucketAccount out');
     }
+    // The function's grant on the key names s3.<stack region>: a key of another region could never be used.
+    const keyRegion = given.kmsKeyArn?.split(':')[3];
+    const stackRegion = Stack.of(this).region;
+    if (keyRegion !== undefined && !Token.isUnresolved(stackRegion) && keyRegion !== stackRegion) {
+      throw new ConfigError(`kmsKeyArn is a key of ${keyRegion}, but the stack deploys to ${stackRegion}: S3 and the function use a key of their own region; give a key of ${stackRegion}.`);
+    }
     const encryptionKey = props.encryptionKey ?? (given.kmsKeyArn ? kms.Key.fromKeyArn(this, 'Key', given.kmsKeyArn) : props.existingBucket?.encryptionKey);
     if (encryptionKey) allowLogs(this, encryptionKey);
     // A bucket object made for another account says so; otherwise the owner is what you give.

@@ -82,12 +82,18 @@ describe("docs/your-account.md's app with the construct", () => {
   it("gives the bucket policy docs/your-account.md asks of the lake's account exactly the function's rights on that bucket", async () => {
     const policy = JSON.parse(await docBlock('docs/your-account.md', 'The lake\'s account adds this to the', 'json')) as { Statement: Statement[] };
     const granted = functionStatements().filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')));
-    const shape = (statements: Statement[]) =>
-      statements.map((statement) => ({
-        actions: [statement.Action].flat().sort(),
-        resource: JSON.stringify(statement.Resource).replace(/.*:s3:::/, '').replace(/"\]?\]?\}?$/, ''),
-        prefix: [statement.Condition?.StringLike?.['s3:prefix'] ?? []].flat(),
-      }));
+    // Each resource (and list prefix) with the actions allowed on it, however they are grouped into statements.
+    const shape = (statements: Statement[]) => {
+      const byResource = new Map<string, Set<string>>();
+      for (const statement of statements) {
+        const where = `${JSON.stringify(statement.Resource).replace(/.*:s3:::/, '').replace(/"\]?\]?\}?$/, '')} ${[statement.Condition?.StringLike?.['s3:prefix'] ?? []].flat().join(',')}`;
+        for (const action of [statement.Action].flat()) byResource.set(where, (byResource.get(where) ?? new Set()).add(action));
+      }
+      return Object.fromEntries([...byResource].map(([where, actions]) => [where, [...actions].sort()]));
+    };
     expect(shape(policy.Statement)).toEqual(shape(granted));
+    // A write that names an ACL must name bucket-owner-full-control: never public-read.
+    const puts = policy.Statement.filter((statement) => [statement.Action].flat().includes('s3:PutObject'));
+    expect(puts.map((statement) => statement.Condition)).toEqual([{ StringEqualsIfExists: { 's3:x-amz-acl': 'bucket-owner-full-control' } }]);
   });
 });

@@ -267,6 +267,12 @@ describe('the settings, checked as context and as props', () => {
     expect(() => fromContext(context)).toThrow(message);
   });
 
+  it('refuses a key of another region than the stack’s, naming both', () => {
+    expect(() => inYourStack(() => ({ kmsKeyArn: KEY_ARN.replace('eu-west-1', 'us-east-1') }))).toThrow(
+      'kmsKeyArn is a key of us-east-1, but the stack deploys to eu-west-1: S3 and the function use a key of their own region; give a key of eu-west-1.',
+    );
+  });
+
   it('never repeats a proxy password it refuses', () => {
     expect(() => fromContext({ httpsProxy: 'http://me:hunter2@proxy.internal:3128' })).toThrow(/^CDK context "httpsProxy" must be a proxy URL[^@]*$/);
   });
