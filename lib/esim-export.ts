@@ -69,6 +69,13 @@ export class EsimExport extends Construct {
     }
     const timezone = given.timezone ?? defaultOf('timezone');
     const logRetentionDays = given.logRetentionDays ?? defaultOf('logRetentionDays');
+    // Its secret, state machine, work group and dashboard are named after the stack: one a stack.
+    const other = stack.node.findAll().find((construct) => construct !== this && construct instanceof EsimExport);
+    if (other) {
+      throw new ConfigError(
+        `${stack.stackName} already has an EsimExport (${other.node.path}): its secret, state machine, Athena work group and dashboard are named after the stack, so a second one would take the same names. Put it in a stack of its own.`,
+      );
+    }
     const stateMachineName = `${stack.stackName}-export`;
     this.prefix = prefix;
     const yours = this.resources(props, given);
@@ -143,7 +150,7 @@ export class EsimExport extends Construct {
     this.athena = new AthenaTables(this, 'Athena', {
       bucket,
       prefix,
-      databaseName: given.glueDatabaseName ?? defaultOf('glueDatabaseName'),
+      databaseName: given.glueDatabaseName ?? glueDatabaseFor(stack.stackName),
       firstSnapshotDate: given.firstSnapshotDate ?? defaultOf('firstSnapshotDate'),
       encryptionKey: yours.encryptionKey,
     });
@@ -214,4 +221,14 @@ export class EsimExport extends Construct {
     Validations.of(created).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'The API key is issued by Betatel and can only be rotated in their portal; there is no rotation Lambda to run.' });
     return created;
   }
+}
+
+/**
+ * The Glue database a stack creates when none is named: a database is one per account and
+ * region, so it carries the stack's name; the repository's own stack (EsimExport) keeps the
+ * name it has had since 0.1, esim_export.
+ */
+export function glueDatabaseFor(stackName: string): string {
+  const fallback = defaultOf('glueDatabaseName');
+  return stackName === defaultOf('stackName') ? fallback : `${fallback}_${stackName.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 255);
 }

@@ -267,6 +267,20 @@ describe('the settings, checked as context and as props', () => {
     expect(() => fromContext(context)).toThrow(message);
   });
 
+  it('refuses a second EsimExport in one stack, whose names would collide, saying what to do', () => {
+    const stack = inYourStack(() => ({}));
+    expect(() => new EsimExport(stack, 'Again', {})).toThrow(
+      'Lake already has an EsimExport (Lake/Esims): its secret, state machine, Athena work group and dashboard are named after the stack, so a second one would take the same names. Put it in a stack of its own.',
+    );
+  });
+
+  it('names the Glue database after the stack, so two stacks in one account and region do not collide', () => {
+    const database = (stack: Stack): unknown => Object.values(Template.fromStack(stack).findResources('AWS::Glue::Database'))[0]?.Properties?.DatabaseInput?.Name;
+    expect(database(inYourStack(() => ({})))).toBe('esim_export_lake');
+    expect(database(defaults)).toBe('esim_export');
+    expect(database(inYourStack(() => ({ glueDatabaseName: 'lake_esims' })))).toBe('lake_esims');
+  });
+
   it('refuses a key of another region than the stack’s, naming both', () => {
     expect(() => inYourStack(() => ({ kmsKeyArn: KEY_ARN.replace('eu-west-1', 'us-east-1') }))).toThrow(
       'kmsKeyArn is a key of us-east-1, but the stack deploys to eu-west-1: S3 and the function use a key of their own region; give a key of eu-west-1.',

@@ -180,7 +180,7 @@ export const SETTINGS = {
   infrequentAccessAfterDays: setting({ names: { context: 'infrequentAccessAfterDays' }, help: 'move snapshots to S3 Standard-IA after this many days', default: 30, parse: whole(30, 36500) }),
   glacierAfterDays: setting({ names: { context: 'glacierAfterDays' }, help: 'move snapshots to S3 Glacier Instant Retrieval after this many days', default: 90, parse: whole(1, 36500) }),
   expireAfterDays: setting({ names: { context: 'expireAfterDays' }, help: 'delete snapshots after this many days', defaultText: 'never', parse: whole(1, 36500) }),
-  glueDatabaseName: setting({ names: { context: 'glueDatabaseName' }, help: "the Glue database of Athena's tables", default: 'esim_export', parse: parseGlueName }),
+  glueDatabaseName: setting({ names: { context: 'glueDatabaseName' }, help: "the Glue database of Athena's tables (one per account and region)", default: 'esim_export', defaultText: 'esim_export in the stack EsimExport, else esim_export_<stack name>', parse: parseGlueName }),
   // A query without a `dt` filter lists every day from here, so it should be near the first
   // snapshot (from 2000 it walked about 9,800 empty daily prefixes). Not the deploy date: a date
   // taken at synth would move forward with every deploy and hide every earlier snapshot.
