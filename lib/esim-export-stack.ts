@@ -37,7 +37,7 @@ export class EsimExportStack extends Stack {
     new CfnOutput(this, 'FunctionName', { value: fn.functionName });
     new CfnOutput(this, 'FunctionRoleArn', {
       value: this.export.exporter.role.roleArn,
-      description: "The function's role: name it in the policy of a bucket or KMS key in another account (README, Your bucket).",
+      description: "The function's role: name it in the policy of a bucket or KMS key in another account (docs/your-account.md, Your bucket).",
     });
     new CfnOutput(this, 'ConsoleTestLink', {
       value: `https://${Aws.REGION}.console.aws.amazon.com/lambda/home?region=${Aws.REGION}#/functions/${fn.functionName}?tab=testing`,

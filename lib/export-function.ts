@@ -40,8 +40,23 @@ export interface ExportFunctionProps {
   readonly eventBusName?: string;
 }
 
+/**
+ * The function's code. An app run from this repository bundles the TypeScript source at synth
+ * (with the local esbuild), so the tests deploy what they test. An app that installed the
+ * package (a folder, a tarball, a git URL) takes the bundle the package ships (dist/function,
+ * built by `npm run build:function` on install and pack): nothing to bundle, no esbuild, and no
+ * entry outside the app's folder, which a folder installed as a link would be.
+ */
+function functionCode(): { entry: string } | { bundle: string } {
+  const source = path.join(__dirname, '..', 'lambda', 'handler.ts');
+  if (existsSync(source) && !path.relative(process.cwd(), source).startsWith('..')) return { entry: source };
+  const shipped = path.join(__dirname, '..', '..', 'function');
+  if (existsSync(path.join(shipped, 'index.js'))) return { bundle: shipped };
+  return { entry: [source, path.join(__dirname, '..', 'lambda', 'handler.js')].find((file) => existsSync(file))! };
+}
+
 export class ExportFunction extends Construct {
-  public readonly function: nodejs.NodejsFunction;
+  public readonly function: lambda.Function;
   /** The function's role: name it in the policy of a bucket or key in another account. */
   public readonly role: iam.Role;
   /** Runs that failed every retry, and scheduled runs that could not be delivered. */
@@ -78,16 +93,13 @@ export class ExportFunction extends Construct {
 
     // The function. No reserved concurrency of 1 any more: the scope lock in S3 keeps two runs of
     // one scope apart, and runs of different scopes may overlap.
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    const functionProps = {
       description: 'Exports every Betatel eSIM into dated snapshots in S3.',
-      // The TypeScript source in this repository, the compiled module in the package (dist/cdk).
-      entry: ['handler.ts', 'handler.js'].map((file) => path.join(__dirname, '..', 'lambda', file)).find((file) => existsSync(file)),
-      handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize,
-      // /tmp for the change set's comparison: both days' NDJSON spread by ICCID into gzipped
-      // bucket files, about 35 bytes an eSIM a side (700 MB at 10,000,000); 512 MB is Lambda's default.
+      // /tmp for the change set's comparison: both days' ICCIDs and line hashes spread into
+      // bucket files, about 45 bytes an eSIM a side (900 MB at 10,000,000); 512 MB is Lambda's default.
       ephemeralStorageSize: Size.mebibytes(2048),
       timeout: Duration.minutes(15),
       role,
@@ -106,15 +118,19 @@ export class ExportFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
-      bundling: {
-        // Everything bundled, AWS SDK included: the code runs with the versions it was tested with.
-        bundleAwsSDK: true,
-        minify: true,
-        sourceMap: true,
-        target: 'node24',
-        forceDockerBundling: false,
-      },
-    });
+    } satisfies Omit<lambda.FunctionProps, 'code' | 'handler'>;
+    const code = functionCode();
+    this.function =
+      'bundle' in code
+        ? new lambda.Function(this, 'Function', { ...functionProps, code: lambda.Code.fromAsset(code.bundle), handler: 'index.handler' })
+        : new nodejs.NodejsFunction(this, 'Function', {
+            ...functionProps,
+            entry: code.entry,
+            handler: 'handler',
+            // Everything bundled, AWS SDK included: the code runs with the versions it was tested
+            // with (the shipped bundle is built with the same options: package.json build:function).
+            bundling: { bundleAwsSDK: true, minify: true, sourceMap: true, target: 'node24', forceDockerBundling: false },
+          });
 
     // Least privilege: its own logs, that one secret, and writes under the export prefix only.
     role.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));

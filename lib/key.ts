@@ -30,6 +30,6 @@ export function allowLogs(scope: Construct, key: kms.IKey): void {
   Annotations.of(scope).addWarningV2(
     'esim-export:key-policy',
     `The KMS key ${key.keyArn} encrypts the logs: its key policy must allow the service principal logs.<region>.amazonaws.com ` +
-      `${statement.actions.join(', ')} for log groups arn:aws:logs:<region>:<account>:log-group:${stackName}-* (README, "Your key").`,
+      `${statement.actions.join(', ')} for log groups arn:aws:logs:<region>:<account>:log-group:${stackName}-* (docs/your-account.md, "Your key").`,
   );
 }

@@ -16,7 +16,7 @@ export interface EsimExportProps extends FilterProps {
   /**
    * Your bucket to export into, in this account or another. Nothing about it changes: its
    * encryption, versioning, lifecycle and policy stay yours. The function's rights are scoped
-   * to `exportPrefix`; a bucket of another account must grant them too (README, "Your bucket").
+   * to `exportPrefix`; a bucket of another account must grant them too (docs/your-account.md, "Your bucket").
    * @default a new bucket, encrypted, private, TLS-only, versioned and retained
    */
   readonly existingBucket?: s3.IBucket;
@@ -33,7 +33,7 @@ export interface EsimExportProps extends FilterProps {
    * Your KMS key. Encrypts every object the export writes (SSE-KMS with an S3 Bucket Key),
    * the bucket it creates, the secret it creates, Athena's query results and the logs; the
    * function gets kms:GenerateDataKey and kms:Decrypt on this key only, through S3 and Secrets
-   * Manager. A key made elsewhere must allow CloudWatch Logs (README, "Your key").
+   * Manager. A key made elsewhere must allow CloudWatch Logs (docs/your-account.md, "Your key").
    * @default `existingBucket`'s key if it has one, else S3-managed keys (SSE-S3) and AWS-managed keys
    */
   readonly encryptionKey?: kms.IKey;

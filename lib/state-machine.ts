@@ -96,7 +96,7 @@ export class ExportStateMachine extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment: `Exports every Betatel eSIM into a dated snapshot in S3 (${Stack.of(this).stackName}).`,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      // A day is far more than any export at a realistic rate limit (README, "Long exports").
+      // A day is far more than any export at a realistic rate limit (docs/operate.md, "Long exports").
       timeout: Duration.hours(24),
       tracingEnabled: true,
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },

@@ -32,6 +32,7 @@ beforeAll(async () => {
   try {
     // The package as it ships: the construct compiled to JavaScript with its types (dist/cdk).
     await run(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: ROOT });
+    await run('npm', ['run', '-s', 'build:function'], { cwd: ROOT });
     const app = await docBlock('docs/your-account.md', '## In your own CDK app', 'ts');
     await writeFile(path.join(appDir, 'lake.ts'), app);
     // Type-checked against the package's declarations and compiled as a CDK app would be
