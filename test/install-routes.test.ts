@@ -34,8 +34,9 @@ const routes: Array<[string, () => string]> = [
   ['a git URL', () => `git+file://${ROOT}`],
 ];
 
-describe.each(routes)('docs/your-account.md’s app, with the package installed from %s', (_route, spec) => {
-  it('installs outside the package folder and synthesizes offline, its function the bundle the package ships', async () => {
+// The three installs are mostly waiting on npm: side by side.
+describe('docs/your-account.md’s app, with the package installed', () => {
+  it.concurrent.each(routes)('from %s: outside the package folder, synthesized offline, its function the bundle the package ships', async (_route, spec) => {
     const app = path.join(base, `app-${Math.random().toString(36).slice(2)}`);
     await mkdir(app);
     const dependencies = { 'aws-cdk-lib': await versionOf('aws-cdk-lib'), constructs: await versionOf('constructs'), 'esim-export': spec() };
