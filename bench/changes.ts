@@ -6,7 +6,8 @@
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { exportOnce, SCRATCH, seconds, startSandbox } from './processes';
+import { build } from 'esbuild';
+import { exportOnce, OUT, SCRATCH, seconds, startSandbox } from './processes';
 
 export async function changeSetRows(sizes: readonly number[], cleanup: string[]): Promise<string[]> {
   const lines = [
@@ -48,4 +49,20 @@ export async function changeSetRows(sizes: readonly number[], cleanup: string[])
   }
   lines.push('');
   return lines;
+}
+
+/**
+ * `npm run bench:changes -- 200000 1000000`: these rows alone, at the sizes given, printed (not
+ * written to BENCHMARKS.md): the quick check while working on the comparison.
+ */
+if (require.main === module) {
+  void (async () => {
+    const root = path.resolve(__dirname, '..');
+    const entryPoints = { sandbox: path.join(root, 'sandbox/main.ts'), 'export-once': path.join(root, 'bench/export-once.ts') };
+    await build({ entryPoints, outdir: OUT, bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning' });
+    const cleanup: string[] = [];
+    const sizes = process.argv.slice(2).map(Number);
+    for (const line of await changeSetRows(sizes.length > 0 ? sizes : [200_000], cleanup)) console.log(line);
+    await Promise.all(cleanup.map((dir) => rm(dir, { recursive: true, force: true })));
+  })();
 }

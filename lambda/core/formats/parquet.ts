@@ -6,7 +6,7 @@
  * Snappy inside the file. Rows are written in row groups as they come, so memory stays flat.
  *
  * The writer is hyparquet-writer, chosen by measurement against parquet-wasm (with
- * apache-arrow) and @dsnp/parquetjs: README "Parquet writer" has the table.
+ * apache-arrow) and @dsnp/parquetjs: docs/design.md "The Parquet writer, chosen by measurement" has the table.
  *
  * A value that does not fit its column (a fraction in an id, text in a date, an integer beyond
  * 64 bits) is null there and counted in a warning naming an example ICCID; the NDJSON keeps it.

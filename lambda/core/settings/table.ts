@@ -48,7 +48,7 @@ export const MAX_PAGE_SIZE = 1000;
 /** `auto` finds the largest page the API honours, up to MAX_PAGE_SIZE. */
 export type PageSize = number | 'auto';
 export const DEFAULT_PAGE_SIZE: PageSize = 'auto';
-/** Chosen from `npm run bench`: see README "Memory, speed and concurrency". */
+/** Chosen from `npm run bench`: see docs/design.md "Memory, speed and concurrency". */
 export const DEFAULT_CONCURRENCY = 8;
 export const MAX_CONCURRENCY = 64;
 /** The shrink guard's default: at most 10% fewer eSIMs than the previous snapshot. */
@@ -89,7 +89,7 @@ export const SETTINGS = {
   }),
   formats: setting<Format[]>({
     names: { flag: '--formats', env: 'EXPORT_FORMATS', event: 'formats', context: 'formats' },
-    help: `comma list of ${FORMATS.join(', ')}`,
+    help: `comma list of ${FORMATS.join(', ')} (without ndjson, no change set: it is computed from the NDJSON)`,
     arg: '<list>',
     default: [...FORMATS],
     defaultText: 'all',
