@@ -61,7 +61,7 @@ async function main(): Promise<number> {
         `  zcat ${out}/csv/dt=*/esims.csv.gz | head -5`,
         `  cat ${out}/latest.json`,
         '',
-        'Next: `npm test`, then README.md "Deploy" to run it daily in your AWS account.',
+        'Next: `npm test`, then README.md "Deploy to AWS" to run it daily in your AWS account.',
         '',
       ].join('\n'),
     );
