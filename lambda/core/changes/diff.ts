@@ -83,20 +83,31 @@ function bucketOf(iccid: string, buckets: number): number {
   return (h >>> 0) % buckets;
 }
 
-/** Each line of a side as [ICCID, MD5], a chunk at a time. */
-async function* pairsOf(side: Side, signal: AbortSignal | undefined): AsyncGenerator<Array<[string, string]>> {
+/** A chunk's lines as ICCIDs and the MD5s of their lines, side by side (two arrays, not a pair per line: less for the collector). */
+interface Pairs {
+  readonly iccids: string[];
+  readonly digests: string[];
+}
+
+/** Each line of a side as its ICCID and MD5, a chunk at a time. */
+async function* pairsOf(side: Side, signal: AbortSignal | undefined): AsyncGenerator<Pairs> {
   for await (const chunk of side()) {
     signal?.throwIfAborted();
-    const pairs: Array<[string, string]> = [];
-    forEachLine(chunk, (bytes, start, end) => pairs.push([iccidAt(bytes, start, end), digestAt(bytes, start, end)]));
+    const pairs: Pairs = { iccids: [], digests: [] };
+    forEachLine(chunk, (bytes, start, end) => {
+      pairs.iccids.push(iccidAt(bytes, start, end));
+      pairs.digests.push(digestAt(bytes, start, end));
+    });
     yield pairs;
   }
 }
 
 /** Sorts the next side's eSIMs against the previous side's (ICCID → MD5) into `kinds`; empties `before`. */
-async function settle(before: Map<string, string>, next: AsyncIterable<Array<[string, string]>>, kinds: Map<string, ChangeKind>): Promise<void> {
-  for await (const pairs of next) {
-    for (const [iccid, digest] of pairs) {
+async function settle(before: Map<string, string>, next: AsyncIterable<Pairs>, kinds: Map<string, ChangeKind>): Promise<void> {
+  for await (const { iccids, digests } of next) {
+    for (let i = 0; i < iccids.length; i++) {
+      const iccid = iccids[i]!;
+      const digest = digests[i]!;
       const earlier = before.get(iccid);
       if (earlier === undefined) kinds.set(iccid, 'added');
       else {
@@ -108,14 +119,14 @@ async function settle(before: Map<string, string>, next: AsyncIterable<Array<[st
   for (const iccid of before.keys()) kinds.set(iccid, 'removed');
 }
 
-async function collect(pairs: AsyncIterable<Array<[string, string]>>): Promise<Map<string, string>> {
+async function collect(pairs: AsyncIterable<Pairs>): Promise<Map<string, string>> {
   const map = new Map<string, string>();
-  for await (const batch of pairs) for (const [iccid, digest] of batch) map.set(iccid, digest);
+  for await (const { iccids, digests } of pairs) for (let i = 0; i < iccids.length; i++) map.set(iccids[i]!, digests[i]!);
   return map;
 }
 
 /** Spreads a side's [ICCID, MD5] pairs into `buckets` files under `folder`, one `iccid md5` line each; returns their paths. */
-async function spread(pairs: AsyncIterable<Array<[string, string]>>, folder: string, side: string, buckets: number): Promise<string[]> {
+async function spread(pairs: AsyncIterable<Pairs>, folder: string, side: string, buckets: number): Promise<string[]> {
   const files = Array.from({ length: buckets }, (_, k) => path.join(folder, `${side}-${k}.txt`));
   const outputs: Writable[] = files.map((file) => createWriteStream(file).on('error', (error: NodeJS.ErrnoException) => void (error.path ??= file)));
   const done = Promise.all(outputs.map((output) => finished(output)));
@@ -130,10 +141,10 @@ async function spread(pairs: AsyncIterable<Array<[string, string]>>, folder: str
     if (!outputs[k]!.write(text)) await Promise.race([once(outputs[k]!, 'drain'), done]);
   };
   try {
-    for await (const batch of pairs) {
-      for (const [iccid, digest] of batch) {
-        const k = bucketOf(iccid, buckets);
-        const line = `${iccid} ${digest}\n`;
+    for await (const { iccids, digests } of pairs) {
+      for (let i = 0; i < iccids.length; i++) {
+        const k = bucketOf(iccids[i]!, buckets);
+        const line = `${iccids[i]} ${digests[i]}\n`;
         parts[k]!.push(line);
         if ((sizes[k]! += line.length) >= 1 << 20) await flush(k);
       }
@@ -153,12 +164,13 @@ async function spread(pairs: AsyncIterable<Array<[string, string]>>, folder: str
  * A bucket file's pairs. Read as bytes, each string made on its own: substrings of one large
  * text would each keep the whole text alive (the ICCIDs kept in `kinds` held every bucket file).
  */
-async function* bucketPairs(file: string): AsyncGenerator<Array<[string, string]>> {
+async function* bucketPairs(file: string): AsyncGenerator<Pairs> {
   const bytes = await readFile(file);
-  const pairs: Array<[string, string]> = [];
+  const pairs: Pairs = { iccids: [], digests: [] };
   forEachLine(bytes, (chunk, start, end) => {
     const space = chunk.indexOf(0x20, start);
-    pairs.push([chunk.toString('latin1', start, space), chunk.toString('latin1', space + 1, end)]);
+    pairs.iccids.push(chunk.toString('latin1', start, space));
+    pairs.digests.push(chunk.toString('latin1', space + 1, end));
   });
   yield pairs;
 }
@@ -191,9 +203,10 @@ async function* emit(previous: Side, next: Side, kinds: ReadonlyMap<string, Chan
     signal?.throwIfAborted();
     const found: Change[] = [];
     forEachLine(chunk, (bytes, start, end) => {
-      const kind = kinds.get(iccidAt(bytes, start, end));
+      const iccid = iccidAt(bytes, start, end);
+      const kind = kinds.get(iccid);
       if (kind === 'removed') found.push({ kind, record: record(bytes.toString('utf8', start, end)), fields: [] });
-      else if (kind === 'changed') earlier.set(iccidAt(bytes, start, end), bytes.toString('utf8', start, end));
+      else if (kind === 'changed') earlier.set(iccid, bytes.toString('utf8', start, end));
     });
     yield* found;
   }
