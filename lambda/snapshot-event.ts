@@ -11,8 +11,8 @@ import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } 
 import type { Destination } from './core/destinations';
 import { AnnouncementFailedError } from './core/errors';
 import { manifestKey, type RunsLayout } from './core/snapshot/layout';
-import type { Manifest } from './core/snapshot/manifest';
-import { outboxFolder, readManifest } from './core/run/lifecycle';
+import { type Manifest, readManifest } from './core/snapshot/manifest';
+import { outboxFolder } from './core/run/lifecycle';
 
 export const EVENT_SOURCE = 'esim-export';
 export const EVENT_DETAIL_TYPE = 'Snapshot Published';

@@ -196,37 +196,46 @@ async function classify(previous: Side, next: Side, options: DiffOptions): Promi
   });
 }
 
+/**
+ * The lines of a side whose eSIM `kinds` names, a chunk at a time, each turned into a change by
+ * `take` (or into nothing). Only those lines are decoded.
+ */
+async function* pick(
+  side: Side,
+  kinds: ReadonlyMap<string, ChangeKind>,
+  signal: AbortSignal | undefined,
+  take: (kind: ChangeKind, iccid: string, text: string) => Change | undefined,
+): AsyncGenerator<Change> {
+  for await (const chunk of side()) {
+    signal?.throwIfAborted();
+    const found: Change[] = [];
+    forEachLine(chunk, (bytes, start, end) => {
+      const iccid = iccidAt(bytes, start, end);
+      const kind = kinds.get(iccid);
+      const change = kind && take(kind, iccid, bytes.toString('utf8', start, end));
+      if (change) found.push(change);
+    });
+    yield* found;
+  }
+}
+
 /** Pass 2: the records of the eSIMs in `kinds`, from each side read again. */
 async function* emit(previous: Side, next: Side, kinds: ReadonlyMap<string, ChangeKind>, signal: AbortSignal | undefined): AsyncGenerator<Change> {
+  // A changed eSIM's earlier line waits here for its new one; a removed one is done at once.
   const earlier = new Map<string, string>();
-  for await (const chunk of previous()) {
-    signal?.throwIfAborted();
-    const found: Change[] = [];
-    forEachLine(chunk, (bytes, start, end) => {
-      const iccid = iccidAt(bytes, start, end);
-      const kind = kinds.get(iccid);
-      if (kind === 'removed') found.push({ kind, record: record(bytes.toString('utf8', start, end)), fields: [] });
-      else if (kind === 'changed') earlier.set(iccid, bytes.toString('utf8', start, end));
-    });
-    yield* found;
-  }
-  for await (const chunk of next()) {
-    signal?.throwIfAborted();
-    const found: Change[] = [];
-    forEachLine(chunk, (bytes, start, end) => {
-      const iccid = iccidAt(bytes, start, end);
-      const kind = kinds.get(iccid);
-      if (kind === 'added') found.push({ kind, record: record(bytes.toString('utf8', start, end)), fields: [] });
-      else if (kind === 'changed') {
-        const after = record(bytes.toString('utf8', start, end));
-        // Other bytes, the same values (keys in another order): not a change.
-        const fields = changedFields(record(earlier.get(iccid)!), after);
-        earlier.delete(iccid);
-        if (fields.length > 0) found.push({ kind, record: after, fields });
-      }
-    });
-    yield* found;
-  }
+  yield* pick(previous, kinds, signal, (kind, iccid, text) => {
+    if (kind === 'removed') return { kind, record: record(text), fields: [] };
+    earlier.set(iccid, text);
+    return undefined;
+  });
+  yield* pick(next, kinds, signal, (kind, iccid, text) => {
+    if (kind === 'added') return { kind, record: record(text), fields: [] };
+    const after = record(text);
+    // Other bytes, the same values (keys in another order): not a change.
+    const fields = changedFields(record(earlier.get(iccid)!), after);
+    earlier.delete(iccid);
+    return fields.length > 0 ? { kind, record: after, fields } : undefined;
+  });
 }
 
 /** Every eSIM added, changed or removed between `previous` and `next`, each once. */

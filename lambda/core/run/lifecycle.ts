@@ -18,7 +18,7 @@ import { DEFAULT_TUNING, type ExportRun, type Tuning } from '../export';
 import { START } from '../harvest/harvest';
 import { IccidSet } from '../harvest/iccid-set';
 import { dayOfManifest, manifestKey, type RunsLayout, snapshotLayout } from '../snapshot/layout';
-import { type Latest, type Manifest, manifestOf, movesOf } from '../snapshot/manifest';
+import { type Latest, type Manifest, manifestOf, movesOf, readManifest } from '../snapshot/manifest';
 import { checkShrink, previousSnapshot } from '../snapshot/shrink-guard';
 import { stageChangeSet } from '../changes/change-set';
 import type { ExportSettings } from '../settings';
@@ -69,16 +69,6 @@ export { exportInvocation } from './invocation';
 async function publishedBy(destination: Destination, scope: string, snapshotDate: string, runId: string): Promise<Manifest | undefined> {
   const manifest = await readManifest(destination, manifestKey(scope, snapshotDate));
   return manifest?.run_id === runId ? manifest : undefined;
-}
-
-/** A stored manifest, or undefined if there is none or it is not one (damaged: then it is not any run's). */
-export async function readManifest(destination: Destination, key: string): Promise<Manifest | undefined> {
-  const stored = await destination.readDocument(key);
-  try {
-    return stored && (JSON.parse(stored.body.toString('utf8')) as Manifest);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Where a published snapshot waits for its announcement (the Lambda's "Snapshot Published" event). */

@@ -125,3 +125,13 @@ export function manifestOf(
     tool: TOOL,
   };
 }
+
+/** A stored manifest, or undefined if there is none or it is not one (damaged: then it is not any run's). */
+export async function readManifest(destination: Destination, key: string): Promise<Manifest | undefined> {
+  const stored = await destination.readDocument(key);
+  try {
+    return stored && (JSON.parse(stored.body.toString('utf8')) as Manifest);
+  } catch {
+    return undefined;
+  }
+}
