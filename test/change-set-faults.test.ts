@@ -5,7 +5,8 @@
  * over s3rver, and the state machine's Publish step), a stop asked for mid-comparison, a
  * comparison killed earlier in this process, and each kind of damaged previous snapshot.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runCli } from '../cli/run-cli';
@@ -136,15 +137,19 @@ describe('a stop asked for during the comparison', () => {
 });
 
 describe('a comparison killed earlier in this process, or by a process now gone', () => {
-  it('has its work folder removed by the next comparison', async () => {
+  it('has its work folder removed by the next comparison, and nothing else', async () => {
     let gone = 4_000_000;
     while (alive(gone)) gone++;
-    for (const name of [`${process.pid}-killed-attempt`, `${gone}-dead-process`]) {
-      await writeFile(path.join(work, name), 'stale');
+    for (const name of [`${process.pid}-${randomUUID()}`, `${gone}-${randomUUID()}`]) {
+      await mkdir(path.join(work, name));
+      await writeFile(path.join(work, name, 'previous-0.txt'), 'stale');
     }
+    // The root may be shared (a workDir of /tmp): what is not a comparison's folder stays.
+    const others = ['notes', `${gone}-not-a-comparison`, `${gone}`];
+    for (const name of others) await writeFile(path.join(work, name), 'not ours');
     await exportTo(new FolderDestination(out), base, '2026-11-26');
     await exportTo(new FolderDestination(out), nextDay, '2026-11-27');
-    expect(await readdir(work)).toEqual([]);
+    expect((await readdir(work)).sort()).toEqual([...others].sort());
   });
 });
 

@@ -12,6 +12,8 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 const inUse = new Set<string>();
+/** A comparison's folder: `<pid>-<uuid>`. */
+const FOLDER = /^(\d+)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function alive(pid: number): boolean {
   if (pid === process.pid) return true;
@@ -29,8 +31,10 @@ export async function sweep(root: string): Promise<void> {
   await Promise.all(
     names
       .filter((name) => {
-        const pid = Number(/^(\d+)-/.exec(name)?.[1]);
-        return !inUse.has(path.join(root, name)) && (!Number.isInteger(pid) || pid === process.pid || !alive(pid));
+        // Only our own folders: anything else under the root is not ours to remove.
+        const owner = FOLDER.exec(name)?.[1];
+        if (owner === undefined || inUse.has(path.join(root, name))) return false;
+        return Number(owner) === process.pid || !alive(Number(owner));
       })
       .map((name) => rm(path.join(root, name), { recursive: true, force: true })),
   );
