@@ -14,7 +14,7 @@ export async function changeSetRows(sizes: readonly number[], cleanup: string[])
     '## Change sets: what the change set costs (all defaults, one core)',
     '',
     "A scope's first snapshot (nothing to compare with: no change set is computed) and a second day (the previous day exported",
-    'first, unmeasured; the comparison reads both NDJSON files, classifies every eSIM by ICCID and the MD5 of its line, then',
+    'first, unmeasured; the comparison reads both NDJSON files, classifies every eSIM by a key of its ICCID and the MD5 of its line, then',
     'parses only the eSIMs added, changed or removed), each exported once with its change set and once without (changeSet false).',
     'The targets: CPU per eSIM with the change set at most 1.25× without it, peak RSS within 10%.',
     '',
