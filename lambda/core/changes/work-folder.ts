@@ -40,14 +40,14 @@ export async function sweep(root: string): Promise<void> {
   );
 }
 
-/** Runs `work` with a new, empty folder under `root`, removed afterwards however `work` ends. */
-export async function withWorkFolder<T>(root: string, work: (folder: string) => Promise<T>): Promise<T> {
+/** `work`'s items, `work` given a new, empty folder under `root`, removed afterwards however it ends. */
+export async function* inWorkFolder<T>(root: string, work: (folder: string) => AsyncGenerator<T>): AsyncGenerator<T> {
   await sweep(root);
   const folder = path.join(root, `${process.pid}-${randomUUID()}`);
   inUse.add(folder);
   try {
     await mkdir(folder, { recursive: true });
-    return await work(folder);
+    yield* work(folder);
   } finally {
     inUse.delete(folder);
     await rm(folder, { recursive: true, force: true });
