@@ -242,7 +242,7 @@ async function main(): Promise<void> {
     "(process start excluded), peak RSS is the export process's own; exports run with plain `node`, no V8 flags, as `npx esim-export` does.",
     'Rows fix the page size at the documented 100 (what they measure is the cost per page) unless they say `auto`, the default,',
     'which asks for pages of 1,000 (the sandbox honours them). The host is shared: the same row taken at another hour can differ by',
-    "25%; for a comparison with version 0.1 in the same minutes, run `npm run bench:versus-0.1` (interleaved A/B).",
+    '25%: compare rows taken in one run.',
     '',
   ];
   await writeFile(path.join(ROOT, 'BENCHMARKS.md'), `${[...header, ...lines].join('\n')}\n`);

@@ -74,7 +74,7 @@ function program(io: CliIo): Command {
 }
 
 /** The settings the command line gave, validated; every error names its flag. No I/O. */
-export function givenFlags(command: Command): GivenSettings {
+function givenFlags(command: Command): GivenSettings {
   const values = command.opts();
   return readSettings('flag', Object.fromEntries(command.options.map((option) => [option.long!, values[option.attributeName()]])));
 }

@@ -12,6 +12,7 @@
  *   `{"company": 100, "inventory": 12345, "formats": ["csv"], "snapshotDate": "2026-11-27"}`.
  */
 import { ConfigError } from './core/errors';
+import type { Filters } from './core/filters';
 import { dateIn, type ExportSettings, exportSettings, filtersOf, type GivenSettings, parseTime, readSettings, SETTINGS, settingNames, defaultOf } from './core/settings';
 
 export interface FunctionConfig {
@@ -27,8 +28,8 @@ export interface FunctionConfig {
   readonly stateMachineName: string | undefined;
   /** The settings the environment gave. */
   readonly given: GivenSettings;
-  /** Settings of a scheduled run; the event may override some. snapshotDate is filled per run. */
-  readonly defaults: Omit<ExportSettings, 'snapshotDate'>;
+  /** The deployment's filters: the full snapshot's scope, whatever filters an event asks for. */
+  readonly baseFilters: Filters;
 }
 
 /** Reads and validates the environment once, every variable through the settings table; errors name the variable. */
@@ -39,7 +40,9 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): FunctionConfig {
     if (value === undefined) throw new ConfigError(`Environment variable ${SETTINGS[key].names.env} is required`);
     return value;
   };
-  const { snapshotDate: _perRun, ...defaults } = exportSettings(given, { baseFilters: filtersOf(given) });
+  const baseFilters = filtersOf(given);
+  // Every setting checked now, at a cold start, rather than by the first run.
+  exportSettings(given, { baseFilters });
   return {
     secretId: required('secretId'),
     bucketName: required('bucketName'),
@@ -50,7 +53,7 @@ export function configFromEnvironment(env: NodeJS.ProcessEnv): FunctionConfig {
     maxRunSeconds: given.maxRunSeconds ?? Number.MAX_SAFE_INTEGER / 1000,
     stateMachineName: given.stateMachineName,
     given,
-    defaults,
+    baseFilters,
   };
 }
 
@@ -104,7 +107,7 @@ export function settingsForEvent(event: unknown, config: FunctionConfig, now: Da
   if (problems.length > 0) throw new ConfigError(`invalid event: ${problems.join('; ')}. Nothing was exported.`);
   if (overrides.snapshotDate !== undefined) dateLabel = 'event.snapshotDate';
   try {
-    return exportSettings({ snapshotDate, ...config.given, ...overrides }, { now, baseFilters: config.defaults.baseFilters, dateLabel });
+    return exportSettings({ snapshotDate, ...config.given, ...overrides }, { now, baseFilters: config.baseFilters, dateLabel });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(`invalid event: ${error.message}. Nothing was exported.`);

@@ -14,8 +14,8 @@ import { manifestKey, type RunsLayout } from './core/snapshot/layout';
 import { type Manifest, readManifest } from './core/snapshot/manifest';
 import { outboxFolder } from './core/run/lifecycle';
 
-export const EVENT_SOURCE = 'esim-export';
-export const EVENT_DETAIL_TYPE = 'Snapshot Published';
+const EVENT_SOURCE = 'esim-export';
+const EVENT_DETAIL_TYPE = 'Snapshot Published';
 
 /** What the event says: enough to find and trust the snapshot without reading anything first. */
 export interface SnapshotPublishedDetail {

@@ -21,7 +21,7 @@ import { beginRun, discardRun, publishRun, exportInvocation } from './core/run/l
 import { type RunCheckpoint, RunStore } from './core/run/store';
 import type { ExportSettings } from './core/settings';
 
-export const STEPS = ['begin', 'export', 'publish', 'announce', 'cleanup'] as const;
+const STEPS = ['begin', 'export', 'publish', 'announce', 'cleanup'] as const;
 
 const runRef = z.object({
   id: z.uuid(),

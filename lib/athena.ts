@@ -29,7 +29,7 @@ export interface AthenaTablesProps {
  * Days the `dt` partitions span: from the first snapshot's day to tomorrow in UTC, so a
  * snapshot named after today in a time zone ahead of UTC is visible the moment it lands.
  */
-export const partitionRange = (firstDate: string): string => `${firstDate},NOW+1DAYS`;
+const partitionRange = (firstDate: string): string => `${firstDate},NOW+1DAYS`;
 
 /** Partition projection over `dt=YYYY-MM-DD/` folders under `location`. */
 function projection(location: string, firstDate: string): Record<string, string> {

@@ -11,7 +11,7 @@ import { checkDeployment, namedBy, readSettings, settingLabel, settingNames } fr
 import type { EsimExportStackProps } from './esim-export-stack';
 
 /** Every context key this app reads. */
-export const CONTEXT_KEYS: readonly string[] = settingNames('context');
+const CONTEXT_KEYS: readonly string[] = settingNames('context');
 
 export function propsFromContext(node: Node): EsimExportStackProps & { stackName?: string } {
   const context = node.getAllContext() as Record<string, unknown>;

@@ -9,7 +9,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 
 /** The statement a key's policy needs so CloudWatch Logs can encrypt this stack's log groups. */
-export function logsKeyStatement(stackName: string): iam.PolicyStatement {
+function logsKeyStatement(stackName: string): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: `AllowLogs${stackName.replace(/[^A-Za-z0-9]/g, '')}`,
     principals: [new iam.ServicePrincipal(`logs.${Aws.REGION}.amazonaws.com`)],

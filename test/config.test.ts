@@ -7,7 +7,7 @@ describe('configFromEnvironment', () => {
   it('applies the defaults the contract names', () => {
     const config = configFromEnvironment(env);
     expect(config).toMatchObject({ secretId: 'esim/betatel', bucketName: 'snapshots', exportPrefix: 'esims', timezone: 'UTC' });
-    expect(config.defaults).toMatchObject({
+    expect(settingsForEvent({}, config, now)).toMatchObject({
       apiBaseUrl: 'https://esim.betatel.com/api/v1',
       formats: ['ndjson', 'csv', 'parquet'],
       filters: {},
@@ -39,8 +39,8 @@ describe('configFromEnvironment', () => {
 
   it('makes the deployment’s filters the full snapshot’s scope', () => {
     const config = configFromEnvironment({ ...env, COMPANY_ID: '100' });
-    expect(config.defaults.filters).toEqual({ company: 100 });
-    expect(config.defaults.baseFilters).toEqual({ company: 100 });
+    expect(config.baseFilters).toEqual({ company: 100 });
+    expect(settingsForEvent({}, config, now)).toMatchObject({ filters: { company: 100 }, baseFilters: { company: 100 } });
   });
 });
 

@@ -80,7 +80,7 @@ describe('the settings table', () => {
     // What the stack writes, the function reads back as the same settings.
     const config = configFromEnvironment(environment);
     expect(config.given).toMatchObject({ company: 100, formats: ['csv', 'parquet'], maxRunSeconds: 720, exportPrefix: 'esims' });
-    expect(config.defaults.filters).toEqual({ company: 100 });
+    expect(config.baseFilters).toEqual({ company: 100 });
   });
 
   it('maps settings back to their names in a source (the CDK context keys are the stack props)', () => {

@@ -23,7 +23,7 @@ export interface Column {
 }
 
 /** `{id, name}` in the documented item shape; a plain id (and so no name) in the newer one. */
-export function referenceOf(value: unknown): { id: unknown; name: unknown } {
+function referenceOf(value: unknown): { id: unknown; name: unknown } {
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && !isLosslessNumber(value)) {
     const { id, name } = value as { id?: unknown; name?: unknown };
     return { id, name };
@@ -35,7 +35,7 @@ export function referenceOf(value: unknown): { id: unknown; name: unknown } {
 const KNOWN_FIELDS = new Set<string>(RECORD_FIELDS.map((field) => field.name));
 
 /** The JSON text of the fields neither item shape names, exactly as sent; null when there are none. */
-export function extraOf(record: ApiRecord): string | null {
+function extraOf(record: ApiRecord): string | null {
   let extra: Record<string, unknown> | undefined;
   for (const key in record) {
     if (!KNOWN_FIELDS.has(key)) (extra ??= {})[key] = record[key];

@@ -102,7 +102,7 @@ const CONVERT: Record<ColumnType, (value: unknown) => Cell | typeof MISFIT> = { 
  * One record's cells in PARQUET_COLUMNS order; a value that does not fit is MISFIT (the
  * encoder stores null and counts it).
  */
-export function parquetRow(record: ApiRecord, table: readonly Column[] = COLUMNS): Array<Cell | typeof MISFIT> {
+function parquetRow(record: ApiRecord, table: readonly Column[] = COLUMNS): Array<Cell | typeof MISFIT> {
   return table.map((column) => CONVERT[column.type](column.value(record)));
 }
 
@@ -112,7 +112,7 @@ export function parquetRow(record: ApiRecord, table: readonly Column[] = COLUMNS
  * 50,000 (143 MB without Parquet). 10,000 rows is about 300 KB of Parquet, 100 row groups per
  * million eSIMs: small for Athena's taste, harmless at these sizes.
  */
-export const ROW_GROUP_ROWS = 10_000;
+const ROW_GROUP_ROWS = 10_000;
 
 /** A Parquet file, encoded a row group at a time. */
 export function parquetEncoder(table: readonly Column[] = COLUMNS): Encoder {

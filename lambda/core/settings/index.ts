@@ -89,7 +89,7 @@ export function exportSettings(given: GivenSettings, options: { now?: Date; base
 }
 
 /** The value a setting has in `given`, or its default. */
-export const valueOf = <K extends SettingKey>(given: GivenSettings, key: K): GivenSettings[K] => given[key] ?? (SETTINGS[key] as Setting<GivenSettings[K]>).default;
+const valueOf = <K extends SettingKey>(given: GivenSettings, key: K): GivenSettings[K] => given[key] ?? (SETTINGS[key] as Setting<GivenSettings[K]>).default;
 
 /**
  * The function's environment for `given`: every setting the function reads from its
