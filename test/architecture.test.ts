@@ -1,6 +1,7 @@
 /**
  * The code's layout as rules that fail: no import cycle anywhere (madge reads every import,
- * type imports included), and the stages that write a snapshot know nothing of the API.
+ * type imports included), the core's parts imported one way only (a stage never imports run/,
+ * which drives them), and the stages that write a snapshot know nothing of the API.
  */
 import path from 'node:path';
 import madge from 'madge';
@@ -29,4 +30,27 @@ describe('the code layout', () => {
     const reachesApi = writers.flatMap((file) => imports[file]!.filter((dependency) => dependency.startsWith('lambda/core/api/')).map((dependency) => `${file} -> ${dependency}`));
     expect(reachesApi).toEqual([]);
   });
+
+  it('imports the core one way: each part only from the parts below it, and nothing above the core', async () => {
+    const imports = (await graph()).obj();
+    const edges = Object.entries(imports).flatMap(([file, dependencies]) => dependencies.map((dependency) => [file, dependency] as const));
+    const against = edges.filter(([file, dependency]) => {
+      const from = PARTS.indexOf(partOf(file));
+      const to = PARTS.indexOf(partOf(dependency));
+      if (!file.startsWith('lambda/core/')) return false;
+      // Inside the core: down the list, or within a part. Outside it (the handler, lib/, cli/): never.
+      return to < 0 ? !dependency.startsWith('lambda/core/') && dependency !== 'package.json' : from < 0 || to > from;
+    });
+    expect(edges.filter(([file]) => file.startsWith('lambda/core/run/')).length).toBeGreaterThan(20);
+    expect(against.map(([file, dependency]) => `${file} -> ${dependency}`)).toEqual([]);
+    // Every part of the core is in the list: a new folder takes its place in it.
+    expect(Object.keys(imports).filter((file) => file.startsWith('lambda/core/') && !PARTS.includes(partOf(file)))).toEqual([]);
+  });
 });
+
+/** The core's parts, lowest first: each may import those before it, never one after it. */
+const PARTS = ['record', 'filters', 'errors', 'aws', 'columns', 'settings', 'formats', 'destinations', 'api', 'harvest', 'snapshot', 'changes', 'export', 'run'];
+
+/** A core file's part: its folder under lambda/core/, or its name for a file there. */
+const partOf = (file: string): string => /^lambda\/core\/([^/.]+)/.exec(file)?.[1] ?? '';
+

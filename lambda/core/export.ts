@@ -1,16 +1,13 @@
 /**
  * What every stage of an export is given: the destination, the credentials, the caller's
  * signal and observer, and the knobs tests shorten. The run itself (begin, invocations, publish,
- * discard) is run/lifecycle.ts; the manifest is manifest.ts.
+ * discard, and ExportRun, a whole run's input) is run/lifecycle.ts; the manifest is manifest.ts.
  */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Credentials } from './api/betatel-client';
 import type { Destination } from './destinations';
-import type { ExportError } from './errors';
 import { DEFAULT_RETRY_POLICY, type RetryEvent, type RetryPolicy } from './api/retry';
-import type { RunCheckpoint } from './run/store';
-import type { ExportSettings } from './settings';
 
 /** Knobs that are not user settings: the defaults suit production; tests shorten them. */
 export interface Tuning {
@@ -55,15 +52,4 @@ export interface ExportContext {
   readonly signal?: AbortSignal;
   readonly tuning?: Partial<Tuning>;
   readonly observer?: ExportObserver;
-}
-
-export interface ExportRun extends ExportContext {
-  readonly settings: ExportSettings;
-  /** Epoch ms: an export not finished by then fails with `tooLong`'s error (a direct Lambda invocation). */
-  readonly stopAt?: number;
-  readonly tooLong?: (checkpoint: RunCheckpoint) => ExportError;
-  /** Who holds the scope's lock, for the message another run gets (default: pid@host). */
-  readonly holder?: string;
-  /** Keep the published snapshot in the outbox until the Lambda announces it. */
-  readonly announce?: boolean;
 }

@@ -22,9 +22,8 @@ import { ndjsonEncoder } from '../formats/ndjson';
 import { parquetEncoder } from '../formats/parquet';
 import { type ApiRecord, toJsonText } from '../record';
 import type { Format } from '../settings';
-import type { RunCheckpoint } from '../run/store';
 import { fileExtension, type SnapshotLayout } from '../snapshot/layout';
-import type { ChangeSummary, Manifest, ManifestFile } from '../snapshot/manifest';
+import type { ChangeSummary, Manifest, ManifestFile, StagedRun } from '../snapshot/manifest';
 import { contentType, SnapshotFile } from '../snapshot/snapshot-file';
 import { type Change, diffSnapshots } from './diff';
 import { ContentMismatchError, ndjsonChunks } from './lines';
@@ -55,7 +54,9 @@ export interface ChangeSetInput {
   readonly destination: Destination;
   /** The run's staging folder. */
   readonly runFolder: string;
-  readonly checkpoint: RunCheckpoint;
+  /** The run's staged files and settings, and how many eSIMs it read. */
+  readonly run: StagedRun;
+  readonly records: number;
   readonly layout: SnapshotLayout;
   readonly previous: Manifest | undefined;
   /** Renews the run's lock (between buckets of a large comparison). */
@@ -94,10 +95,10 @@ const unusable = (previous: Manifest, why: string): StagedChangeSet => ({
 
 /** Computes and stages the change set; returns what the manifest says of it and the staged files to publish. */
 export async function stageChangeSet(input: ChangeSetInput): Promise<StagedChangeSet> {
-  const { destination, checkpoint, layout, previous, signal } = input;
+  const { destination, run, layout, previous, signal } = input;
   const before = previous?.files.filter((file) => file.format === 'ndjson') ?? [];
-  const after = checkpoint.files.filter((file) => file.format === 'ndjson');
-  if (!checkpoint.settings.changeSet) return { summary: none(previous, 'change sets are off for this run (changeSet false)'), moves: [] };
+  const after = run.files.filter((file) => file.format === 'ndjson');
+  if (!run.settings.changeSet) return { summary: none(previous, 'change sets are off for this run (changeSet false)'), moves: [] };
   if (after.length === 0) return { summary: none(previous, 'this run writes no NDJSON, which the change set is computed from'), moves: [] };
   if (!previous) return { summary: none(undefined, 'the first snapshot of this scope: there is nothing to compare it with'), moves: [] };
   if (before.length === 0) return unusable(previous, `the snapshot of ${previous.snapshot_date} has no NDJSON to compare with (it was exported without it)`);
@@ -116,12 +117,12 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<StagedChang
   const objects: WrittenObject[] = [];
   try {
     const files = await Promise.all(
-      checkpoint.settings.formats.map(async (format) => {
+      run.settings.formats.map(async (format) => {
         const encoder = ENCODERS[format]();
-        const key = `${input.runFolder}changes/${format}${fileExtension(format, checkpoint.settings.compression)}`;
-        const object = await destination.write(key, contentType(encoder, checkpoint.settings.compression));
+        const key = `${input.runFolder}changes/${format}${fileExtension(format, run.settings.compression)}`;
+        const object = await destination.write(key, contentType(encoder, run.settings.compression));
         objects.push(object);
-        return new SnapshotFile(encoder, key, checkpoint.settings.compression, object.stream);
+        return new SnapshotFile(encoder, key, run.settings.compression, object.stream);
       }),
     );
     const counts = { added: 0, changed: 0, removed: 0 };
@@ -131,7 +132,7 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<StagedChang
       batch = [];
     };
     const changes = diffSnapshots(previousLines, nextLines, {
-      expected: Math.max(previous.records, checkpoint.harvest.summary?.records ?? 0),
+      expected: Math.max(previous.records, input.records),
       workDir: input.workDir,
       bucketRecords: input.bucketRecords,
       onBucket: input.renew,

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Destination } from '../destinations';
 import { asExportError, ExportAbortedError, ExportError } from '../errors';
-import { DEFAULT_TUNING, type ExportRun, type Tuning } from '../export';
+import { DEFAULT_TUNING, type ExportContext, type Tuning } from '../export';
 import { START } from '../harvest/harvest';
 import { IccidSet } from '../harvest/iccid-set';
 import { dayOfManifest, manifestKey, type RunsLayout, snapshotLayout } from '../snapshot/layout';
@@ -112,7 +112,7 @@ export async function publishRun(store: RunStore, options: PublishOptions): Prom
   // What changed since the previous snapshot: staged beside the run's files, published with them.
   const { signal } = options;
   const comparison = options.tuning?.comparison ?? DEFAULT_TUNING.comparison;
-  const changes = await stageChangeSet({ destination, runFolder: store.folder, checkpoint, layout, previous, renew: () => store.lock.renew(), signal, ...comparison });
+  const changes = await stageChangeSet({ destination, runFolder: store.folder, run: checkpoint, records: summary.records, layout, previous, renew: () => store.lock.renew(), signal, ...comparison });
   const moves = movesOf(checkpoint, layout);
   const manifest = manifestOf(checkpoint, summary, layout, moves, destination, { shrink, changes: changes.summary, warnings: changes.warning ? [changes.warning] : [] });
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
@@ -140,6 +140,17 @@ export async function discardRun(store: RunStore, snapshotDate: string): Promise
   const published = await publishedBy(store.destination, store.scope, snapshotDate, store.runId);
   await store.clear();
   return published;
+}
+
+export interface ExportRun extends ExportContext {
+  readonly settings: ExportSettings;
+  /** Epoch ms: an export not finished by then fails with `tooLong`'s error (a direct Lambda invocation). */
+  readonly stopAt?: number;
+  readonly tooLong?: (checkpoint: RunCheckpoint) => ExportError;
+  /** Who holds the scope's lock, for the message another run gets (default: pid@host). */
+  readonly holder?: string;
+  /** Keep the published snapshot in the outbox until the Lambda announces it. */
+  readonly announce?: boolean;
 }
 
 /** A whole export in this process: the CLI, a direct Lambda invocation, tests. */

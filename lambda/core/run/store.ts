@@ -16,25 +16,14 @@ import { DestinationError, ExportError } from '../errors';
 import type { HarvestCheckpoint } from '../harvest/harvest';
 import { IccidSet } from '../harvest/iccid-set';
 import type { RunsLayout } from '../snapshot/layout';
-import type { ExportSettings } from '../settings';
-import type { FileSummary } from '../snapshot/snapshot-file';
+import type { StagedRun } from '../snapshot/manifest';
 import { ScopeLock } from './lock';
 import { readJournal } from './transaction';
 
 /** Where an unfinished run stands: the whole state handed from one invocation to the next. */
-export interface RunCheckpoint {
+export interface RunCheckpoint extends StagedRun {
   readonly schema_version: 1;
-  readonly run_id: string;
-  readonly settings: ExportSettings;
-  readonly started_at: string;
-  /** Invocations that have exported so far. */
-  readonly invocations: number;
   readonly harvest: HarvestCheckpoint;
-  /** Complete data files, keys relative to the destination (under `_runs/<run id>/files/`). */
-  readonly files: readonly FileSummary[];
-  readonly by_status: Readonly<Record<string, number>>;
-  readonly requests: number;
-  readonly retries: number;
 }
 
 export class RunStore {

@@ -8,13 +8,31 @@ import { version } from '../../../package.json';
 export const TOOL = { name: 'esim-export', version } as const;
 import type { Destination } from '../destinations';
 import { scopeName, type SnapshotLayout } from './layout';
-import type { RunCheckpoint } from '../run/store';
 import type { HarvestSummary } from '../harvest/harvest';
 import type { FileSummary } from './snapshot-file';
 import { filterFields, type FilterName } from '../filters';
-import { LIST_PATH } from '../settings';
+import { type ExportSettings, LIST_PATH } from '../settings';
 
 export type ManifestFile = Omit<FileSummary, 'warnings'>;
+
+/**
+ * A run's staged snapshot, what its manifest is made from. run/store.ts's RunCheckpoint is this
+ * and where the harvest stands; the stages below run/ take this, never the checkpoint.
+ */
+export interface StagedRun {
+  readonly run_id: string;
+  readonly settings: ExportSettings;
+  readonly started_at: string;
+  /** Invocations that have exported so far. */
+  readonly invocations: number;
+  /** The page size `auto` settled on, once it has. */
+  readonly harvest: { readonly pageSize?: number };
+  /** Complete data files, keys relative to the destination (under `_runs/<run id>/files/`). */
+  readonly files: readonly FileSummary[];
+  readonly by_status: Readonly<Record<string, number>>;
+  readonly requests: number;
+  readonly retries: number;
+}
 
 /** What the manifest records of the guard. */
 export interface ShrinkCheck {
@@ -80,7 +98,7 @@ export interface Move {
 }
 
 /** Each format's staged files (one per invocation) in order, to their published keys; a file with no records is kept only if the format has no other. */
-export function movesOf(checkpoint: RunCheckpoint, layout: SnapshotLayout): Move[] {
+export function movesOf(checkpoint: StagedRun, layout: SnapshotLayout): Move[] {
   const moves: Move[] = [];
   for (const format of checkpoint.settings.formats) {
     const all = checkpoint.files.filter((file) => file.format === format);
@@ -91,7 +109,7 @@ export function movesOf(checkpoint: RunCheckpoint, layout: SnapshotLayout): Move
 }
 
 export function manifestOf(
-  checkpoint: RunCheckpoint,
+  checkpoint: StagedRun,
   summary: HarvestSummary,
   layout: SnapshotLayout,
   moves: readonly Move[],
