@@ -5,7 +5,8 @@
 import { FolderDestination } from '../lambda/core/destinations';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { runExport } from '../lambda/core/run/lifecycle';
-import { defaultSettings, type Format, type PageSize } from '../lambda/core/settings';
+import type { Format } from '../lambda/core/formats/names';
+import { defaultSettings, type PageSize } from '../lambda/core/settings';
 import { SANDBOX_API_KEY, SANDBOX_USER_ID } from '../sandbox/server';
 
 /** What bench/run.ts asks for (argv[2], as JSON)… */

@@ -14,7 +14,8 @@ import { asExportError, ExportAbortedError, ExportError } from '../lambda/core/e
 import { type Tuning } from '../lambda/core/export';
 import { type Manifest, TOOL } from '../lambda/core/snapshot/manifest';
 import { runExport } from '../lambda/core/run/lifecycle';
-import { exportSettings, FORMATS, type GivenSettings, readSettings, settingsHelp } from '../lambda/core/settings';
+import { FORMATS } from '../lambda/core/formats/names';
+import { exportSettings, type GivenSettings, readSettings, settingsHelp } from '../lambda/core/settings';
 import { ProgressLine } from './progress';
 import { FULL_SCOPE } from '../lambda/core/snapshot/layout';
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { outboxKey } from '../lambda/core/run/lifecycle';
 import { RunStore } from '../lambda/core/run/store';
-import { FORMATS, LONGEST_KEY_BELOW_PREFIX } from '../lambda/core/settings';
+import { FORMATS } from '../lambda/core/formats/names';
+import { LONGEST_KEY_BELOW_PREFIX } from '../lambda/core/settings';
 import { scopeOf, snapshotLayout } from '../lambda/core/snapshot/layout';
 import type { Destination } from '../lambda/core/destinations';
 

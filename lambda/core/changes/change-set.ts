@@ -16,12 +16,11 @@
 import { type Column, COLUMNS } from '../columns';
 import type { Destination, WrittenObject } from '../destinations';
 import { DestinationError } from '../errors';
-import type { Encoder } from '../formats';
+import type { Encoder, Format } from '../formats';
 import { csvEncoder } from '../formats/csv';
 import { ndjsonEncoder } from '../formats/ndjson';
 import { parquetEncoder } from '../formats/parquet';
 import { type ApiRecord, toJsonText } from '../record';
-import type { Format } from '../settings';
 import { fileExtension, type SnapshotLayout } from '../snapshot/layout';
 import type { ChangeSummary, Manifest, ManifestFile, StagedRun } from '../snapshot/manifest';
 import { contentType, SnapshotFile } from '../snapshot/snapshot-file';

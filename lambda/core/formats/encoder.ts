@@ -3,14 +3,12 @@
  * ends. Encoders do no I/O: snapshot-file.ts compresses, measures and stores what they return.
  */
 import type { ApiRecord } from '../record';
-import type { Format } from '../settings';
+import type { Format } from './names';
 
 export interface Encoder {
   readonly format: Format;
   /** The Content-Type of an uncompressed file. */
   readonly contentType: string;
-  /** Compression inside the file (Parquet's own): such a file is stored as it is, never gzipped. */
-  readonly compression?: 'snappy';
   /** What every file of this format starts with ('' for none). */
   readonly header: string;
   /**

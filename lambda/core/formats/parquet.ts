@@ -138,7 +138,6 @@ export function parquetEncoder(table: readonly Column[] = COLUMNS): Encoder {
   return {
     format: 'parquet',
     contentType: 'application/vnd.apache.parquet',
-    compression: 'snappy',
     header: '',
     encode(records) {
       for (const record of records) {

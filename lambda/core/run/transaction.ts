@@ -33,7 +33,7 @@ import { randomUUID } from 'node:crypto';
 import type { Destination, WriteCondition } from '../destinations';
 import { asExportError, DestinationError, LockLostError, RecoveryPendingError } from '../errors';
 import { type RunsLayout, scopeInWords, type SnapshotLayout } from '../snapshot/layout';
-import { FORMATS } from '../settings';
+import { FORMATS } from '../formats/names';
 import { putConditionally, type ScopeLock } from './lock';
 
 export interface Document {

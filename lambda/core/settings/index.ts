@@ -12,7 +12,8 @@
 import { ConfigError } from '../errors';
 import { FILTERS, type Filters } from '../filters';
 import { type PageSize, type Setting, SETTINGS } from './table';
-import { dateIn, type Compression, type Format, settingLabel, type SettingSource } from './parse';
+import type { Compression, Format } from '../formats/names';
+import { dateIn, settingLabel, type SettingSource } from './parse';
 
 export * from './parse';
 export * from './deployment';

@@ -6,11 +6,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors';
 
-export const FORMATS = ['ndjson', 'csv', 'parquet'] as const;
-export type Format = (typeof FORMATS)[number];
-
-export const COMPRESSIONS = ['gzip', 'none'] as const;
-export type Compression = (typeof COMPRESSIONS)[number];
+import { COMPRESSIONS, type Compression, FORMATS, type Format } from '../formats/names';
 
 /** Where a setting was given. */
 export type SettingSource = 'flag' | 'env' | 'event' | 'context';

@@ -5,6 +5,7 @@
  * its parser. The functions that read and write it are in index.ts.
  */
 import { FILTERS, type FilterName, filterSettingNames } from '../filters';
+import { type Compression, FORMATS, type Format } from '../formats/names';
 import {
   parseAccount,
   parseEmail,
@@ -21,9 +22,6 @@ import {
 } from './deployment';
 import {
   type SettingSource,
-  type Compression,
-  type Format,
-  FORMATS,
   parseApiUrl,
   parseBoolean,
   parseBucketName,

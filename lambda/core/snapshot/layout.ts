@@ -16,9 +16,8 @@
  * `filtered/company=100/inventory=12345/` with the same layout inside, never on the full
  * snapshot's keys.
  */
-import { fileCompression } from '../formats';
 import { type Filters, givenFilters, sameFilters } from '../filters';
-import { type Compression, type Format, FORMATS } from '../settings';
+import { type Compression, fileCompression, type Format, FORMATS } from '../formats/names';
 
 export interface SnapshotLayout extends RunsLayout {
   /** Each format's folder for the day: after a publish it holds exactly the manifest's files. */

@@ -8,9 +8,8 @@ import { once } from 'node:events';
 import { type Duplex, PassThrough, Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { type Encoder, fileCompression } from '../formats';
+import { COMPRESSED_INSIDE, type Compression, type Encoder, fileCompression, type Format } from '../formats';
 import type { ApiRecord } from '../record';
-import type { Compression, Format } from '../settings';
 
 export interface FileSummary {
   readonly format: Format;
@@ -65,7 +64,7 @@ export class SnapshotFile {
     compression: Compression,
     sink: Writable,
   ) {
-    this.compression = encoder.compression ?? fileCompression(encoder.format, compression);
+    this.compression = COMPRESSED_INSIDE[encoder.format] ?? fileCompression(encoder.format, compression);
     this.contentType = contentType(encoder, compression);
     this.input = this.compression === 'gzip' ? createGzip({ level: 6 }) : new PassThrough();
     this.flowing = pipeline(this.input, this.meter, sink);
