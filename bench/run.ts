@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import type { Format } from '../lambda/core/formats/names';
-import { DEFAULT_CONCURRENCY } from '../lambda/core/settings';
+import { defaultOf } from '../lambda/core/settings';
 import { changeSetRows } from './changes';
 import { iccidSetRows } from './iccid-set';
 import type { ExportOnceInput } from './export-once';
@@ -18,7 +18,8 @@ import { type ExportRun, exportOnce, exportSteps, median, OUT, SCRATCH, seconds,
 const ROOT = path.resolve(__dirname, '..');
 
 /** The stack's memory size (lib/esim-export-stack.ts default) and the published ARM price. */
-const LAMBDA_MEMORY_MB = 1024;
+/** The function's memory, as the stack deploys it by default. */
+const LAMBDA_MEMORY_MB = defaultOf('memorySize');
 const ARM_PRICE_PER_GB_SECOND = 0.0000133334; // us-east-1, first 7.5 billion GB-s a month
 const PRICE_PER_REQUEST = 0.0000002;
 
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     const apiPages = apiSize / 100;
     const api = await startSandbox(['--size', String(apiSize), '--latency', String(apiLatencyMs), '--cache-pages']);
     cleanup.push((await exportOnce(api.url)).out);
-    const floor = (apiPages * apiLatencyMs) / DEFAULT_CONCURRENCY;
+    const floor = (apiPages * apiLatencyMs) / defaultOf('concurrency');
     say(`## The API is the limit: ${apiSize.toLocaleString('en-US')} eSIMs, ${apiLatencyMs} ms per request (${apiPages} pages of 100)`);
     say();
     say('| formats, page size | wall time | floor (pages × latency ÷ concurrency) | × floor | CPU time | peak RSS |');
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < 3; i++) results.push(await exportOnce(api.url, { pageSize: 'auto' }));
     cleanup.push(...results.map((r) => r.out));
     const auto = results.sort((a, b) => a.wallMs - b.wallMs)[1]!;
-    const autoFloor = (auto.requests * apiLatencyMs) / DEFAULT_CONCURRENCY;
+    const autoFloor = (auto.requests * apiLatencyMs) / defaultOf('concurrency');
     say(
       `| ndjson, csv, parquet, page auto (all defaults: ${auto.requests} requests) | ${seconds(auto.wallMs)} | ${seconds(autoFloor)} | ` +
         `${(auto.wallMs / autoFloor).toFixed(2)} | ${seconds(auto.cpuMs)} | ${auto.maxRssMb.toFixed(0)} MB |`,
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
   say('|---|---|---|---|---|');
   let single = 0;
   let reference: ExportRun | undefined;
-  const rows: Array<[string, number]> = [['1', 1], ['2', 2], ['4', 4], ['8', 8], ['16', 16], [`default (${DEFAULT_CONCURRENCY})`, DEFAULT_CONCURRENCY]];
+  const rows: Array<[string, number]> = [['1', 1], ['2', 2], ['4', 4], ['8', 8], ['16', 16], [`default (${defaultOf('concurrency')})`, defaultOf('concurrency')]];
   for (const [label, concurrency] of rows) {
     const repeats = concurrency === 1 ? 1 : 3;
     const results: ExportRun[] = [];

@@ -7,7 +7,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { FilterName } from '../lambda/core/filters';
-import type { PageSize } from '../lambda/core/settings';
+import type { ContextSettingName, PageSize } from '../lambda/core/settings';
 
 /** Export only this company (`companyId`), inventory (`inventoryId`), …: one prop per API filter (lambda/core/filters.ts). @default all */
 export type FilterProps = { readonly [Name in FilterName as `${Name}Id`]?: number };
@@ -84,6 +84,15 @@ export interface EsimExportProps extends FilterProps {
    */
   readonly schedule?: string;
   /**
+   * The shrink guard: a snapshot with more than this percentage fewer eSIMs than the previous
+   * one is not published (100: never refuse). An event's `{"maxShrink": …}` or
+   * `{"allowShrink": true}` overrides it for one run.
+   * @default 10
+   */
+  readonly maxShrink?: number;
+  /** Write the day's change set (what was added, changed, removed since the previous snapshot) under changes/. @default true */
+  readonly changeSet?: boolean;
+  /**
    * Time zone of the schedule, and of the day a snapshot is named after.
    * @default 'UTC'
    */
@@ -119,3 +128,12 @@ export interface EsimExportProps extends FilterProps {
   /** The EventBridge bus "Snapshot Published" events go to, by name. @default the account's default bus */
   readonly eventBusName?: string;
 }
+
+/**
+ * Every deployment setting of the table (lambda/core/settings/table.ts) is a prop: a row with a
+ * CDK context key and no prop here fails the build, naming the key. (`stackName` is the stack's
+ * own prop, StackProps.)
+ */
+type WithoutProp = Exclude<ContextSettingName, keyof EsimExportProps | 'stackName'>;
+export const EVERY_SETTING_IS_A_PROP: [WithoutProp] extends [never] ? true : { missing: WithoutProp } = true;
+

@@ -11,6 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { LIST_PATH as ENDPOINT_PATH } from '../lambda/core/endpoint';
 import { type DriftOptions, DriftingList } from './drift';
 import { type FaultKind, type FaultOptions, FaultPlan, sendEndless, sendCut } from './faults';
 import { type Filter, type InventoryOptions, type ItemShape, itemJson, seededRandom, viewOf } from './inventory';
@@ -84,7 +85,7 @@ export const SANDBOX_API_KEY = 'sandbox-api-key';
 export const SANDBOX_USER_ID = 'sandbox-user';
 export const MAX_COUNT = 1000;
 const BASE_PATH = '/api/v1';
-const LIST_PATH = `${BASE_PATH}/esim/sim-registries`;
+const LIST_PATH = `${BASE_PATH}${ENDPOINT_PATH}`;
 /** The sandbox's own statistics, as JSON (not part of the Betatel API). */
 export const STATS_PATH = '/_sandbox/stats';
 const HTML_ERROR = (status: number, text: string): string =>

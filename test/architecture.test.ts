@@ -49,7 +49,7 @@ describe('the code layout', () => {
 });
 
 /** The core's parts, lowest first: each may import those before it, never one after it. */
-const PARTS = ['record', 'filters', 'errors', 'aws', 'columns', 'formats', 'settings', 'destinations', 'api', 'harvest', 'snapshot', 'changes', 'export', 'run'];
+const PARTS = ['endpoint', 'record', 'filters', 'errors', 'aws', 'columns', 'formats', 'settings', 'destinations', 'api', 'harvest', 'snapshot', 'changes', 'export', 'run'];
 
 /** A core file's part: its folder under lambda/core/, or its name for a file there. */
 const partOf = (file: string): string => /^lambda\/core\/([^/.]+)/.exec(file)?.[1] ?? '';

@@ -27,7 +27,7 @@ import type { Pacer } from './pacer';
 import { type Page, parsePage } from './page';
 import { parseRetryAfter, type RetryEvent, type RetryPolicy, withRetries } from './retry';
 import { type Filters, givenFilters } from '../filters';
-import { LIST_PATH } from '../settings';
+import { LIST_PATH } from '../endpoint';
 
 export interface Credentials {
   readonly apiKey: string;

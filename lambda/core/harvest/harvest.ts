@@ -18,7 +18,8 @@
 import type { BetatelClient } from '../api/betatel-client';
 import type { Page } from '../api/page';
 import type { ApiRecord } from '../record';
-import { DOCUMENTED_PAGE_SIZE, type PageSize } from '../settings';
+import { DOCUMENTED_PAGE_SIZE } from '../endpoint';
+import type { PageSize } from '../settings';
 import { IccidSet } from './iccid-set';
 import { choosePageSize } from './page-size';
 import { type HarvestSummary, type PassResult, summarize } from './reconcile';

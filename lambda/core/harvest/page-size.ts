@@ -6,7 +6,8 @@
 import type { BetatelClient } from '../api/betatel-client';
 import type { Page } from '../api/page';
 import { ApiBadRequestError, ApiBadResponseError, ApiUnavailableError } from '../errors';
-import { DOCUMENTED_PAGE_SIZE, MAX_PAGE_SIZE, type PageSize } from '../settings';
+import { DOCUMENTED_PAGE_SIZE, MAX_PAGE_SIZE } from '../endpoint';
+import type { PageSize } from '../settings';
 
 /** What a large page may fail with that the documented size may not: a 400, a bad or missing answer. */
 export function isSizeFailure(error: unknown): error is Error {

@@ -9,7 +9,7 @@
 import { setMaxListeners } from 'node:events';
 import type { BetatelClient, PageRange } from '../api/betatel-client';
 import type { Page } from '../api/page';
-import { DOCUMENTED_PAGE_SIZE } from '../settings';
+import { DOCUMENTED_PAGE_SIZE } from '../endpoint';
 import { PagePlan } from './page-plan';
 import { isSizeFailure } from './page-size';
 

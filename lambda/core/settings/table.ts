@@ -4,8 +4,9 @@
  * context key and the construct's prop of the same name), with its help text, its default and
  * its parser. The functions that read and write it are in index.ts.
  */
+import { LIST_PATH, MAX_PAGE_SIZE } from '../endpoint';
 import { FILTERS, type FilterName, filterSettingNames } from '../filters';
-import { type Compression, FORMATS, type Format } from '../formats/names';
+import { type Compression, FORMATS } from '../formats/names';
 import {
   parseAccount,
   parseEmail,
@@ -36,23 +37,9 @@ import {
   parseTimezone,
 } from './parse';
 
-export const DEFAULT_API_BASE_URL = 'https://esim.betatel.com/api/v1';
-/** The endpoint under the base URL that lists the eSIMs. */
-export const LIST_PATH = '/esim/sim-registries';
-/** The API's documented default `count`: what `auto` falls back to. */
-export const DOCUMENTED_PAGE_SIZE = 100;
-/** The largest `count` we ask for: what `auto` tries first (SPEC.md, "Page size auto"). */
-export const MAX_PAGE_SIZE = 1000;
 /** `auto` finds the largest page the API honours, up to MAX_PAGE_SIZE. */
 export type PageSize = number | 'auto';
-export const DEFAULT_PAGE_SIZE: PageSize = 'auto';
-/** Chosen from `npm run bench`: see docs/design.md "Memory, speed and concurrency". */
-export const DEFAULT_CONCURRENCY = 8;
 export const MAX_CONCURRENCY = 64;
-/** The shrink guard's default: at most 10% fewer eSIMs than the previous snapshot. */
-export const DEFAULT_MAX_SHRINK = 10;
-/** Where the export writes under the bucket when no prefix is given. */
-export const DEFAULT_EXPORT_PREFIX = 'esims';
 
 export type { SettingSource } from './parse';
 
@@ -70,7 +57,8 @@ export interface Setting<T> {
   readonly parse: (label: string, raw: unknown) => T;
 }
 
-const setting = <T>(definition: Setting<T>): Setting<T> => definition;
+/** A row; its names keep their literal types, so the construct's props are checked against them (lib/props.ts). */
+const setting = <T, const N extends Partial<Record<SettingSource, string>>>(definition: Setting<T> & { readonly names: N }): Setting<T> & { readonly names: N } => definition;
 
 const filterSettings = Object.fromEntries(
   FILTERS.map(({ param, help }) => [param, setting({ names: filterSettingNames(param), help, arg: '<id>', defaultText: 'all', parse: parseId })]),
@@ -82,10 +70,10 @@ export const SETTINGS = {
     names: { flag: '--api-url', env: 'API_BASE_URL', context: 'apiBaseUrl' },
     help: `API base URL; ${LIST_PATH} is appended`,
     arg: '<url>',
-    default: DEFAULT_API_BASE_URL,
+    default: 'https://esim.betatel.com/api/v1',
     parse: parseApiUrl,
   }),
-  formats: setting<Format[]>({
+  formats: setting({
     names: { flag: '--formats', env: 'EXPORT_FORMATS', event: 'formats', context: 'formats' },
     help: `comma list of ${FORMATS.join(', ')} (without ndjson, no change set: it is computed from the NDJSON)`,
     arg: '<list>',
@@ -93,20 +81,20 @@ export const SETTINGS = {
     defaultText: 'all',
     parse: parseFormats,
   }),
-  compression: setting<Compression>({ names: { flag: '--compression' }, help: 'compression of the data files: gzip or none', arg: '<kind>', default: 'gzip', parse: parseCompression }),
+  compression: setting({ names: { flag: '--compression' }, help: 'compression of the data files: gzip or none', arg: '<kind>', default: 'gzip' as Compression, parse: parseCompression }),
   ...filterSettings,
-  pageSize: setting<PageSize>({
+  pageSize: setting({
     names: { flag: '--page-size', env: 'PAGE_SIZE', context: 'pageSize' },
     help: `eSIMs per request (the API's count), 1-${MAX_PAGE_SIZE}, or auto: the largest the API honours`,
     arg: '<n>',
-    default: DEFAULT_PAGE_SIZE,
+    default: 'auto' as PageSize,
     parse: (label, raw) => (raw === 'auto' ? 'auto' : parseInteger(label, raw, 1, MAX_PAGE_SIZE, 'or auto')),
   }),
   concurrency: setting({
     names: { flag: '--concurrency', env: 'CONCURRENCY', context: 'concurrency' },
     help: `requests in flight at most, 1-${MAX_CONCURRENCY}`,
     arg: '<n>',
-    default: DEFAULT_CONCURRENCY,
+    default: 8, // chosen from npm run bench: docs/design.md, "Concurrency 8 by default"
     parse: (label, raw) => parseInteger(label, raw, 1, MAX_CONCURRENCY),
   }),
   timezone: setting({
@@ -121,7 +109,7 @@ export const SETTINGS = {
     names: { flag: '--max-shrink', env: 'MAX_SHRINK', event: 'maxShrink', context: 'maxShrink' },
     help: 'refuse to publish a snapshot with more than this percentage fewer eSIMs than the previous one (100: never refuse)',
     arg: '<percent>',
-    default: DEFAULT_MAX_SHRINK,
+    default: 10,
     parse: (label, raw) => parseInteger(label, raw, 0, 100),
   }),
   allowShrink: setting({
@@ -136,7 +124,7 @@ export const SETTINGS = {
     default: true,
     parse: parseBoolean,
   }),
-  exportPrefix: setting({ names: { env: 'EXPORT_PREFIX', context: 'exportPrefix' }, help: 'key prefix of everything the export writes', default: DEFAULT_EXPORT_PREFIX, parse: parsePrefix }),
+  exportPrefix: setting({ names: { env: 'EXPORT_PREFIX', context: 'exportPrefix' }, help: 'key prefix of everything the export writes', default: 'esims', parse: parsePrefix }),
   eventBusName: setting({ names: { env: 'EVENT_BUS_NAME', context: 'eventBusName' }, help: 'the EventBridge bus "Snapshot Published" goes to', defaultText: "the account's default bus", parse: parseBusName }),
   secretId: setting({
     names: { flag: '--secret-id', env: 'SECRET_ID', context: 'secret' },
@@ -188,3 +176,5 @@ export const SETTINGS = {
   securityGroupIds: setting({ names: { context: 'securityGroupIds' }, help: "the function's security groups in vpcId", defaultText: 'a new one, outbound only', parse: parseSecurityGroupIds }),
 } as const;
 
+/** The CDK context keys (and so the construct's props) the table names: a prop must exist for each (lib/props.ts checks it at build time). */
+export type ContextSettingName = { [K in keyof typeof SETTINGS]: (typeof SETTINGS)[K]['names'] extends { readonly context: infer C extends string } ? C : never }[keyof typeof SETTINGS];

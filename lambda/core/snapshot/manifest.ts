@@ -11,7 +11,8 @@ import { scopeName, type SnapshotLayout } from './layout';
 import type { HarvestSummary } from '../harvest/harvest';
 import type { FileSummary } from './snapshot-file';
 import { filterFields, type FilterName } from '../filters';
-import { type ExportSettings, LIST_PATH } from '../settings';
+import { LIST_PATH } from '../endpoint';
+import type { ExportSettings } from '../settings';
 
 export type ManifestFile = Omit<FileSummary, 'warnings'>;
 
