@@ -12,7 +12,6 @@ import type { Destination } from './core/destinations';
 import { AnnouncementFailedError } from './core/errors';
 import { manifestKey, type RunsLayout } from './core/snapshot/layout';
 import { type Manifest, readManifest } from './core/snapshot/manifest';
-import { outboxFolder } from './core/run/lifecycle';
 
 const EVENT_SOURCE = 'esim-export';
 const EVENT_DETAIL_TYPE = 'Snapshot Published';
@@ -101,7 +100,7 @@ export interface AnnounceTarget {
 export async function announcePending(target: AnnounceTarget, layout: RunsLayout): Promise<Manifest[]> {
   const { destination } = target;
   const announced: Manifest[] = [];
-  for (const entryKey of (await destination.list(outboxFolder(layout))).sort()) {
+  for (const entryKey of (await destination.list(layout.outbox)).sort()) {
     const stored = await destination.readDocument(entryKey);
     if (!stored) continue;
     const manifest = JSON.parse(stored.body.toString('utf8')) as Manifest;

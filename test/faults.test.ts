@@ -15,7 +15,7 @@ import { type Destination, FolderDestination, S3Destination } from '../lambda/co
 import { DestinationError } from '../lambda/core/errors';
 import { snapshotLayout } from '../lambda/core/snapshot/layout';
 import type { Latest, Manifest } from '../lambda/core/snapshot/manifest';
-import { beginRun, discardRun, outboxKey, publishRun, runExport, exportInvocation } from '../lambda/core/run/lifecycle';
+import { beginRun, discardRun, publishRun, runExport, exportInvocation } from '../lambda/core/run/lifecycle';
 import { LOCK_TTL_MS } from '../lambda/core/run/lock';
 import { RunStore } from '../lambda/core/run/store';
 import { IccidSet } from '../lambda/core/harvest/iccid-set';
@@ -162,7 +162,7 @@ describe.each(['folder', 'S3'] as const)('publishing into a %s, with a fault at 
     }
     // Published, and waiting to be announced (the Lambda's Announce step sends and removes it).
     const manifest = JSON.parse(await read(layout.manifest)) as Manifest;
-    expect(staged).toEqual([outboxKey(layout, manifest)]);
+    expect(staged).toEqual([layout.outboxEntry(manifest)]);
     expect(manifest.run_id).toBe(runId);
     const local = (key: string): string => (kind === 'S3' ? key.slice(key.indexOf('/') + 1) : key);
     const files = Object.fromEntries([...manifest.files, ...manifest.changes.files].map((file) => [local(file.key), file.sha256]));

@@ -8,7 +8,6 @@ import { clearCaches } from '@aws-lambda-powertools/parameters';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
-import { outboxKey } from '../lambda/core/run/lifecycle';
 import { runsLayout } from '../lambda/core/snapshot/layout';
 import { PLACEHOLDER_API_KEY, PLACEHOLDER_USER_ID } from '../lambda/core/api/credentials';
 import { type Sandbox, startSandbox } from '../sandbox/server';
@@ -187,7 +186,7 @@ describe('handler', () => {
     const manifest = await handler({ snapshotDate: '2026-11-17' }, context());
     expect(manifest).toMatchObject({ snapshot_date: '2026-11-17', records: 700 });
     expect(Object.keys(await objects())).toEqual(
-      expect.arrayContaining(['esims/manifests/dt=2026-11-17/manifest.json', `esims/${outboxKey(runsLayout(''), manifest)}`]),
+      expect.arrayContaining(['esims/manifests/dt=2026-11-17/manifest.json', `esims/${runsLayout('').outboxEntry(manifest)}`]),
     );
     const failure = logLines().find((line) => line.message === 'announcement failed');
     expect(failure?.reason).toMatch(/^the 2026-11-17 snapshot is published, but its "Snapshot Published" event could not be put on the event bus default \(AccessDeniedException: not allowed\); it stays pending/);

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { outboxKey } from '../lambda/core/run/lifecycle';
-import { RunStore } from '../lambda/core/run/store';
 import { FORMATS } from '../lambda/core/formats/names';
 import { LONGEST_KEY_BELOW_PREFIX } from '../lambda/core/settings';
 import { scopeOf, snapshotLayout } from '../lambda/core/snapshot/layout';
-import type { Destination } from '../lambda/core/destinations';
 
 describe('snapshotLayout', () => {
   it('puts each format under its own prefix with a dt partition, and the manifest and latest.json beside them', () => {
@@ -47,14 +44,17 @@ describe('the longest key below the prefix', () => {
   it('is at most LONGEST_KEY_BELOW_PREFIX bytes, which the prefix\'s limit leaves room for', () => {
     // A filtered scope, each filter at its largest, and every key a run writes.
     const layout = snapshotLayout({ filters: { company: Number.MAX_SAFE_INTEGER, inventory: Number.MAX_SAFE_INTEGER }, baseFilters: {}, snapshotDate: '2026-11-27', compression: 'gzip' });
-    const store = new RunStore({} as Destination, layout, randomUUID());
+    const run = layout.run(randomUUID());
     const published = [...FORMATS.flatMap((format) => [layout.dataKey(format, 99_999, 99_999), layout.changeKey(format)]), layout.manifest, layout.latest];
-    const backup = `${store.folder}publish-${randomUUID()}/backup/`;
+    const backup = run.backup(randomUUID());
     const keys = [
       ...published,
       ...published.map((key) => `${backup}${key}`),
-      ...FORMATS.map((format) => store.stagedKey(format, 99_999, '.parquet')),
-      outboxKey(layout, { finished_at: new Date().toISOString(), snapshot_date: '2026-11-27', run_id: randomUUID() }),
+      ...FORMATS.flatMap((format) => [run.file(format, 99_999, '.parquet'), run.change(format, '.parquet')]),
+      run.checkpoint,
+      run.iccids(99_999),
+      layout.journal,
+      layout.outboxEntry({ finished_at: new Date().toISOString(), snapshot_date: '2026-11-27', run_id: randomUUID() }),
     ];
     const longest = Math.max(...keys.map((key) => Buffer.byteLength(key)));
     expect(longest).toBeLessThanOrEqual(LONGEST_KEY_BELOW_PREFIX);

@@ -21,7 +21,7 @@ import { csvEncoder } from '../formats/csv';
 import { ndjsonEncoder } from '../formats/ndjson';
 import { parquetEncoder } from '../formats/parquet';
 import { type ApiRecord, toJsonText } from '../record';
-import { fileExtension, type SnapshotLayout } from '../snapshot/layout';
+import { fileExtension, type RunKeys, type SnapshotLayout } from '../snapshot/layout';
 import type { ChangeSummary, Manifest, ManifestFile, StagedRun } from '../snapshot/manifest';
 import { contentType, SnapshotFile } from '../snapshot/snapshot-file';
 import { type Change, diffSnapshots } from './diff';
@@ -51,8 +51,8 @@ const ENCODERS: Readonly<Record<Format, () => Encoder>> = {
 
 export interface ChangeSetInput {
   readonly destination: Destination;
-  /** The run's staging folder. */
-  readonly runFolder: string;
+  /** The run's staging keys. */
+  readonly keys: RunKeys;
   /** The run's staged files and settings, and how many eSIMs it read. */
   readonly run: StagedRun;
   readonly records: number;
@@ -118,7 +118,7 @@ export async function stageChangeSet(input: ChangeSetInput): Promise<StagedChang
     const files = await Promise.all(
       run.settings.formats.map(async (format) => {
         const encoder = ENCODERS[format]();
-        const key = `${input.runFolder}changes/${format}${fileExtension(format, run.settings.compression)}`;
+        const key = input.keys.change(format, fileExtension(format, run.settings.compression));
         const object = await destination.write(key, contentType(encoder, run.settings.compression));
         objects.push(object);
         return new SnapshotFile(encoder, key, run.settings.compression, object.stream);

@@ -107,7 +107,7 @@ async function stageFiles(destination: Destination, store: RunStore, settings: E
   const files: SnapshotFile[] = [];
   for (const format of settings.formats) {
     const encoder = ENCODERS[format]();
-    const key = store.stagedKey(format, invocation, fileExtension(format, settings.compression));
+    const key = store.keys.file(format, invocation, fileExtension(format, settings.compression));
     const object = await destination.write(key, contentType(encoder, settings.compression));
     objects.push(object);
     files.push(new SnapshotFile(encoder, key, settings.compression, object.stream));

@@ -17,7 +17,7 @@ import { asExportError, ExportAbortedError, ExportError } from '../errors';
 import { DEFAULT_TUNING, type ExportContext, type Tuning } from '../export';
 import { START } from '../harvest/harvest';
 import { IccidSet } from '../harvest/iccid-set';
-import { dayOfManifest, manifestKey, type RunsLayout, snapshotLayout } from '../snapshot/layout';
+import { dayOfManifest, manifestKey, snapshotLayout } from '../snapshot/layout';
 import { type Latest, type Manifest, manifestOf, movesOf, readManifest } from '../snapshot/manifest';
 import { checkShrink, previousSnapshot } from '../snapshot/shrink-guard';
 import { stageChangeSet } from '../changes/change-set';
@@ -71,13 +71,6 @@ async function publishedBy(destination: Destination, scope: string, snapshotDate
   return manifest?.run_id === runId ? manifest : undefined;
 }
 
-/** Where a published snapshot waits for its announcement (the Lambda's "Snapshot Published" event). */
-export const outboxFolder = (layout: RunsLayout): string => `${layout.runs}outbox/`;
-
-/** A published snapshot's outbox entry, named by the moment of publication: the outbox is announced in the order the snapshots were published. */
-export const outboxKey = (layout: RunsLayout, manifest: Pick<Manifest, 'finished_at' | 'snapshot_date' | 'run_id'>): string =>
-  `${outboxFolder(layout)}${manifest.finished_at.replace(/[:.]/g, '')}-${manifest.snapshot_date}-${manifest.run_id}.json`;
-
 export interface PublishOptions {
   readonly snapshotDate: string;
   /** The checkpoint, when the caller has it (a run in one process); otherwise it is loaded. */
@@ -112,7 +105,7 @@ export async function publishRun(store: RunStore, options: PublishOptions): Prom
   // What changed since the previous snapshot: staged beside the run's files, published with them.
   const { signal } = options;
   const comparison = options.tuning?.comparison ?? DEFAULT_TUNING.comparison;
-  const changes = await stageChangeSet({ destination, runFolder: store.folder, run: checkpoint, records: summary.records, layout, previous, renew: () => store.lock.renew(), signal, ...comparison });
+  const changes = await stageChangeSet({ destination, keys: store.keys, run: checkpoint, records: summary.records, layout, previous, renew: () => store.lock.renew(), signal, ...comparison });
   const moves = movesOf(checkpoint, layout);
   const manifest = manifestOf(checkpoint, summary, layout, moves, destination, { shrink, changes: changes.summary, warnings: changes.warning ? [changes.warning] : [] });
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
@@ -120,8 +113,8 @@ export async function publishRun(store: RunStore, options: PublishOptions): Prom
   // latest.json never moves back to an older day (a backfill).
   const newest = (await destination.list(layout.manifests)).every((key) => (dayOfManifest(key) ?? '') <= manifest.snapshot_date);
   if (newest) documents.push({ key: layout.latest, body: json({ ...manifest, manifest_key: destination.keyFor(layout.manifest) } satisfies Latest) });
-  if (options.announce) documents.push({ key: outboxKey(layout, manifest), body: json(manifest) });
-  await publishTransaction(destination, layout, store.lock, store.folder, {
+  if (options.announce) documents.push({ key: layout.outboxEntry(manifest), body: json(manifest) });
+  await publishTransaction(destination, layout, store.lock, store.keys, {
     files: [...moves.map(({ from, to }) => ({ from, to })), ...changes.moves],
     documents,
     manifest: { key: layout.manifest, body: json(manifest) },

@@ -1,21 +1,15 @@
 /**
  * What a run keeps in the destination while it is not yet published, under the scope's
  * `_runs/` folder (the underscore keeps it out of Athena, Spark and Hive, and of the globs a
- * reader uses on the format folders):
- *
- *   _runs/lock.json                          who is exporting this scope now (lock.ts)
- *   _runs/journal.json                       a publication under way (transaction.ts)
- *   _runs/outbox/<day>-<run id>.json         published snapshots not yet announced (lifecycle.ts)
- *   _runs/<run id>/checkpoint.json           settings, where the harvest stands, the files so far
- *   _runs/<run id>/iccids-<n>.bin            the ICCIDs handed on by invocation n (harvest/harvest.ts)
- *   _runs/<run id>/files/<format>/<n>.<ext>  one complete data file per invocation
- *   _runs/<run id>/publish-<id>/backup/…     what a publication replaces, until it is final
+ * reader uses on the format folders; every key is made by snapshot/layout.ts, RunsLayout):
+ * the checkpoint and the ICCID set handed from one invocation to the next, the staged files,
+ * and the lock.
  */
 import type { Destination } from '../destinations';
 import { DestinationError, ExportError } from '../errors';
 import type { HarvestCheckpoint } from '../harvest/harvest';
 import { IccidSet } from '../harvest/iccid-set';
-import type { RunsLayout } from '../snapshot/layout';
+import type { RunKeys, RunsLayout } from '../snapshot/layout';
 import type { StagedRun } from '../snapshot/manifest';
 import { ScopeLock } from './lock';
 import { readJournal } from './transaction';
@@ -28,6 +22,8 @@ export interface RunCheckpoint extends StagedRun {
 
 export class RunStore {
   public readonly lock: ScopeLock;
+  /** This run's staging keys. */
+  public readonly keys: RunKeys;
 
   constructor(
     public readonly destination: Destination,
@@ -35,6 +31,7 @@ export class RunStore {
     public readonly runId: string,
   ) {
     this.lock = new ScopeLock(destination, layout, runId);
+    this.keys = layout.run(runId);
   }
 
   get scope(): string {
@@ -42,12 +39,7 @@ export class RunStore {
   }
 
   get folder(): string {
-    return `${this.layout.runs}${this.runId}/`;
-  }
-
-  /** Where invocation `invocation` stages its file of `format`. */
-  stagedKey(format: string, invocation: number, extension: string): string {
-    return `${this.folder}files/${format}/${String(invocation).padStart(5, '0')}${extension}`;
+    return this.keys.folder;
   }
 
   /**
@@ -57,15 +49,15 @@ export class RunStore {
    * leaves the previous pair as it was).
    */
   async save(checkpoint: RunCheckpoint, seen: IccidSet): Promise<void> {
-    await this.destination.putDocument(this.iccidsKey(checkpoint.invocations), seen.toBuffer());
+    await this.destination.putDocument(this.keys.iccids(checkpoint.invocations), seen.toBuffer());
     await this.lock.renew();
-    await this.destination.putDocument(`${this.folder}checkpoint.json`, `${JSON.stringify(checkpoint)}\n`);
-    if (checkpoint.invocations > 0) await this.destination.remove([this.iccidsKey(checkpoint.invocations - 1)]);
+    await this.destination.putDocument(this.keys.checkpoint, `${JSON.stringify(checkpoint)}\n`);
+    if (checkpoint.invocations > 0) await this.destination.remove([this.keys.iccids(checkpoint.invocations - 1)]);
   }
 
   /** The checkpoint alone: what publishing needs (the ICCID set is 12 bytes an eSIM). */
   async loadCheckpoint(): Promise<RunCheckpoint> {
-    const key = `${this.folder}checkpoint.json`;
+    const key = this.keys.checkpoint;
     const saved = await this.destination.readDocument(key);
     if (!saved) throw this.gone();
     try {
@@ -84,7 +76,7 @@ export class RunStore {
   /** The checkpoint and the ICCIDs seen: what the next invocation reads on from. */
   async load(): Promise<{ checkpoint: RunCheckpoint; seen: IccidSet }> {
     const checkpoint = await this.loadCheckpoint();
-    const key = this.iccidsKey(checkpoint.invocations);
+    const key = this.keys.iccids(checkpoint.invocations);
     const iccids = await this.destination.readDocument(key);
     if (!iccids) throw this.gone();
     try {
@@ -101,9 +93,6 @@ export class RunStore {
     return new ExportError('INTERNAL', `the staged state of run ${this.runId} is gone from ${this.destination.description}; start the export again.`);
   }
 
-  private iccidsKey(invocations: number): string {
-    return `${this.folder}iccids-${String(invocations).padStart(5, '0')}.bin`;
-  }
 
   /**
    * Removes this run's staged files and, if it holds it, the lock. A backup that an unfinished

@@ -32,7 +32,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Destination, WriteCondition } from '../destinations';
 import { asExportError, DestinationError, LockLostError, RecoveryPendingError } from '../errors';
-import { type RunsLayout, scopeInWords, type SnapshotLayout } from '../snapshot/layout';
+import { type RunsLayout, scopeInWords, type RunKeys, type SnapshotLayout } from '../snapshot/layout';
 import { FORMATS } from '../formats/names';
 import { putConditionally, type ScopeLock } from './lock';
 
@@ -64,11 +64,10 @@ export interface Journal extends Publication {
   readonly versions: Readonly<Record<string, string | null>>;
 }
 
-export const journalKey = (layout: RunsLayout): string => `${layout.runs}journal.json`;
 
 /** The scope's unfinished publication, if there is one. */
 export async function readJournal(destination: Destination, layout: RunsLayout): Promise<Journal | undefined> {
-  const key = journalKey(layout);
+  const key = layout.journal;
   const stored = await destination.readDocument(key);
   if (!stored) return undefined;
   try {
@@ -89,7 +88,7 @@ export async function publishTransaction(
   destination: Destination,
   layout: SnapshotLayout,
   lock: ScopeLock,
-  runFolder: string,
+  keys: RunKeys,
   publication: Publication,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -105,7 +104,7 @@ export async function publishTransaction(
     run_id: lock.runId,
     created_at: new Date().toISOString(),
     // Each attempt backs up into a folder of its own: a retry never overwrites an earlier backup.
-    backup: `${runFolder}publish-${randomUUID()}/backup/`,
+    backup: keys.backup(randomUUID()),
     existed: touched.filter((key) => versions[key] !== null),
     removes: dayFiles.filter((key) => !published.has(key)),
     versions,
@@ -117,7 +116,7 @@ export async function publishTransaction(
   signal?.throwIfAborted();
   // 2. The journal: from here on, whoever finds it finishes or undoes this publication.
   await lock.renew();
-  if (!(await putConditionally(destination, journalKey(layout), `${JSON.stringify(journal)}\n`, { absent: true }))) {
+  if (!(await putConditionally(destination, layout.journal, `${JSON.stringify(journal)}\n`, { absent: true }))) {
     throw new DestinationError(`another publication of ${scopeInWords(layout.scope)} is unfinished in ${destination.description}; run again to finish it first.`);
   }
   // 3. Apply, fenced by the lock before every write and by each key's version in the write itself; the manifest commits.
@@ -138,7 +137,7 @@ export async function publishTransaction(
     await rollBack(destination, layout, journal).catch((failure: unknown) => {
       throw new RecoveryPendingError(
         `publishing failed (${asExportError(error).message}) and undoing it failed too (${asExportError(failure).message}); ` +
-          `the earlier snapshot is kept under ${destination.keyFor(journal.backup)} and the journal ${destination.keyFor(journalKey(layout))} ` +
+          `the earlier snapshot is kept under ${destination.keyFor(journal.backup)} and the journal ${destination.keyFor(layout.journal)} ` +
           'names it: the next step or run puts the day back before it does anything else.',
         { cause: failure },
       );
@@ -199,6 +198,6 @@ async function rollBack(destination: Destination, layout: RunsLayout, journal: J
 
 /** The journal goes first: a backup is never deleted while a journal names it. */
 async function forget(destination: Destination, layout: RunsLayout, journal: Journal): Promise<void> {
-  await destination.remove([journalKey(layout)]);
+  await destination.remove([layout.journal]);
   await destination.remove(await destination.list(journal.backup));
 }

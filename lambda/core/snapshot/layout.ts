@@ -65,17 +65,67 @@ export function manifestKey(scope: string, snapshotDate: string): string {
 /** The day of a manifest's key (`…manifests/dt=2026-11-27/manifest.json`), the inverse of manifestKey. */
 export const dayOfManifest = (key: string): string | undefined => /(?:^|\/)manifests\/dt=(\d{4}-\d{2}-\d{2})\/manifest\.json$/.exec(key)?.[1];
 
-/** Where a scope keeps its unpublished runs and its lock (run/store.ts). */
+/**
+ * Where a scope keeps its unpublished runs, its lock, its journal and its outbox (run/): every
+ * staging key is made here.
+ *
+ *   _runs/lock.json                          who is exporting this scope now (lock.ts)
+ *   _runs/journal.json                       a publication under way (transaction.ts)
+ *   _runs/outbox/<published at>-<day>-<run id>.json   published snapshots not yet announced
+ *   _runs/<run id>/…                         one run's staging (RunKeys)
+ */
 export interface RunsLayout {
   /** '' for the deployment's own scope, else `filtered/…`. */
   readonly scope: string;
   readonly runs: string;
   readonly lock: string;
+  readonly journal: string;
+  readonly outbox: string;
+  /** A published snapshot's outbox entry, named by the moment of publication: the outbox is announced in that order. */
+  outboxEntry(manifest: { readonly finished_at: string; readonly snapshot_date: string; readonly run_id: string }): string;
+  /** One run's staging keys. */
+  run(runId: string): RunKeys;
 }
+
+/** One run's staging, under `_runs/<run id>/`. */
+export interface RunKeys {
+  readonly folder: string;
+  /** Settings, where the harvest stands, the files so far (run/store.ts). */
+  readonly checkpoint: string;
+  /** The ICCIDs handed on by invocation n (harvest/iccid-set.ts). */
+  iccids(invocation: number): string;
+  /** Invocation n's complete data file of a format. */
+  file(format: Format, invocation: number, extension: string): string;
+  /** The change set of a format, staged at Publish (changes/change-set.ts). */
+  change(format: Format, extension: string): string;
+  /** Where a publication attempt keeps what it replaces, until it is final (run/transaction.ts). */
+  backup(attempt: string): string;
+}
+
+const fiveDigits = (n: number): string => String(n).padStart(5, '0');
 
 export function runsLayout(scope: string): RunsLayout {
   const runs = scope ? `${scope}/_runs/` : '_runs/';
-  return { scope, runs, lock: `${runs}lock.json` };
+  const outbox = `${runs}outbox/`;
+  return {
+    scope,
+    runs,
+    lock: `${runs}lock.json`,
+    journal: `${runs}journal.json`,
+    outbox,
+    outboxEntry: ({ finished_at, snapshot_date, run_id }) => `${outbox}${finished_at.replace(/[:.]/g, '')}-${snapshot_date}-${run_id}.json`,
+    run: (runId) => {
+      const folder = `${runs}${runId}/`;
+      return {
+        folder,
+        checkpoint: `${folder}checkpoint.json`,
+        iccids: (invocation) => `${folder}iccids-${fiveDigits(invocation)}.bin`,
+        file: (format, invocation, extension) => `${folder}files/${format}/${fiveDigits(invocation)}${extension}`,
+        change: (format, extension) => `${folder}changes/${format}${extension}`,
+        backup: (attempt) => `${folder}publish-${attempt}/backup/`,
+      };
+    },
+  };
 }
 
 /** A data file's extension: `.csv.gz`, `.ndjson`, `.parquet` (never gzipped: it compresses itself). */
@@ -94,7 +144,7 @@ export function snapshotLayout(options: {
   const partition = `dt=${options.snapshotDate}`;
   const folder = (format: Format): string => under(`${format}/${partition}/`);
   const dataKey = (format: Format, n = 1, count = 1): string =>
-    `${folder(format)}esims${count > 1 ? `-${String(n).padStart(5, '0')}` : ''}${fileExtension(format, options.compression)}`;
+    `${folder(format)}esims${count > 1 ? `-${fiveDigits(n)}` : ''}${fileExtension(format, options.compression)}`;
   return {
     dayFolders: Object.fromEntries(FORMATS.map((format) => [format, folder(format)])) as Record<Format, string>,
     dataKey,
