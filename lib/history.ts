@@ -12,8 +12,7 @@
  * Glue view) and in DuckDB (test/history.test.ts, and the SQL file docs/ ships for DuckDB).
  */
 import type { CfnTable } from 'aws-cdk-lib/aws-glue';
-import { COLUMNS, HIVE_TYPES } from '../lambda/core/columns';
-import { CHANGE_COLUMNS } from '../lambda/core/changes/change-set';
+import { CHANGE_COLUMNS, COLUMNS, HIVE_TYPES } from '../lambda/core/columns';
 
 export const CHANGES_TABLE = 'esims_changes';
 export const HISTORY_VIEW = 'esim_history';

@@ -59,6 +59,16 @@ export const COLUMNS: readonly Column[] = [
   ),
 ];
 
+/** A record's change, as the change set writes it beside the record (changes/change-set.ts sets it). */
+export const CHANGE_OF = new WeakMap<ApiRecord, { readonly kind: string; readonly fields: readonly string[] }>();
+
+/** The change set's columns: the kind of change, the fields that changed, then the snapshot's. */
+export const CHANGE_COLUMNS: readonly Column[] = [
+  { name: 'change', type: 'string', required: true, csv: true, value: (record) => CHANGE_OF.get(record)?.kind },
+  { name: 'changed_fields', type: 'string', required: false, csv: true, value: (record) => CHANGE_OF.get(record)?.fields.join(',') || null },
+  ...COLUMNS,
+];
+
 /** Hive's name for each type (the Glue tables Athena reads). */
 export const HIVE_TYPES: Readonly<Record<ColumnType, string>> = {
   string: 'string',

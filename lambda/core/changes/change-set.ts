@@ -13,7 +13,7 @@
  * It is computed from NDJSON: when this run or the previous snapshot has none, or the previous
  * one cannot be read, the manifest says why and no change set is written.
  */
-import { type Column, COLUMNS } from '../columns';
+import { CHANGE_COLUMNS, CHANGE_OF } from '../columns';
 import type { Destination, WrittenObject } from '../destinations';
 import { DestinationError } from '../errors';
 import type { Encoder, Format } from '../formats';
@@ -24,17 +24,8 @@ import { type ApiRecord, toJsonText } from '../record';
 import { fileExtension, type RunKeys, type SnapshotLayout } from '../snapshot/layout';
 import type { ChangeSummary, Manifest, ManifestFile, StagedRun } from '../snapshot/manifest';
 import { contentType, SnapshotFile } from '../snapshot/snapshot-file';
-import { type Change, diffSnapshots } from './diff';
+import { diffSnapshots } from './diff';
 import { ContentMismatchError, ndjsonChunks } from './lines';
-
-const CHANGE_OF = new WeakMap<ApiRecord, Change>();
-
-/** The change set's columns: the kind of change, the fields that changed, then the snapshot's. */
-export const CHANGE_COLUMNS: readonly Column[] = [
-  { name: 'change', type: 'string', required: true, csv: true, value: (record) => CHANGE_OF.get(record)?.kind },
-  { name: 'changed_fields', type: 'string', required: false, csv: true, value: (record) => CHANGE_OF.get(record)?.fields.join(',') || null },
-  ...COLUMNS,
-];
 
 const ENCODERS: Readonly<Record<Format, () => Encoder>> = {
   ndjson: () => ({
