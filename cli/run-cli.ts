@@ -7,8 +7,7 @@
  * --debug adds the stack trace.
  */
 import { Command, CommanderError } from 'commander';
-import { readSecretString } from '../lambda/core/aws';
-import { credentialsFromEnvironment, credentialsFromSecret } from '../lambda/core/api/credentials';
+import { credentialsFromEnvironment, credentialsFromSecretsManager } from '../lambda/core/api/credentials';
 import { type Destination, openDestination } from '../lambda/core/destinations';
 import { asExportError, ExportAbortedError, ExportError } from '../lambda/core/errors';
 import { type Tuning } from '../lambda/core/export';
@@ -101,7 +100,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const settings = exportSettings(given, { dateLabel: '--date' });
     destination = openDestination(flags.out, '--out', io.env, { kmsKeyArn: given.kmsKeyArn, bucketOwner: given.bucketOwner });
     const { secretId } = given;
-    const credentials = secretId ? credentialsFromSecret(await readSecretString(secretId), secretId) : credentialsFromEnvironment(io.env);
+    const credentials = secretId ? await credentialsFromSecretsManager(secretId) : credentialsFromEnvironment(io.env);
     progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : undefined;
     const manifest = await runExport({
       settings,

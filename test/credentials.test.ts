@@ -57,13 +57,23 @@ describe('readSecretString', () => {
     const { mockClient } = await import('aws-sdk-client-mock');
     const { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
     const { readSecretString } = await import('../lambda/core/aws');
-    const client = new SecretsManagerClient({ region: 'eu-west-1' });
-    mockClient(client)
-      .on(GetSecretValueCommand)
-      .rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
-    await expect(readSecretString('esim/betatel', client)).rejects.toThrow(
-      "could not read the secret esim/betatel (ResourceNotFoundException: Secrets Manager can't find the specified secret.): check its name, its region and your permission secretsmanager:GetSecretValue.",
-    );
+    const secrets = mockClient(SecretsManagerClient);
+    try {
+      secrets.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
+      await expect(readSecretString('esim/betatel')).rejects.toThrow(
+        "could not read the secret esim/betatel (ResourceNotFoundException: Secrets Manager can't find the specified secret.): check its name, its region and the permission secretsmanager:GetSecretValue.",
+      );
+      // The CLI reads once; a warm function keeps the value maxAge seconds.
+      secrets.reset().on(GetSecretValueCommand).resolves({ SecretString: 'value' });
+      await readSecretString('esim/betatel');
+      await readSecretString('esim/betatel');
+      expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+      await readSecretString('esim/other', 300);
+      await readSecretString('esim/other', 300);
+      expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+    } finally {
+      secrets.restore();
+    }
   });
 });
 

@@ -291,7 +291,7 @@ describe('handler', () => {
 
 describe('metricStatuses', () => {
   it('keeps the documented statuses and counts any other as OTHER, so metrics stay bounded', async () => {
-    const { metricStatuses } = await import('../lambda/handler');
+    const { metricStatuses } = await import('../lambda/observe');
     const counts = metricStatuses({ IN_SERVICE: 5, ACTIVE: 2, PORTING_OUT: 3, 'x-1': 1, '(none)': 4 });
     expect(Object.fromEntries(counts)).toEqual({ IN_SERVICE: 5, ACTIVE: 2, OTHER: 8 });
   });

@@ -2,7 +2,7 @@
  * AWS SDK clients, built in one place with the settings every caller needs.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { CredentialsError, oneLine } from './errors';
 
 /**
@@ -20,19 +20,21 @@ export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
   );
 }
 
-/** Reads a secret's string value for the CLI's --secret-id (the Lambda uses Powertools' cached getSecret). */
-export async function readSecretString(secretId: string, client?: SecretsManagerClient): Promise<string | undefined> {
-  const secrets = client ?? new SecretsManagerClient({});
+/**
+ * A secret's string value: the one way the CLI's --secret-id and the function read their
+ * credentials. Powertools' getSecret (its SecretsProvider, over the SDK's client) keeps the
+ * value `maxAgeSeconds` for the next read of a warm function; the CLI reads once.
+ */
+export async function readSecretString(secretId: string, maxAgeSeconds = 0): Promise<string | undefined> {
   try {
-    const response = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
-    return response.SecretString;
-  } catch (error) {
-    const name = (error as { name?: string }).name ?? 'Error';
-    const message = oneLine((error as { message?: string }).message ?? '', 160);
-    throw new CredentialsError(`could not read the secret ${secretId} (${name}${message ? `: ${message}` : ''}): check its name, its region and your permission secretsmanager:GetSecretValue.`, {
-      cause: error,
+    const value = await getSecret(secretId, { maxAge: maxAgeSeconds, forceFetch: maxAgeSeconds === 0 });
+    return typeof value === 'string' ? value : undefined;
+  } catch (caught) {
+    // Powertools wraps the SDK's error: name and say that one.
+    const error = ((caught as { cause?: unknown }).cause ?? caught) as { name?: string; message?: string };
+    const message = oneLine(error.message ?? '', 160);
+    throw new CredentialsError(`could not read the secret ${secretId} (${error.name ?? 'Error'}${message ? `: ${message}` : ''}): check its name, its region and the permission secretsmanager:GetSecretValue.`, {
+      cause: caught,
     });
-  } finally {
-    if (!client) secrets.destroy();
   }
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { Credentials } from './betatel-client';
+import { readSecretString } from '../aws';
 import { CredentialsError } from '../errors';
 
 /** What the stack puts in a secret it creates. The handler refuses to run with it. */
@@ -75,4 +76,9 @@ export function credentialsFromEnvironment(env: NodeJS.ProcessEnv): Credentials 
   checkHeaderSafe(apiKey!, 'BETATEL_API_KEY');
   checkHeaderSafe(userId!, 'BETATEL_USER_ID');
   return { apiKey: apiKey!, userId: userId! };
+}
+
+/** The credentials in a Secrets Manager secret (`{"apiKey", "userId"}`): the CLI's --secret-id and the function. */
+export async function credentialsFromSecretsManager(secretId: string, maxAgeSeconds = 0): Promise<Credentials> {
+  return credentialsFromSecret(await readSecretString(secretId, maxAgeSeconds), secretId);
 }
