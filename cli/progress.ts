@@ -2,7 +2,7 @@
  * The progress line on a terminal: records, total, rate and time left, redrawn in place on
  * stderr at most a few times a second (stdout stays clean for --json).
  */
-import type { ExportProgress } from '../lambda/core/export';
+import type { ExportProgress } from '../lambda/core';
 
 const REDRAW_MS = 250;
 

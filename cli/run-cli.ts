@@ -7,16 +7,8 @@
  * --debug adds the stack trace.
  */
 import { Command, CommanderError } from 'commander';
-import { credentialsFromEnvironment, credentialsFromSecretsManager } from '../lambda/core/api/credentials';
-import { type Destination, openDestination } from '../lambda/core/destinations';
-import { asExportError, ExportAbortedError, ExportError } from '../lambda/core/errors';
-import { type Tuning } from '../lambda/core/export';
-import { type Manifest, TOOL } from '../lambda/core/snapshot/manifest';
-import { runExport } from '../lambda/core/run/lifecycle';
-import { FORMATS } from '../lambda/core/formats/names';
-import { exportSettings, type GivenSettings, readSettings, settingsHelp } from '../lambda/core/settings';
+import { asExportError, credentialsFromEnvironment, credentialsFromSecretsManager, type Destination, ExportAbortedError, ExportError, exportSettings, FORMATS, FULL_SCOPE, type GivenSettings, type Manifest, openDestination, readSettings, runExport, settingsHelp, TOOL, type Tuning } from '../lambda/core';
 import { ProgressLine } from './progress';
-import { FULL_SCOPE } from '../lambda/core/snapshot/layout';
 
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;

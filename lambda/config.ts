@@ -11,9 +11,7 @@
  * - A console test or `aws lambda invoke`: `{}`, or overrides
  *   `{"company": 100, "inventory": 12345, "formats": ["csv"], "snapshotDate": "2026-11-27"}`.
  */
-import { ConfigError } from './core/errors';
-import type { Filters } from './core/filters';
-import { dateIn, type ExportSettings, exportSettings, filtersOf, type GivenSettings, parseTime, readSettings, SETTINGS, settingNames, defaultOf } from './core/settings';
+import { ConfigError, dateIn, defaultOf, type ExportSettings, exportSettings, type Filters, filtersOf, type GivenSettings, parseTime, readSettings, settingNames, SETTINGS } from './core';
 
 export interface FunctionConfig {
   readonly secretId: string;

@@ -6,9 +6,7 @@
  */
 import type { Context } from 'aws-lambda';
 import type { FunctionConfig } from './config';
-import { ExportAbortedError } from './core/errors';
-import type { ExportProgress } from './core/export';
-import type { RunCheckpoint } from './core/run/store';
+import { ExportAbortedError, type ExportProgress, type RunCheckpoint } from './core';
 
 /** Leaves time to abort the uploads and report before Lambda's own time limit. */
 const STOP_BEFORE_TIMEOUT_MS = 30_000;

@@ -6,14 +6,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { configFromEnvironment, type FunctionConfig, settingsForEvent } from './config';
-import { createS3Client } from './core/aws';
-import type { Credentials } from './core/api/betatel-client';
-import { credentialsFromSecretsManager } from './core/api/credentials';
-import { S3Destination } from './core/destinations';
-import { asExportError } from './core/errors';
-import type { ExportContext, ExportProgress } from './core/export';
-import type { Manifest } from './core/snapshot/manifest';
-import { runExport } from './core/run/lifecycle';
+import { asExportError, createS3Client, type Credentials, credentialsFromSecretsManager, type ExportContext, type ExportProgress, type Manifest, runExport, S3Destination } from './core';
 import { hardStop, softStop, tooLong } from './deadline';
 import { announce, logger, metrics, MetricUnit, recordPublished } from './observe';
 import { isStepEvent, parseStepEvent, type RunRef, runStep, type StepEvent, type StepResult } from './steps';

@@ -7,10 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { FunctionConfig } from './config';
-import type { S3Destination } from './core/destinations';
-import { AnnouncementFailedError } from './core/errors';
-import { FULL_SCOPE, runsLayout, scopeFolder } from './core/snapshot/layout';
-import type { Manifest } from './core/snapshot/manifest';
+import { AnnouncementFailedError, FULL_SCOPE, type Manifest, runsLayout, type S3Destination, scopeFolder } from './core';
 import { announcePending } from './snapshot-event';
 import { METRICS_NAMESPACE, SERVICE_NAME } from './telemetry';
 

@@ -8,10 +8,7 @@
  * it, and every later run sends whatever is still pending first.
  */
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { Destination } from './core/destinations';
-import { AnnouncementFailedError } from './core/errors';
-import { manifestKey, type RunsLayout } from './core/snapshot/layout';
-import { type Manifest, readManifest } from './core/snapshot/manifest';
+import { AnnouncementFailedError, type Destination, type Manifest, manifestKey, readManifest, type RunsLayout } from './core';
 
 const EVENT_SOURCE = 'esim-export';
 const EVENT_DETAIL_TYPE = 'Snapshot Published';

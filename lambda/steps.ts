@@ -11,15 +11,7 @@
  * it got. The checkpoint itself, with the ICCIDs seen, stays in the bucket (core/run/store.ts).
  */
 import { z } from 'zod';
-import { ConfigError } from './core/errors';
-import type { ExportContext } from './core/export';
-import { SCOPE_PATTERN } from './core/filters';
-import { IccidSet } from './core/harvest/iccid-set';
-import { runsLayout } from './core/snapshot/layout';
-import type { Manifest } from './core/snapshot/manifest';
-import { beginRun, discardRun, publishRun, exportInvocation } from './core/run/lifecycle';
-import { type RunCheckpoint, RunStore } from './core/run/store';
-import type { ExportSettings } from './core/settings';
+import { beginStagedRun, ConfigError, continueRun, discardRun, type ExportContext, type ExportSettings, type Manifest, publishRun, type RunCheckpoint, SCOPE_PATTERN, stagedRun } from './core';
 
 const STEPS = ['begin', 'export', 'publish', 'announce', 'cleanup'] as const;
 
@@ -80,17 +72,11 @@ export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOut
     const settings = deps.settingsFor(event.input ?? {});
     await deps.credentials(); // a missing or placeholder secret fails here, before anything is written
     // A Begin retried for the same execution (its first answer lost) finds its own lock.
-    const { checkpoint, store } = await beginRun(destination, settings, event.holder ?? deps.holder, { sameHolderIsUs: event.holder !== undefined });
-    try {
-      await store.save(checkpoint, new IccidSet());
-    } catch (error) {
-      await discardRun(store, checkpoint.settings.snapshotDate);
-      throw error;
-    }
+    const { checkpoint, store } = await beginStagedRun(destination, settings, event.holder ?? deps.holder, { sameHolderIsUs: event.holder !== undefined });
     return { result: resultOf(store, checkpoint) };
   }
   if (event.step === 'announce') return { announce: event.run, lastTry: event.lastTry ?? false };
-  const store = new RunStore(destination, runsLayout(event.run.scope), event.run.id);
+  const store = stagedRun(destination, event.run.scope, event.run.id);
   if (event.step === 'cleanup') {
     const published = await discardRun(store, event.run.snapshot_date);
     return { cleaned: event.run, published: published !== undefined };
@@ -99,14 +85,11 @@ export async function runStep(event: StepEvent, deps: StepDeps): Promise<StepOut
     const manifest = await publishRun(store, { snapshotDate: event.run.snapshot_date, announce: true, signal: deps.context.signal, tuning: deps.context.tuning });
     return { result: { run: event.run, done: true, records: manifest.records, api_total: manifest.api_total, invocations: manifest.invocations }, manifest };
   }
-  const { checkpoint, seen } = await store.load();
-  await store.lock.renew();
-  const next = await exportInvocation({ ...deps.context, ...(await deps.credentials()) }, store, checkpoint, seen, deps.stopAt);
-  await store.save(next, seen);
+  const next = await continueRun({ ...deps.context, ...(await deps.credentials()) }, store, deps.stopAt);
   return { result: resultOf(store, next) };
 }
 
-function resultOf(store: RunStore, checkpoint: RunCheckpoint): StepResult {
+function resultOf(store: { readonly runId: string; readonly scope: string }, checkpoint: RunCheckpoint): StepResult {
   return {
     run: { id: store.runId, scope: store.scope, snapshot_date: checkpoint.settings.snapshotDate },
     done: checkpoint.harvest.summary !== undefined,

@@ -48,8 +48,18 @@ describe('the code layout', () => {
   });
 });
 
+describe('the edges', () => {
+  it('reach the core through its one entry (lambda/core/index.ts): the handler, its steps and the CLI', async () => {
+    const imports = (await graph()).obj();
+    const edges = Object.keys(imports).filter((file) => /^lambda\/[^/]+\.ts$|^cli\//.test(file));
+    expect(edges.length).toBeGreaterThan(8);
+    const past = edges.flatMap((file) => imports[file]!.filter((dependency) => dependency.startsWith('lambda/core/') && dependency !== 'lambda/core/index.ts').map((dependency) => `${file} -> ${dependency}`));
+    expect(past).toEqual([]);
+  });
+});
+
 /** The core's parts, lowest first: each may import those before it, never one after it. */
-const PARTS = ['endpoint', 'record', 'filters', 'errors', 'aws', 'columns', 'formats', 'settings', 'destinations', 'api', 'harvest', 'snapshot', 'changes', 'export', 'run'];
+const PARTS = ['endpoint', 'record', 'filters', 'errors', 'aws', 'columns', 'formats', 'settings', 'destinations', 'api', 'harvest', 'snapshot', 'changes', 'export', 'run', 'index'];
 
 /** A core file's part: its folder under lambda/core/, or its name for a file there. */
 const partOf = (file: string): string => /^lambda\/core\/([^/.]+)/.exec(file)?.[1] ?? '';

@@ -17,7 +17,7 @@ import { asExportError, ExportAbortedError, ExportError } from '../errors';
 import { DEFAULT_TUNING, type ExportContext, type Tuning } from '../export';
 import { START } from '../harvest/harvest';
 import { IccidSet } from '../harvest/iccid-set';
-import { dayOfManifest, manifestKey, snapshotLayout } from '../snapshot/layout';
+import { dayOfManifest, manifestKey, runsLayout, snapshotLayout } from '../snapshot/layout';
 import { type Latest, type Manifest, manifestOf, movesOf, readManifest } from '../snapshot/manifest';
 import { checkShrink, previousSnapshot } from '../snapshot/shrink-guard';
 import { stageChangeSet } from '../changes/change-set';
@@ -64,6 +64,30 @@ export async function beginRun(destination: Destination, settings: ExportSetting
 }
 
 export { exportInvocation } from './invocation';
+
+/** Begins a run whose invocations come later (the state machine's Begin): its first checkpoint saved, or nothing left behind. */
+export async function beginStagedRun(destination: Destination, settings: ExportSettings, holder: string, options: { sameHolderIsUs?: boolean } = {}): Promise<StartedRun> {
+  const started = await beginRun(destination, settings, holder, options);
+  try {
+    await started.store.save(started.checkpoint, new IccidSet());
+  } catch (error) {
+    await discardRun(started.store, settings.snapshotDate);
+    throw error;
+  }
+  return started;
+}
+
+/** A staged run, by its scope and id (the state machine carries them from step to step). */
+export const stagedRun = (destination: Destination, scope: string, runId: string): RunStore => new RunStore(destination, runsLayout(scope), runId);
+
+/** One invocation of a staged run: reads on from its checkpoint until `stopAt`, then saves where it stands. */
+export async function continueRun(context: ExportContext, store: RunStore, stopAt: number): Promise<RunCheckpoint> {
+  const { checkpoint, seen } = await store.load();
+  await store.lock.renew();
+  const next = await exportInvocation(context, store, checkpoint, seen, stopAt);
+  await store.save(next, seen);
+  return next;
+}
 
 /** The day's manifest, if run `runId` published it. */
 async function publishedBy(destination: Destination, scope: string, snapshotDate: string, runId: string): Promise<Manifest | undefined> {
