@@ -74,17 +74,17 @@ export class BetatelClient {
   }
 
   /**
-   * Fetches one page, retrying transient failures. `signal` aborts everything at once. A probe
-   * (page size `auto` asking for a large page) retries a server error or timeout once, 429s as
-   * usual: a second failure is its answer, and the harvest falls back to the documented size.
+   * Fetches one page, retrying transient failures. `signal` aborts everything at once. With
+   * `serverFailures`, the page gives up (ApiUnavailableError) once that many attempts have met a
+   * server error or a timeout (429s are retried as usual): the caller decides what a page that
+   * fails is worth (harvest/page-size.ts, for a large page).
    */
-  async fetchPage(range: PageRange, signal: AbortSignal, { probe = false } = {}): Promise<Page> {
+  async fetchPage(range: PageRange, signal: AbortSignal, { serverFailures = Number.POSITIVE_INFINITY } = {}): Promise<Page> {
     const once = async (attempt: number): Promise<Page> => {
       try {
         return await this.attempt(range, attempt, signal);
       } catch (error) {
-        // A large page gets one retry for a server error or a timeout, then counts as too large.
-        if (probe && attempt >= 2 && error instanceof TransientError && !error.throttled) throw new ApiUnavailableError(error.message);
+        if (attempt >= serverFailures && error instanceof TransientError && !error.throttled) throw new ApiUnavailableError(error.message);
         // Nothing has answered yet and the host refuses or does not exist: a wrong URL or port,
         // not an outage to wait out. Two tries, then say so (a full retry budget is minutes).
         const code = (error as { code?: string }).code;

@@ -9,6 +9,9 @@ import { ApiBadRequestError, ApiBadResponseError, ApiUnavailableError } from '..
 import { DOCUMENTED_PAGE_SIZE, MAX_PAGE_SIZE } from '../endpoint';
 import type { PageSize } from '../settings';
 
+/** A large page gets one retry for a server error or a timeout, then counts as too large (the client's `serverFailures`). */
+export const LARGE_PAGE_TRIES = { serverFailures: 2 } as const;
+
 /** What a large page may fail with that the documented size may not: a 400, a bad or missing answer. */
 export function isSizeFailure(error: unknown): error is Error {
   return error instanceof ApiBadRequestError || error instanceof ApiBadResponseError || error instanceof ApiUnavailableError;
@@ -29,7 +32,7 @@ export async function choosePageSize(
   if (asked !== 'auto') return { pageSize: asked };
   try {
     // The probe is the first page of the listing: the harvest uses it, it is not fetched again.
-    const first = await client.fetchPage({ offset: 0, count: MAX_PAGE_SIZE }, signal, { probe: true });
+    const first = await client.fetchPage({ offset: 0, count: MAX_PAGE_SIZE }, signal, LARGE_PAGE_TRIES);
     const capped = first.records.length < MAX_PAGE_SIZE && first.records.length < first.total;
     const pageSize = capped ? Math.max(1, first.records.length) : MAX_PAGE_SIZE;
     onPageSize?.(pageSize, capped ? `the API answers at most ${pageSize} items a page` : `the API answered ${MAX_PAGE_SIZE} items a page`);

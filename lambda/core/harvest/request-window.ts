@@ -11,7 +11,7 @@ import type { BetatelClient, PageRange } from '../api/betatel-client';
 import type { Page } from '../api/page';
 import { DOCUMENTED_PAGE_SIZE } from '../endpoint';
 import { PagePlan } from './page-plan';
-import { isSizeFailure } from './page-size';
+import { isSizeFailure, LARGE_PAGE_TRIES } from './page-size';
 
 export interface WindowOptions {
   readonly pageSize: number;
@@ -120,14 +120,14 @@ export class RequestWindow {
 
   private request(range: PageRange): void {
     this.inFlight++;
-    const probe = this.large && range.count > DOCUMENTED_PAGE_SIZE;
+    const large = this.large && range.count > DOCUMENTED_PAGE_SIZE;
     this.client
-      .fetchPage(range, this.signal, { probe })
+      .fetchPage(range, this.signal, large ? LARGE_PAGE_TRIES : {})
       .then(
         (page) => this.arrived(range, page),
         (error: unknown) => {
           if (this.stopping) return;
-          if (probe && isSizeFailure(error)) {
+          if (large && isSizeFailure(error)) {
             // Several large pages can be in flight when the first fails: each is asked again in
             // pages of the documented size, and the change is reported once.
             if (this.large) this.options.onShrink(`a page of ${range.count} failed (${(error as Error).message.slice(0, 160)})`);
