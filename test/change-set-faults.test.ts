@@ -11,12 +11,11 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { runCli } from '../cli/run-cli';
 import { type Destination, FolderDestination, S3Destination } from '../lambda/core/destinations';
-import { runExport } from '../lambda/core/run/lifecycle';
 import type { ExportSettings } from '../lambda/core/settings';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { runStep, type StepResult } from '../lambda/steps';
 import { type Sandbox, startSandbox } from '../sandbox/server';
-import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
+import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, sandboxExport, settingsFor, tempDir } from './helpers';
 import { s3ForSuite, storedObjects } from './s3-server';
 
 const BUCKET = 'change-faults';
@@ -46,14 +45,7 @@ afterEach(async () => {
 const tuning = () => ({ ...FAST_TUNING, comparison: { bucketRecords: 500, workDir: work } });
 
 const exportTo = (destination: Destination, api: Sandbox, snapshotDate: string, overrides: Partial<ExportSettings> = {}, signal?: AbortSignal): Promise<Manifest> =>
-  runExport({
-    settings: { ...settingsFor(api.apiBaseUrl), snapshotDate, ...overrides },
-    destination,
-    credentials: SANDBOX_CREDENTIALS,
-    credentialsSource: 'the test credentials',
-    tuning: tuning(),
-    signal,
-  });
+  sandboxExport(api.apiBaseUrl, destination, { snapshotDate, ...overrides }, { tuning: tuning(), signal });
 
 async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = '';

@@ -15,12 +15,11 @@ import { diffSnapshots } from '../lambda/core/changes/diff';
 import { KeyCollisionError, settle } from '../lambda/core/changes/entries';
 import { type Destination, FolderDestination } from '../lambda/core/destinations';
 import type { ApiRecord } from '../lambda/core/record';
-import { runExport } from '../lambda/core/run/lifecycle';
 import type { ExportSettings } from '../lambda/core/settings';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { literal, query } from './duckdb';
-import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
+import { fingerprint, removeDir, sandboxExport, tempDir } from './helpers';
 
 let base: Sandbox;
 let nextDay: Sandbox;
@@ -42,13 +41,7 @@ afterEach(async () => {
 });
 
 const exportFrom = (api: Sandbox, snapshotDate: string, settings: Partial<ExportSettings> = {}, destination: Destination = new FolderDestination(out)): Promise<Manifest> =>
-  runExport({
-    settings: { ...settingsFor(api.apiBaseUrl), snapshotDate, ...settings },
-    destination,
-    credentials: SANDBOX_CREDENTIALS,
-    credentialsSource: 'the test credentials',
-    tuning: FAST_TUNING,
-  });
+  sandboxExport(api.apiBaseUrl, destination, { snapshotDate, ...settings });
 
 /** What changed between two listings, by ICCID: the test's own reckoning. */
 function truth(before: string[], after: string[]): Map<string, { change: string; fields: string[] }> {

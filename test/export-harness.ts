@@ -5,11 +5,10 @@
 import path from 'node:path';
 import { FolderDestination } from '../lambda/core/destinations';
 import type { Tuning } from '../lambda/core/export';
-import { runExport } from '../lambda/core/run/lifecycle';
 import type { ExportSettings } from '../lambda/core/settings';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
-import { FAST_TUNING, ndjsonLines, parseCsvRows, readGzip, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
+import { ndjsonLines, parseCsvRows, readGzip, removeDir, sandboxExport, tempDir } from './helpers';
 
 export interface ExportHarness {
   /** This test's output folder. */
@@ -38,14 +37,7 @@ export function exportHarness(): ExportHarness {
       sandboxes.push(started);
       return started;
     },
-    exportFrom: (api, overrides = {}, extra = {}) =>
-      runExport({
-        settings: settingsFor(api.apiBaseUrl, overrides),
-        destination: new FolderDestination(extra.folder ?? out),
-        credentials: extra.credentials ?? SANDBOX_CREDENTIALS,
-        credentialsSource: 'the test credentials',
-        tuning: { ...FAST_TUNING, ...extra.tuning },
-      }),
+    exportFrom: (api, overrides = {}, extra = {}) => sandboxExport(api.apiBaseUrl, new FolderDestination(extra.folder ?? out), overrides, extra),
     ndjsonOf: async (folder = out, date = '2026-11-27') => ndjsonLines(await readGzip(path.join(folder, `ndjson/dt=${date}/esims.ndjson.gz`))),
     csvOf: async (folder = out, date = '2026-11-27') => parseCsvRows(await readGzip(path.join(folder, `csv/dt=${date}/esims.csv.gz`))),
   };

@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse/sync';
+import type { Credentials } from '../lambda/core/api/betatel-client';
+import type { Destination } from '../lambda/core/destinations';
 import type { Tuning } from '../lambda/core/export';
+import { runExport } from '../lambda/core/run/lifecycle';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { defaultSettings, type ExportSettings } from '../lambda/core/settings';
 import { SANDBOX_API_KEY, SANDBOX_USER_ID } from '../sandbox/server';
 
@@ -20,6 +24,23 @@ export const FAST_TUNING: Partial<Tuning> = {
 /** Default settings, but a fixed page size: tests of paging count requests; `auto` has tests of its own. */
 export function settingsFor(apiBaseUrl: string, overrides: Partial<ExportSettings> = {}): ExportSettings {
   return { ...defaultSettings('2026-11-27'), pageSize: 100, apiBaseUrl, ...overrides };
+}
+
+/** One export from `apiBaseUrl` (the sandbox, or a server that takes its credentials) into `destination`, with fast retries. */
+export function sandboxExport(
+  apiBaseUrl: string,
+  destination: Destination,
+  overrides: Partial<ExportSettings> = {},
+  extra: { readonly tuning?: Partial<Tuning>; readonly credentials?: Credentials; readonly signal?: AbortSignal } = {},
+): Promise<Manifest> {
+  return runExport({
+    settings: settingsFor(apiBaseUrl, overrides),
+    destination,
+    credentials: extra.credentials ?? SANDBOX_CREDENTIALS,
+    credentialsSource: 'the test credentials',
+    tuning: { ...FAST_TUNING, ...extra.tuning },
+    signal: extra.signal,
+  });
 }
 
 export async function tempDir(): Promise<string> {

@@ -8,11 +8,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { FolderDestination } from '../lambda/core/destinations';
+import type { Tuning } from '../lambda/core/export';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
-import { runExport } from '../lambda/core/run/lifecycle';
 import type { ExportSettings } from '../lambda/core/settings';
 import { type Sandbox, type SandboxOptions, startSandbox } from '../sandbox/server';
-import { FAST_TUNING, fingerprint, ndjsonLines, readGzip, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
+import { FAST_TUNING, fingerprint, ndjsonLines, readGzip, removeDir, sandboxExport, tempDir } from './helpers';
 
 let out: string;
 beforeEach(async () => {
@@ -22,14 +22,8 @@ afterEach(async () => {
   await removeDir(out);
 });
 
-const exportFrom = (apiBaseUrl: string, settings: Partial<ExportSettings> = {}, tuning = FAST_TUNING): Promise<Manifest> =>
-  runExport({
-    settings: settingsFor(apiBaseUrl, { formats: ['ndjson'], ...settings }),
-    destination: new FolderDestination(out),
-    credentials: SANDBOX_CREDENTIALS,
-    credentialsSource: 'test',
-    tuning,
-  });
+const exportFrom = (apiBaseUrl: string, settings: Partial<ExportSettings> = {}, tuning: Partial<Tuning> = FAST_TUNING): Promise<Manifest> =>
+  sandboxExport(apiBaseUrl, new FolderDestination(out), { formats: ['ndjson'], ...settings }, { tuning });
 
 async function withSandbox<T>(options: SandboxOptions, use: (url: string, listing: () => string[], api: Sandbox) => Promise<T>): Promise<T> {
   const api = await startSandbox({ size: 500, ...options });

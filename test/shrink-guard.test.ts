@@ -9,12 +9,11 @@ import { Writable } from 'node:stream';
 import { runCli } from '../cli/run-cli';
 import { configFromEnvironment, settingsForEvent } from '../lambda/config';
 import { type Destination, FolderDestination, S3Destination } from '../lambda/core/destinations';
-import { runExport } from '../lambda/core/run/lifecycle';
 import { checkShrink, fewerPercent } from '../lambda/core/snapshot/shrink-guard';
 import type { ExportSettings } from '../lambda/core/settings';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { type Sandbox, startSandbox } from '../sandbox/server';
-import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
+import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, sandboxExport, tempDir } from './helpers';
 import { s3ForSuite, storedObjects } from './s3-server';
 
 const BUCKET = 'snapshots';
@@ -44,14 +43,7 @@ const places: Record<string, () => Promise<{ destination: () => Destination; sto
   },
 };
 
-const exportFrom = (api: Sandbox, destination: Destination, settings: Partial<ExportSettings>): Promise<Manifest> =>
-  runExport({
-    settings: { ...settingsFor(api.apiBaseUrl), ...settings },
-    destination,
-    credentials: SANDBOX_CREDENTIALS,
-    credentialsSource: 'the test credentials',
-    tuning: FAST_TUNING,
-  });
+const exportFrom = (api: Sandbox, destination: Destination, settings: Partial<ExportSettings>): Promise<Manifest> => sandboxExport(api.apiBaseUrl, destination, settings);
 
 describe.each(Object.keys(places))('the shrink guard, in a %s', (place) => {
   it('lets a first snapshot through, and records that it had nothing to compare with', async () => {

@@ -4,9 +4,7 @@
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { historySql } from '../lib/history';
-import { fromContext } from './stack-helpers';
-
-const synth = (context: Record<string, unknown>): { template: Template } => ({ template: Template.fromStack(fromContext(context)) });
+import { synth } from './stack-helpers';
 let defaults: Template;
 beforeAll(() => {
   defaults = synth({}).template;

@@ -2,15 +2,10 @@
  * The stack from CDK context values: an existing bucket and secret, the schedule and the
  * function's settings, and every bad value refused at synth with one line naming its key.
  */
-import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Stack, Validations } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { fromContext, nagErrors } from './stack-helpers';
-
-function synth(context: Record<string, unknown>): { stack: Stack; template: Template } {
-  const stack = fromContext(context);
-  return { stack, template: Template.fromStack(stack) };
-}
+import { nagErrors, synth, testApp } from './stack-helpers';
 
 describe('EsimExportStack with context values', () => {
   it('uses an existing bucket and secret by name, creating neither', () => {
@@ -73,7 +68,7 @@ describe('EsimExportStack with context values', () => {
 
 describe('cdk-nag in these tests', () => {
   it('does report a finding that is not acknowledged (so the check above can fail)', () => {
-    const app = new App();
+    const app = testApp();
     const stack = new Stack(app, 'Bad');
     new s3.Bucket(stack, 'Open', { enforceSSL: false });
     expect(nagErrors(stack)).toEqual(expect.arrayContaining([expect.stringMatching(/AwsSolutions-S10/)]));

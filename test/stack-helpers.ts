@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EsimExport, type EsimExportProps } from '../lib';
@@ -17,15 +18,28 @@ export const ENV = { account: '123456789012', region: 'eu-west-1' };
 
 export type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: unknown; Effect: string };
 
+/**
+ * An app whose stacks synthesize without bundling the function (CDK's bundling-stacks context
+ * left empty): a synth takes a fraction of a second rather than an esbuild run. The tests of the
+ * bundle itself bundle it (stack.test.ts, bundle.test.ts).
+ */
+export const testApp = (context: Record<string, unknown> = {}): App => new App({ context: { ...context, [cxapi.BUNDLING_STACKS]: [] } });
+
 /** This repository's stack from context, as `cdk synth -c key=value` builds it. */
 export function fromContext(context: Record<string, unknown>): Stack {
-  const app = new App({ context: { ...projectContext, ...context } });
+  const app = testApp({ ...projectContext, ...context });
   return new EsimExportStack(app, 'EsimExport', { ...propsFromContext(app.node), env: ENV });
+}
+
+/** This repository's stack from context, and its template. */
+export function synth(context: Record<string, unknown> = {}): { stack: Stack; template: Template } {
+  const stack = fromContext(context);
+  return { stack, template: Template.fromStack(stack) };
 }
 
 /** The construct in a stack of your own, given objects. */
 export function inYourStack(props: (stack: Stack) => EsimExportProps): Stack {
-  const app = new App();
+  const app = testApp();
   const stack = new Stack(app, 'Lake', { env: ENV });
   new EsimExport(stack, 'Esims', props(stack));
   return stack;

@@ -4,14 +4,14 @@
  * construct. The function role's statements exactly, the encryption settings, the key's
  * policy, cdk-nag, and no wildcard grant the default stack does not have.
  */
-import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { type CfnElement, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { EsimExport } from '../lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { ENV, fromContext, functionEnvironment, functionStatements, inYourStack, nagErrors, wildcardGrants } from './stack-helpers';
+import { ENV, fromContext, functionEnvironment, functionStatements, inYourStack, nagErrors, testApp, wildcardGrants } from './stack-helpers';
 
 const KEY_ARN = 'arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const LAKE_ACCOUNT = '210987654321';
@@ -63,7 +63,7 @@ describe("this repository's stack, now the construct and its outputs", () => {
   });
 
   it('exposes what it made, for your own wiring', () => {
-    const app = new App();
+    const app = testApp();
     const stack = new Stack(app, 'Lake', { env: ENV });
     const esims = new EsimExport(stack, 'Esims');
     const template = Template.fromStack(stack);

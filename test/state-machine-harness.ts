@@ -11,7 +11,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clearCaches } from '@aws-lambda-powertools/parameters';
 import type { Context } from 'aws-lambda';
-import { App } from 'aws-cdk-lib';
+import { testApp } from './stack-helpers';
 import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StateMachine } from 'aws-local-stepfunctions';
@@ -153,7 +153,7 @@ export function stateMachineHarness(options: { env?: Record<string, string>; own
 
 /** The synthesized definition, with the function's ARN in place of its CloudFormation reference. */
 function synthesizedDefinition(): Record<string, unknown> {
-  const app = new App();
+  const app = testApp();
   const stack = new EsimExportStack(app, 'EsimExport', { env: { account: '123456789012', region: 'eu-west-1' } });
   const machines = Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine');
   const { DefinitionString } = (Object.values(machines)[0] as { Properties: { DefinitionString: { 'Fn::Join': [string, unknown[]] } } }).Properties;
