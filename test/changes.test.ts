@@ -102,32 +102,26 @@ describe('comparing records', () => {
     expect(changedFields(before, JSON.parse('{"iccid":"1"}') as ApiRecord)).toEqual(['constructor']);
   });
 
-  it('finds each eSIM by its ICCID wherever the field is in the line (read from the front when it is first, parsed when not)', async () => {
-    const lines = (...texts: string[]) => async function* () {
+  /** The changes between two sides given as lines, each as "kind iccid fields", sorted. */
+  async function changesBetween(before: string[], after: string[]): Promise<string[]> {
+    const lines = (texts: string[]) => async function* () {
       yield Buffer.from(`${texts.join('\n')}\n`);
     };
     const found: string[] = [];
-    const changes = diffSnapshots(
-      lines('{"iccid":"1","s":"a"}', '{"s":"b","iccid":"2"}', '{"nested":{"iccid":"9"},"iccid":"3"}'),
-      lines('{"s":"a","iccid":"1"}', '{"iccid":"2","s":"c"}', '{"iccid":"4"}'),
-      { expected: 3, workDir: out },
-    );
-    for await (const change of changes) found.push(`${change.kind} ${change.record.iccid} ${change.fields.join(',')}`);
-    expect(found.sort()).toEqual(['added 4 ', 'changed 2 s', 'removed 3 ']);
+    for await (const change of diffSnapshots(lines(before), lines(after), { expected: before.length, workDir: out })) found.push(`${change.kind} ${change.record.iccid} ${change.fields.join(',')}`);
+    return found.sort();
+  }
+
+  it('finds each eSIM by its ICCID wherever the field is in the line (read from the front when it is first, parsed when not)', async () => {
+    const before = ['{"iccid":"1","s":"a"}', '{"s":"b","iccid":"2"}', '{"nested":{"iccid":"9"},"iccid":"3"}'];
+    const after = ['{"s":"a","iccid":"1"}', '{"iccid":"2","s":"c"}', '{"iccid":"4"}'];
+    expect(await changesBetween(before, after)).toEqual(['added 4 ', 'changed 2 s', 'removed 3 ']);
   });
 
   it('reads an ICCID with an escape or outside ASCII the same from the front of a line as parsed', async () => {
-    const lines = (...texts: string[]) => async function* () {
-      yield Buffer.from(`${texts.join('\n')}\n`);
-    };
-    const found: string[] = [];
-    const changes = diffSnapshots(
-      lines('{"iccid":"8\\"1","s":"a"}', '{"iccid":"89ü","s":"a"}', '{"iccid":"7\\u0041","s":"a"}'),
-      lines('{"s":"a","iccid":"8\\"1"}', '{"s":"b","iccid":"89\\u00fc"}', '{"iccid":"7A","s":"a"}'),
-      { expected: 3, workDir: out },
-    );
-    for await (const change of changes) found.push(`${change.kind} ${change.record.iccid} ${change.fields.join(',')}`);
-    expect(found).toEqual(['changed 89ü s']);
+    const before = ['{"iccid":"8\\"1","s":"a"}', '{"iccid":"89ü","s":"a"}', '{"iccid":"7\\u0041","s":"a"}'];
+    const after = ['{"s":"a","iccid":"8\\"1"}', '{"s":"b","iccid":"89\\u00fc"}', '{"iccid":"7A","s":"a"}'];
+    expect(await changesBetween(before, after)).toEqual(['changed 89ü s']);
   });
 
   it('tells apart two ICCIDs that share a comparison key, within a side and across the sides', () => {
