@@ -24,7 +24,9 @@ describe('runExport against an unreliable API', () => {
     const manifest = await exportFrom(short, {}, { folder: path.join(out, 'short') });
     expect(manifest.files.map((file) => file.sha256)).toEqual(reference.files.map((file) => file.sha256));
     expect(manifest.records).toBe(1_234);
-    expect(manifest.requests).toBeGreaterThan(reference.requests * 2);
+    // Pages answered (requests less retries): a busy machine may retry either run's requests.
+    const pages = (run: Manifest): number => run.requests - run.retries;
+    expect(pages(manifest)).toBeGreaterThan(pages(reference) * 2);
   });
 
   it('survives 429 with Retry-After, 502/503 with HTML bodies, dropped connections and hung requests with the exact same snapshot', async () => {

@@ -8,6 +8,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { fingerprint, readGzip } from './helpers';
 import { exportHarness } from './export-harness';
+import { KNOWN_FIELDS } from './oracle';
 
 const harness = exportHarness();
 const { sandbox, exportFrom, ndjsonOf, csvOf } = harness;
@@ -16,7 +17,7 @@ beforeEach(() => {
   out = harness.out();
 });
 
-const KNOWN = ['iccid', 'sim_status', 'group', 'inventory', 'company', 'provisioned_date', 'terminated_date', 'mapped_imsi', 'imsis', 'created_date', 'modified_date'];
+const KNOWN = KNOWN_FIELDS;
 
 /** What the contract says a CSV row holds, computed straight from the API's JSON. */
 function expectedCsvRow(json: string): Record<string, string> {

@@ -16,9 +16,14 @@ import { SANDBOX_API_KEY, SANDBOX_USER_ID } from '../sandbox/server';
 export const SANDBOX_CREDENTIALS = { apiKey: SANDBOX_API_KEY, userId: SANDBOX_USER_ID };
 
 /** Retries in milliseconds instead of seconds, so failure tests run fast; same logic. */
+/**
+ * Short waits between retries, not short patience: a busy machine can take seconds to answer a
+ * page, so no request or retry budget here is one that load could exceed (a test of a hung
+ * request sets its own timeout).
+ */
 export const FAST_TUNING: Partial<Tuning> = {
-  requestTimeoutMs: 1_000,
-  retryPolicy: { maxAttempts: 8, baseDelayMs: 5, maxDelayMs: 50, budgetMs: 5_000 },
+  requestTimeoutMs: 15_000,
+  retryPolicy: { maxAttempts: 8, baseDelayMs: 5, maxDelayMs: 50, budgetMs: 30_000 },
 };
 
 /** Default settings, but a fixed page size: tests of paging count requests; `auto` has tests of its own. */

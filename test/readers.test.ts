@@ -12,6 +12,7 @@ import { PARQUET_COLUMNS } from '../lambda/core/formats/parquet';
 import { type Sandbox, startSandbox } from '../sandbox/server';
 import { literal, query, type Row } from './duckdb';
 import { FAST_TUNING, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
+import { KNOWN_FIELDS } from './oracle';
 
 let api: Sandbox;
 let out: string;
@@ -83,7 +84,7 @@ describe('DuckDB reads the Parquet file', () => {
       const [groupId, groupName] = ref(item.group);
       const [inventoryId, inventoryName] = ref(item.inventory);
       const [companyId, companyName] = ref(item.company);
-      const known = ['iccid', 'sim_status', 'group', 'inventory', 'company', 'provisioned_date', 'terminated_date', 'mapped_imsi', 'imsis', 'created_date', 'modified_date'];
+      const known = KNOWN_FIELDS;
       const extra = Object.entries(item).filter(([key]) => !known.includes(key));
       return {
         iccid: item.iccid,
