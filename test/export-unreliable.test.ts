@@ -7,6 +7,7 @@ import path from 'node:path';
 import { ExportError } from '../lambda/core/errors';
 import { FolderDestination } from '../lambda/core/destinations';
 import { runExport } from '../lambda/core/run/lifecycle';
+import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { fingerprint, SANDBOX_CREDENTIALS, settingsFor } from './helpers';
 import { exportHarness } from './export-harness';
 
