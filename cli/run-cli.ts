@@ -1,5 +1,6 @@
 /**
- * The CLI: flags in, one export, a summary (or the manifest as JSON) out.
+ * The CLI: flags in, one export, a summary (or the manifest as JSON) out. `esim-export check`
+ * takes the same flags and checks instead (run/check.ts): exit 0 only when every line is ✓.
  *
  * Exit status: 0 only when a complete snapshot was published; 2 for a usage, settings or
  * credentials problem (nothing was requested); 1 for a failed export (nothing was published);
@@ -7,7 +8,7 @@
  * --debug adds the stack trace.
  */
 import { Command, CommanderError } from 'commander';
-import { asExportError, credentialsFromEnvironment, credentialsFromSecretsManager, type Destination, ExportAbortedError, ExportError, exportSettings, FORMATS, FULL_SCOPE, type GivenSettings, type Manifest, openDestination, readSettings, runExport, settingsHelp, TOOL, type Tuning } from '../lambda/core';
+import { asExportError, checkText, type Credentials, credentialsFromEnvironment, credentialsFromSecretsManager, type Destination, ExportAbortedError, ExportError, exportSettings, FORMATS, FULL_SCOPE, type GivenSettings, type Manifest, openDestination, readSettings, runCheck, runExport, settingsHelp, TOOL, type Tuning } from '../lambda/core';
 import { ProgressLine } from './progress';
 
 export interface CliIo {
@@ -50,6 +51,7 @@ function program(io: CliIo): Command {
         '  npx esim-export --company 100 --formats csv           one company, CSV only (written under filtered/company=100/)\n' +
         '  npx esim-export --date 2026-11-27 --compression none  the snapshot of a given day, uncompressed\n' +
         '  npx esim-export --secret-id betatel-api --out ./x     credentials from a Secrets Manager secret\n' +
+        '  npx esim-export check --out s3://my-bucket/esims      check the credentials, the API and the destination, export nothing\n' +
         '\nCredentials come from BETATEL_API_KEY and BETATEL_USER_ID, or from --secret-id; never from a flag.\n' +
         'S3 honours the AWS SDK environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_S3, ...).\n' +
         'API requests go through HTTPS_PROXY (HTTP_PROXY for http://) unless NO_PROXY names the host.\n' +
@@ -74,9 +76,11 @@ function givenFlags(command: Command): GivenSettings {
 /** Runs the CLI; resolves to the exit status. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const command = program(io);
+  // `esim-export check [flags]`: the same flags, a check instead of an export.
+  const check = argv[0] === 'check';
   let flags: Flags;
   try {
-    flags = command.parse([...argv], { from: 'user' }).opts<Flags>();
+    flags = command.parse(check ? argv.slice(1) : [...argv], { from: 'user' }).opts<Flags>();
   } catch (error) {
     // Commander has already printed its one line (or the help text).
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
@@ -92,13 +96,23 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const settings = exportSettings(given, { dateLabel: '--date' });
     destination = openDestination(flags.out, '--out', io.env, { kmsKeyArn: given.kmsKeyArn, bucketOwner: given.bucketOwner });
     const { secretId } = given;
+    const credentialsSource = secretId ? `the secret ${secretId}` : 'BETATEL_API_KEY / BETATEL_USER_ID';
+    if (check) {
+      const read = async (): Promise<{ credentials: Credentials; credentialsSource: string }> => ({
+        credentials: secretId ? await credentialsFromSecretsManager(secretId) : credentialsFromEnvironment(io.env),
+        credentialsSource,
+      });
+      const lines = await runCheck({ settings, destination, credentials: read, tuning: io.tuning, signal: io.signal });
+      io.stdout.write(flags.json ? `${JSON.stringify({ ok: lines.every((line) => line.ok), lines })}\n` : checkText(lines));
+      return lines.every((line) => line.ok) ? 0 : 1;
+    }
     const credentials = secretId ? await credentialsFromSecretsManager(secretId) : credentialsFromEnvironment(io.env);
     progress = io.stderr.isTTY ? new ProgressLine(io.stderr) : undefined;
     const manifest = await runExport({
       settings,
       destination,
       credentials,
-      credentialsSource: secretId ? `the secret ${secretId}` : 'BETATEL_API_KEY / BETATEL_USER_ID',
+      credentialsSource,
       signal: io.signal,
       tuning: io.tuning,
       observer: {

@@ -64,10 +64,12 @@ export interface FaultedRequest {
  * A fault S3 can show: `fail` answers 503 ServiceUnavailable without doing anything; `lose` does the
  * request, then drops the connection before the answer (the SDK sees a network error and
  * retries a request that was applied); `cut` answers a GET, then drops the connection once
- * `cutAt` of its body (a fraction) has gone out. Each applies to the requests `when` picks, `times` times.
+ * `cutAt` of its body (a fraction) has gone out; `hideMissing` answers 403 AccessDenied where the
+ * key does not exist, as S3 does for a caller without s3:ListBucket. Each applies to the requests
+ * `when` picks, `times` times.
  */
 export interface Fault {
-  readonly kind: 'fail' | 'lose' | 'cut';
+  readonly kind: 'fail' | 'lose' | 'cut' | 'hideMissing';
   readonly cutAt?: number;
   readonly when: (request: FaultedRequest) => boolean;
   times?: number;
@@ -209,6 +211,11 @@ export async function startS3(directory: string, buckets: readonly string[], opt
     if (fault.times !== undefined) fault.times -= 1;
     hits += 1;
     if (fault.kind === 'fail') throw new S3Error('ServiceUnavailable', 'Service is unable to handle request.');
+    if (fault.kind === 'hideMissing') {
+      return next().catch((error: { code?: string }) => {
+        throw error.code === 'NoSuchKey' ? new S3Error('AccessDenied', 'Access Denied') : error;
+      });
+    }
     await next();
     if (fault.kind === 'cut') return cutBody(ctx, fault.cutAt ?? 0.4);
     ctx.req.socket.destroy();

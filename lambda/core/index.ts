@@ -12,6 +12,7 @@ export { AnnouncementFailedError, asExportError, ConfigError, ExportAbortedError
 export type { ExportContext, ExportProgress, Tuning } from './export';
 export { type Filters, SCOPE_PATTERN } from './filters';
 export { FORMATS } from './formats/names';
+export { type CheckLine, checkText, runCheck } from './run/check';
 export { beginStagedRun, continueRun, discardRun, publishRun, runExport, stagedRun } from './run/lifecycle';
 export type { RunCheckpoint } from './run/store';
 export {

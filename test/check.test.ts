@@ -1,0 +1,114 @@
+/**
+ * `esim-export check`: against the sandbox and a folder, and s3rver with the owner setting,
+ * every line ✓ and exit 0; then each failure made real (a wrong key, the API down, a bucket that
+ * refuses writes, S3 answering 403 for a missing key, a lock held, no credentials): the ✗ line
+ * and its advice, exit 1 (2 for missing credentials flags), and nothing left behind.
+ */
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { runCli } from '../cli/run-cli';
+import { type Sandbox, startSandbox } from '../sandbox/server';
+import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
+import { s3ForSuite, storedObjects } from './s3-server';
+
+const BUCKET = 'check-bucket';
+const s3 = s3ForSuite([BUCKET]);
+let api: Sandbox;
+let out: string;
+
+beforeAll(async () => {
+  api = await startSandbox({ size: 250 });
+});
+afterAll(async () => {
+  await api.close();
+});
+beforeEach(async () => {
+  out = await tempDir();
+});
+afterEach(async () => {
+  s3.server().inject();
+  s3.server().denyWrites(undefined);
+  await removeDir(out);
+});
+
+const SANDBOX_ENV = { BETATEL_API_KEY: SANDBOX_CREDENTIALS.apiKey, BETATEL_USER_ID: SANDBOX_CREDENTIALS.userId };
+
+async function check(args: string[], env: NodeJS.ProcessEnv = SANDBOX_ENV): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (text: string) => void) => new Writable({ write: (chunk, _encoding, done) => (append(String(chunk)), done()) });
+  const status = await runCli(['check', ...args], {
+    env: { ...process.env, ...env, AWS_ENDPOINT_URL_S3: s3.server().endpoint },
+    stdout: sink((text) => (stdout += text)),
+    stderr: sink((text) => (stderr += text)),
+    tuning: FAST_TUNING,
+  });
+  return { status, stdout, stderr };
+}
+
+/** The ✓/✗ and subject of each line. */
+const verdicts = (stdout: string): string[] => stdout.trim().split('\n').map((line) => line.slice(0, line.indexOf(':')));
+
+describe('esim-export check', () => {
+  it('passes every line against the sandbox and a folder, and leaves the folder as it was', async () => {
+    const before = await fingerprint(out);
+    const result = await check(['--api-url', api.apiBaseUrl, '--out', out]);
+    expect(verdicts(result.stdout)).toEqual(['✓ credentials', '✓ the API', `✓ the destination ${out}`, '✓ the lock', '✓ the newest snapshot']);
+    expect(result.stdout).toContain('250 eSIMs');
+    expect(result.status).toBe(0);
+    expect(await fingerprint(out)).toEqual(before);
+  });
+
+  it('passes against S3 with the bucket owner named, and removes its probe', async () => {
+    const prefix = 'checked';
+    const result = await check(['--api-url', api.apiBaseUrl, '--out', `s3://${BUCKET}/${prefix}`, '--bucket-owner', '123456789012', '--json']);
+    const report = JSON.parse(result.stdout) as { ok: boolean; lines: Array<{ ok: boolean; what: string }> };
+    expect(report.lines.map((line) => line.ok)).toEqual([true, true, true, true, true]);
+    expect(result.status).toBe(0);
+    expect(await storedObjects(path.join(s3.storage(), BUCKET, prefix)).catch(() => ({}))).toEqual({});
+    expect(s3.server().requests().filter((request) => request.key.startsWith(`${prefix}/`)).every((request) => request.headers['x-amz-expected-bucket-owner'] === '123456789012')).toBe(true);
+  });
+
+  it('says the key is wrong, the API is down, or the credentials are missing, each on its line', async () => {
+    const wrongKey = await check(['--api-url', api.apiBaseUrl, '--out', out], { BETATEL_API_KEY: 'wrong-key', BETATEL_USER_ID: 'someone' });
+    expect(wrongKey.status).toBe(1);
+    expect(wrongKey.stdout).toMatch(/^✗ the API: the API rejected the credentials \(HTTP 401.*Put a valid key and user id there\.$/m);
+    expect(wrongKey.stdout).not.toContain('wrong-key');
+
+    const closed = await startSandbox({ size: 1 });
+    const down = closed.apiBaseUrl;
+    await closed.close();
+    const unreachable = await check(['--api-url', down, '--out', out]);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stdout).toMatch(/^✗ the API: could not connect to .*check the API URL and its port/m);
+
+    const none = await check(['--api-url', api.apiBaseUrl, '--out', out], { BETATEL_API_KEY: '', BETATEL_USER_ID: '' });
+    expect(none.status).toBe(1);
+    expect(none.stdout).toMatch(/^✗ credentials: BETATEL_API_KEY and BETATEL_USER_ID are not set/m);
+  });
+
+  it('says a bucket refuses writes, and names the list permission when S3 answers 403 for a missing key', async () => {
+    s3.server().denyWrites(/denied\//);
+    const refused = await check(['--api-url', api.apiBaseUrl, '--out', `s3://${BUCKET}/denied`]);
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toMatch(/^✗ the destination s3:\/\/check-bucket\/denied: .*access denied/m);
+
+    s3.server().inject({ kind: 'hideMissing', when: (request) => request.method === 'GET' });
+    const hidden = await check(['--api-url', api.apiBaseUrl, '--out', `s3://${BUCKET}/hidden`]);
+    expect(hidden.status).toBe(1);
+    expect(hidden.stdout).toMatch(/^✗ the destination s3:\/\/check-bucket\/hidden: a key that does not exist reads as an error, not as missing .*grant s3:ListBucket on it$/m);
+    expect(await storedObjects(path.join(s3.storage(), BUCKET, 'hidden')).catch(() => ({}))).toEqual({});
+  });
+
+  it('says who holds the lock and until when', async () => {
+    await mkdir(path.join(out, '_runs'), { recursive: true });
+    const lock = { run_id: 'r-1', holder: 'pid 1@elsewhere', started_at: new Date().toISOString(), expires_at: new Date(Date.now() + 600_000).toISOString() };
+    await writeFile(path.join(out, '_runs', 'lock.json'), JSON.stringify(lock));
+    const before = await fingerprint(out);
+    const result = await check(['--api-url', api.apiBaseUrl, '--out', out]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain(`✗ the lock: held by run r-1 (pid 1@elsewhere) until ${lock.expires_at}`);
+    expect(await fingerprint(out)).toEqual(before);
+  });
+});
