@@ -6,9 +6,10 @@
  */
 import type { Context } from 'aws-lambda';
 import { configFromEnvironment, type FunctionConfig, settingsForEvent } from './config';
-import { asExportError, createS3Client, type Credentials, credentialsFromSecretsManager, type ExportContext, type ExportProgress, type Manifest, runExport, S3Destination } from './core';
+import { asExportError, type CheckLine, createS3Client, type Credentials, credentialsFromSecretsManager, type ExportContext, type ExportProgress, type Manifest, runCheck, runExport, S3Destination } from './core';
 import { hardStop, softStop, tooLong } from './deadline';
-import { announce, logger, metrics, MetricUnit, recordPublished } from './observe';
+import { announce, eventBridge, logger, metrics, MetricUnit, recordPublished } from './observe';
+import { checkEventBus } from './snapshot-event';
 import { isStepEvent, parseStepEvent, type RunRef, runStep, type StepEvent, type StepResult } from './steps';
 
 /** How long a fetched secret is reused by warm invocations, in seconds. */
@@ -16,6 +17,12 @@ const SECRET_MAX_AGE_SECONDS = 300;
 
 // Built once per container and reused by warm invocations.
 const s3 = createS3Client();
+
+/** What `{"check": true}` answers: every line, and whether all passed. */
+interface CheckResult {
+  readonly ok: boolean;
+  readonly lines: readonly CheckLine[];
+}
 
 type StepAnswer = StepResult | { cleaned: RunRef; published: boolean } | { announced: number; pending: boolean };
 
@@ -32,7 +39,7 @@ interface Invocation {
   readonly holder: string;
 }
 
-export const handler = async (event: unknown, context: Context): Promise<Manifest | StepAnswer> => {
+export const handler = async (event: unknown, context: Context): Promise<Manifest | StepAnswer | CheckResult> => {
   const startedAt = Date.now();
   // The request id on every log line, and a cold-start metric.
   logger.addContext(context);
@@ -61,7 +68,8 @@ export const handler = async (event: unknown, context: Context): Promise<Manifes
       stopAt: softStop(startedAt, context, config),
       holder: `Lambda request ${context.awsRequestId}`,
     };
-    return step ? await stepInvocation(step, invocation) : await directInvocation(event, invocation);
+    if (step) return await stepInvocation(step, invocation);
+    return isCheck(event) ? await checkInvocation(event, invocation) : await directInvocation(event, invocation);
   } catch (caught) {
     const error = asExportError(caught);
     metrics.addMetric('ExportsFailed', MetricUnit.Count, 1);
@@ -90,6 +98,23 @@ async function stepInvocation(step: StepEvent, invocation: Invocation): Promise<
   if (outcome.manifest) recordPublished(outcome.manifest);
   logger.info('step finished', { step: step.step, ...outcome.result });
   return outcome.result;
+}
+
+const isCheck = (event: unknown): event is Record<string, unknown> & { check: true } => typeof event === 'object' && event !== null && (event as { check?: unknown }).check === true;
+
+/** `{"check": true}` (with any export settings): whether an export would work (core/run/check.ts), each line logged and returned. */
+async function checkInvocation(event: Record<string, unknown>, invocation: Invocation): Promise<CheckResult> {
+  const { check: _check, ...settingsEvent } = event;
+  const { config, destination } = invocation;
+  const lines = await runCheck({
+    settings: settingsForEvent(settingsEvent, config),
+    destination,
+    credentials: invocation.credentials,
+    signal: invocation.context.signal,
+    more: [() => checkEventBus(eventBridge, config.eventBusName)],
+  });
+  for (const line of lines) logger[line.ok ? 'info' : 'warn']('check', { ...line });
+  return { ok: lines.every((line) => line.ok), lines };
 }
 
 /** A whole export in this invocation (console Test, aws lambda invoke, a schedule that targets the function). */

@@ -14,7 +14,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from './telemetry';
 export { MetricUnit };
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-const eventBridge = new EventBridgeClient({});
+export const eventBridge = new EventBridgeClient({});
 
 /** Statuses with a metric of their own (FACTS.md); any other counts as OTHER, so the API cannot create billed metrics at will. */
 const METRIC_STATUSES = new Set(['WAITING_FOR_ASSIGNMENT', 'PRE_SERVICE', 'IN_SERVICE', 'TERMINATED', 'ASSIGNED', 'ACTIVE', 'SUSPENDED']);

@@ -8,7 +8,7 @@
  * it, and every later run sends whatever is still pending first.
  */
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { AnnouncementFailedError, type Destination, type Manifest, manifestKey, readManifest, type RunsLayout } from './core';
+import { AnnouncementFailedError, type CheckLine, type Destination, type Manifest, manifestKey, readManifest, type RunsLayout } from './core';
 
 const EVENT_SOURCE = 'esim-export';
 const EVENT_DETAIL_TYPE = 'Snapshot Published';
@@ -111,3 +111,24 @@ export async function announcePending(target: AnnounceTarget, layout: RunsLayout
   }
   return announced;
 }
+
+/**
+ * `check`'s line for the bus: one "Export Check" event put on it (never a "Snapshot Published":
+ * a rule on those does not fire), which only a bus that exists and lets the function put
+ * events accepts.
+ */
+export async function checkEventBus(client: EventBridgeClient, eventBusName: string | undefined): Promise<CheckLine> {
+  const what = `the event bus ${eventBusName ?? 'default'}`;
+  try {
+    const answer = await client.send(
+      new PutEventsCommand({ Entries: [{ Source: EVENT_SOURCE, DetailType: 'Export Check', Detail: JSON.stringify({ check: true }), EventBusName: eventBusName }] }),
+    );
+    const refused = answer.Entries?.find((entry) => entry.ErrorCode);
+    if (answer.FailedEntryCount || refused) return { ok: false, what, says: `it refused the check's event (${refused?.ErrorCode ?? 'failed'}: ${refused?.ErrorMessage ?? ''})` };
+    return { ok: true, what, says: 'it accepted an "Export Check" event' };
+  } catch (error) {
+    const name = (error as Error).name;
+    return { ok: false, what, says: `${name}: ${(error as Error).message}; check that the bus exists in this region and that the function may put events on it (events:PutEvents)` };
+  }
+}
+

@@ -289,6 +289,36 @@ describe('handler', () => {
   });
 });
 
+describe('{"check": true}', () => {
+  it('checks the secret, the API, the bucket, the lock, the newest snapshot and the bus, and writes nothing', async () => {
+    const before = await objects();
+    const result = (await lambdaHandler({ check: true }, context())) as unknown as { ok: boolean; lines: Array<{ ok: boolean; what: string; says: string }> };
+    expect(result.lines.map((line) => `${line.ok ? '✓' : '✗'} ${line.what}`)).toEqual([
+      '✓ credentials',
+      '✓ the API',
+      `✓ the destination s3://${BUCKET}/esims`,
+      '✓ the lock',
+      '✓ the newest snapshot',
+      '✓ the event bus default',
+    ]);
+    expect(result.ok).toBe(true);
+    expect(eventsPut().map((event) => event.detailType)).toEqual(['Export Check']);
+    expect(await objects()).toEqual(before);
+  });
+
+  it('says what is wrong: a placeholder secret, a bus that does not exist', async () => {
+    useSecret(JSON.stringify({ apiKey: 'REPLACE_WITH_BETATEL_API_KEY', userId: 'REPLACE_WITH_BETATEL_USER_ID' }));
+    events.reset();
+    events.on(PutEventsCommand).rejects(Object.assign(new Error('Event bus data-platform does not exist.'), { name: 'ResourceNotFoundException' }));
+    const result = (await lambdaHandler({ check: true }, context())) as unknown as { ok: boolean; lines: Array<{ ok: boolean; what: string; says: string }> };
+    expect(result.ok).toBe(false);
+    expect(result.lines[0]).toMatchObject({ ok: false, what: 'credentials' });
+    expect(result.lines[0]!.says).toMatch(/placeholder/);
+    expect(result.lines.at(-1)).toMatchObject({ ok: false, what: 'the event bus default' });
+    expect(result.lines.at(-1)!.says).toMatch(/^ResourceNotFoundException: .*events:PutEvents\)$/);
+  });
+});
+
 describe('metricStatuses', () => {
   it('keeps the documented statuses and counts any other as OTHER, so metrics stay bounded', async () => {
     const { metricStatuses } = await import('../lambda/observe');
