@@ -36,6 +36,8 @@ export function recordPublished(manifest: Manifest): void {
   metrics.addMetric('Warnings', MetricUnit.Count, manifest.warnings.length);
   // A previous snapshot that could not be compared with (damaged, missing, no NDJSON): the day has no change set.
   metrics.addMetric('ChangeSetsMissing', MetricUnit.Count, manifest.changes.previous_unusable ? 1 : 0);
+  // The API sent another shape than the previous snapshot's (an alarm the deployment can turn on).
+  metrics.addMetric('SchemaChanges', MetricUnit.Count, manifest.schema_change ? 1 : 0);
   // Only the deployment's own snapshot keeps the "no fresh snapshot" alarm quiet.
   if (manifest.scope === FULL_SCOPE) metrics.addMetric('SnapshotsPublished', MetricUnit.Count, 1);
   for (const [status, count] of metricStatuses(manifest.by_status)) {

@@ -63,13 +63,31 @@ export function snapshotPublishedEntry(manifest: Manifest, bucket: string, manif
   };
 }
 
-/** Puts the event; a bus that refuses it throws AnnouncementFailedError (the snapshot stays published). */
-export async function putSnapshotPublished(client: EventBridgeClient, entry: PutEventsRequestEntry): Promise<void> {
+/**
+ * The "Schema Changed" event of a snapshot whose shape differs from the previous one's
+ * (snapshot/schema.ts): the differences, the day and the scope. None when it does not differ.
+ */
+export function schemaChangedEntry(manifest: Manifest, bucket: string, manifestKey: string, eventBusName?: string): PutEventsRequestEntry | undefined {
+  if (!manifest.schema_change) return undefined;
+  const detail = { snapshot_date: manifest.snapshot_date, scope: manifest.scope, run_id: manifest.run_id, bucket, manifest_key: manifestKey, ...manifest.schema_change };
+  return {
+    Source: EVENT_SOURCE,
+    DetailType: 'Schema Changed',
+    Detail: JSON.stringify(detail),
+    Resources: [`arn:aws:s3:::${bucket}/${manifestKey}`],
+    ...(eventBusName && { EventBusName: eventBusName }),
+  };
+}
+
+/** Puts a snapshot's events (its "Snapshot Published" first); a bus that refuses one throws AnnouncementFailedError (the snapshot stays published). */
+export async function putSnapshotPublished(client: EventBridgeClient, ...entries: PutEventsRequestEntry[]): Promise<void> {
+  const [entry] = entries as [PutEventsRequestEntry];
   const bus = entry.EventBusName ?? 'default';
   let failure: string | undefined;
   try {
-    const result = await client.send(new PutEventsCommand({ Entries: [entry] }));
-    if (result.FailedEntryCount) failure = `${result.Entries?.[0]?.ErrorCode ?? 'failed'}: ${result.Entries?.[0]?.ErrorMessage ?? ''}`;
+    const result = await client.send(new PutEventsCommand({ Entries: entries }));
+    const refused = result.Entries?.find((answer) => answer.ErrorCode);
+    if (result.FailedEntryCount) failure = `${refused?.ErrorCode ?? 'failed'}: ${refused?.ErrorMessage ?? ''}`;
   } catch (error) {
     failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   }
@@ -105,7 +123,8 @@ export async function announcePending(target: AnnounceTarget, layout: RunsLayout
     // A snapshot replaced before it was announced says so, naming the run the day holds now.
     const current = (await readManifest(destination, key))?.run_id;
     const entry = snapshotPublishedEntry(manifest, target.bucket, destination.keyFor(key), target.eventBusName, current === manifest.run_id ? undefined : (current ?? 'none'));
-    await putSnapshotPublished(target.client, entry);
+    const schema = schemaChangedEntry(manifest, target.bucket, destination.keyFor(key), target.eventBusName);
+    await putSnapshotPublished(target.client, entry, ...(schema ? [schema] : []));
     await destination.remove([entryKey]);
     announced.push(manifest);
   }

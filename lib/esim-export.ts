@@ -143,6 +143,7 @@ export class EsimExport extends Construct {
       failedRuns: this.exporter.failedRuns,
       alarmEmail: given.alarmEmail,
       staleAfterHours: given.staleAfterHours ?? defaultOf('staleAfterHours'),
+      schemaChangeAlarm: given.schemaChangeAlarm ?? defaultOf('schemaChangeAlarm'),
     });
     this.alarmTopic = this.operations.alarmTopic;
 

@@ -23,6 +23,8 @@ export interface OperationsProps {
   /** @default no subscription */
   readonly alarmEmail?: string;
   readonly staleAfterHours: number;
+  /** Alarm when the API's schema changed (SchemaChanges). @default false */
+  readonly schemaChangeAlarm?: boolean;
 }
 
 export class Operations extends Construct {
@@ -85,6 +87,15 @@ export class Operations extends Construct {
         'A snapshot was published, but its "Snapshot Published" event could not be put on the bus after every retry. The snapshot is complete; the event waits under _runs/outbox/ and the next run sends it.',
         metric('AnnouncementsFailed', 'Sum', Duration.minutes(5)),
       ),
+      ...(props.schemaChangeAlarm
+        ? [
+            whenAny(
+              'SchemaChangedAlarm',
+              'A snapshot found the API sending another shape than the previous one: a field added, gone, or come as another type. The manifest\'s warnings and its "Schema Changed" event name each difference; a field the columns do not know lands in "extra" (docs/operate.md, "When the API\'s schema changes").',
+              metric('SchemaChanges', 'Sum', Duration.minutes(5)),
+            ),
+          ]
+        : []),
       new cloudwatch.Alarm(this, 'StaleSnapshotAlarm', {
         alarmDescription: `No full snapshot was published for ${staleAfterHours} hours.`,
         metric: metric('SnapshotsPublished', 'Sum', Duration.hours(1)),

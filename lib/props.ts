@@ -83,6 +83,8 @@ export interface EsimExportProps extends FilterProps {
    * @default 'cron(0 2 * * ? *)' (daily at 02:00 in `timezone`)
    */
   readonly schedule?: string;
+  /** Alarm when the API's schema changes: a field added, gone, or come as another type (each day's manifest warns, and a "Schema Changed" event goes out, either way). @default false */
+  readonly schemaChangeAlarm?: boolean;
   /**
    * The shrink guard: a snapshot with more than this percentage fewer eSIMs than the previous
    * one is not published (100: never refuse). An event's `{"maxShrink": …}` or

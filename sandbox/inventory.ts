@@ -23,6 +23,12 @@ export interface InventoryOptions {
    * modified_date moves too). Day 0 is the base; every day is deterministic.
    */
   readonly day?: number;
+  /**
+   * From this day on, the API's schema has changed: every item gains `network` (a string),
+   * loses `mapped_imsi`, and sends `provisioned_date` as an ISO 8601 string rather than epoch
+   * seconds. @default never
+   */
+  readonly schemaChangeDay?: number;
 }
 
 export interface Filter {
@@ -155,6 +161,11 @@ export function itemJson(index: number, options: InventoryOptions): string {
   if (index % 7 === 3) item.eid = `8904903200${String(index).padStart(22, '0')}`;
   if (index % 11 === 4) item.labels = { tier: 'gold', tags: ['iot', 'fleet'] };
   evolve(item, index, options.day ?? 0, partial);
+  if (options.schemaChangeDay !== undefined && (options.day ?? 0) >= options.schemaChangeDay) {
+    item.network = index % 2 ? '5G' : 'LTE';
+    delete item.mapped_imsi;
+    item.provisioned_date = new Date((item.provisioned_date as number) * 1000).toISOString();
+  }
   const json = JSON.stringify(item);
   // 2^64 - 1: exact only if nothing on the way parses it into a double.
   return options.bigNumbers && index % 13 === 5 ? `${json.slice(0, -1)},"usage_bytes":18446744073709551615}` : json;

@@ -18,6 +18,7 @@ const flags = new Command('sandbox')
   .option('--shape <shape>', 'item shape: documented, partial or mixed', 'mixed')
   .option('--big-numbers', 'add integers beyond 2^53 to some items')
   .option('--day <n>', 'the inventory this many days later: ~1% of eSIMs replaced and ~2% changed a day', number, 0)
+  .option('--schema-change-day <n>', 'from this --day on, items come in a changed schema: a field added (network), one gone (mapped_imsi), one of another type (provisioned_date as text)', number)
   .option('--latency <ms>', 'delay before each answer', number, 0)
   .option('--max-page-size <n>', 'answer at most this many items per page, whatever count asks (a silent cap)', number)
   .option('--max-count <n>', 'the largest count accepted; above it, 400 (default 1000)', number)
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     shape: flags.shape,
     bigNumbers: Boolean(flags.bigNumbers),
     day: flags.day,
+    schemaChangeDay: flags.schemaChangeDay,
     latencyMs: flags.latency,
     maxPageSize: flags.maxPageSize,
     maxCount: flags.maxCount,

@@ -29,6 +29,8 @@ export interface SandboxOptions {
   readonly bigNumbers?: boolean;
   /** The inventory as it is this many days after the base one (inventory.ts, `day`). */
   readonly day?: number;
+  /** From this day on, items come in a changed schema (inventory.ts, `schemaChangeDay`). */
+  readonly schemaChangeDay?: number;
   readonly apiKey?: string;
   readonly userId?: string;
   /** Delay before each answer. */
@@ -109,6 +111,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     shape: options.shape ?? 'mixed',
     bigNumbers: options.bigNumbers ?? false,
     day: options.day ?? 0,
+    schemaChangeDay: options.schemaChangeDay,
   };
   const apiKey = options.apiKey ?? SANDBOX_API_KEY;
   const userId = options.userId ?? SANDBOX_USER_ID;

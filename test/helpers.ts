@@ -36,7 +36,7 @@ export function sandboxExport(
   apiBaseUrl: string,
   destination: Destination,
   overrides: Partial<ExportSettings> = {},
-  extra: { readonly tuning?: Partial<Tuning>; readonly credentials?: Credentials; readonly signal?: AbortSignal } = {},
+  extra: { readonly tuning?: Partial<Tuning>; readonly credentials?: Credentials; readonly signal?: AbortSignal; readonly announce?: boolean } = {},
 ): Promise<Manifest> {
   return runExport({
     settings: settingsFor(apiBaseUrl, overrides),
@@ -45,6 +45,7 @@ export function sandboxExport(
     credentialsSource: 'the test credentials',
     tuning: { ...FAST_TUNING, ...extra.tuning },
     signal: extra.signal,
+    announce: extra.announce,
   });
 }
 

@@ -18,6 +18,7 @@ import type { IccidSet } from '../harvest/iccid-set';
 import { Pacer } from '../api/pacer';
 import { statusOf, TOO_DEEP, tooDeep } from '../record';
 import { fileExtension } from '../snapshot/layout';
+import { ShapeCounter } from '../snapshot/schema';
 import { LOCK_RENEW_MS } from './lock';
 import type { RunCheckpoint, RunStore } from './store';
 import { contentType, SnapshotFile } from '../snapshot/snapshot-file';
@@ -62,7 +63,8 @@ export async function exportInvocation(context: ExportContext, store: RunStore, 
       checkpoint.harvest,
       seen,
     );
-    const byStatus = await writeRecords(harvest, files, checkpoint.by_status);
+    const shape = new ShapeCounter(checkpoint.schema);
+    const byStatus = await writeRecords(harvest, files, checkpoint.by_status, shape);
     const summaries = await Promise.all(files.map((file) => file.finish()));
     await Promise.all(objects.map((object) => object.complete()));
     signal.throwIfAborted();
@@ -72,6 +74,7 @@ export async function exportInvocation(context: ExportContext, store: RunStore, 
       harvest: harvest.checkpoint,
       files: [...checkpoint.files, ...summaries],
       by_status: byStatus,
+      schema: shape.shape,
       requests: checkpoint.requests + client.requests,
       retries: checkpoint.retries + client.retries,
     };
@@ -115,13 +118,14 @@ async function stageFiles(destination: Destination, store: RunStore, settings: E
   return files;
 }
 
-/** Writes every new record into every file; returns the counts by status, the checkpoint's and these. */
-async function writeRecords(harvest: Harvest, files: readonly SnapshotFile[], counted: Readonly<Record<string, number>>): Promise<Record<string, number>> {
+/** Writes every new record into every file; returns the counts by status, the checkpoint's and these, and counts their shape. */
+async function writeRecords(harvest: Harvest, files: readonly SnapshotFile[], counted: Readonly<Record<string, number>>, shape: ShapeCounter): Promise<Record<string, number>> {
   const byStatus = new Map(Object.entries(counted));
   for await (const records of harvest.batches()) {
     for (const record of records) {
       const status = statusOf(record);
       byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+      shape.add(record);
     }
     await Promise.all(files.map((file) => file.write(records))).catch((error: unknown) => {
       throw tooDeep(error) ? new ApiBadResponseError(`the API sent a page where ${TOO_DEEP}; nothing was published.`) : error;

@@ -19,6 +19,7 @@ import { START } from '../harvest/harvest';
 import { IccidSet } from '../harvest/iccid-set';
 import { dayOfManifest, manifestKey, runsLayout, snapshotLayout } from '../snapshot/layout';
 import { type Latest, type Manifest, manifestOf, movesOf, readManifest } from '../snapshot/manifest';
+import { schemaChange } from '../snapshot/schema';
 import { checkShrink, previousSnapshot } from '../snapshot/shrink-guard';
 import { stageChangeSet } from '../changes/change-set';
 import type { ExportSettings } from '../settings';
@@ -57,6 +58,7 @@ export async function beginRun(destination: Destination, settings: ExportSetting
     harvest: START,
     files: [],
     by_status: {},
+    schema: {},
     requests: 0,
     retries: 0,
   };
@@ -131,7 +133,8 @@ export async function publishRun(store: RunStore, options: PublishOptions): Prom
   const comparison = options.tuning?.comparison ?? DEFAULT_TUNING.comparison;
   const changes = await stageChangeSet({ destination, keys: store.keys, run: checkpoint, records: summary.records, layout, previous, renew: () => store.lock.renew(), signal, ...comparison });
   const moves = movesOf(checkpoint, layout);
-  const manifest = manifestOf(checkpoint, summary, layout, moves, destination, { shrink, changes: changes.summary, warnings: changes.warning ? [changes.warning] : [] });
+  const schemaChanged = schemaChange(checkpoint.schema ?? {}, previous);
+  const manifest = manifestOf(checkpoint, summary, layout, moves, destination, { shrink, changes: changes.summary, schemaChange: schemaChanged, warnings: changes.warning ? [changes.warning] : [] });
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
   const documents: Document[] = [];
   // latest.json never moves back to an older day (a backfill).

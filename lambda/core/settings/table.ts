@@ -160,6 +160,7 @@ export const SETTINGS = {
   stackName: setting({ names: { context: 'stackName' }, help: 'the stack name', default: 'EsimExport', parse: parseStackName }),
   schedule: setting({ names: { context: 'schedule' }, help: 'when the export runs, an EventBridge Scheduler expression', default: 'cron(0 2 * * ? *)', parse: parseSchedule }),
   alarmEmail: setting({ names: { context: 'alarmEmail' }, help: 'an e-mail address subscribed to the alarms', defaultText: 'none', parse: parseEmail }),
+  schemaChangeAlarm: setting({ names: { context: 'schemaChangeAlarm' }, help: "alarm when the API's schema changes (a field added, gone or of another type)", default: false, parse: parseBoolean }),
   staleAfterHours: setting({ names: { context: 'staleAfterHours' }, help: 'alarm when no full snapshot was published for this many hours', default: 26, parse: whole(2, 168) }),
   memorySize: setting({ names: { context: 'memorySize' }, help: "the function's memory in MB", default: 1024, parse: whole(128, 10240) }),
   logRetentionDays: setting({ names: { context: 'logRetentionDays' }, help: 'days the logs are kept', default: 90, parse: parseLogRetention }),

@@ -9,6 +9,7 @@ export const TOOL = { name: 'esim-export', version } as const;
 import type { Destination } from '../destinations';
 import { scopeName, type SnapshotLayout } from './layout';
 import type { HarvestSummary } from '../harvest/harvest';
+import { type SchemaChange, schemaWarnings, type Shape } from './schema';
 import type { FileSummary } from './snapshot-file';
 import { filterFields, type FilterName } from '../filters';
 import { LIST_PATH } from '../endpoint';
@@ -31,6 +32,8 @@ export interface StagedRun {
   /** Complete data files, keys relative to the destination (under `_runs/<run id>/files/`). */
   readonly files: readonly FileSummary[];
   readonly by_status: Readonly<Record<string, number>>;
+  /** The shape the API sent so far (schema.ts); absent in a checkpoint of an earlier version. */
+  readonly schema?: Shape;
   readonly requests: number;
   readonly retries: number;
 }
@@ -83,6 +86,10 @@ export interface Manifest {
   readonly shrink: ShrinkCheck;
   /** What changed since the previous snapshot, and the change-set files (changes/<format>/dt=…/). */
   readonly changes: ChangeSummary;
+  /** The shape the API sent: each field (one level inside objects and `imsis`' items), its JSON types, their counts and an example ICCID (schema.ts). */
+  readonly schema: Shape;
+  /** How the shape differs from the previous snapshot's; null when it does not, or there is none to compare with. */
+  readonly schema_change: SchemaChange | null;
   readonly tool: typeof TOOL;
 }
 
@@ -115,7 +122,7 @@ export function manifestOf(
   layout: SnapshotLayout,
   moves: readonly Move[],
   destination: Destination,
-  comparison: { readonly shrink: ShrinkCheck; readonly changes: ChangeSummary; readonly warnings: readonly string[] },
+  comparison: { readonly shrink: ShrinkCheck; readonly changes: ChangeSummary; readonly schemaChange: SchemaChange | undefined; readonly warnings: readonly string[] },
 ): Manifest {
   const { settings, harvest } = checkpoint;
   return {
@@ -127,7 +134,7 @@ export function manifestOf(
     api_total: summary.apiTotal,
     files: moves.map(({ to, file: { warnings: _warnings, ...file } }) => ({ ...file, key: destination.keyFor(to) })),
     by_status: Object.fromEntries(Object.entries(checkpoint.by_status).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    warnings: [...summary.warnings, ...moves.flatMap(({ file }) => file.warnings), ...comparison.warnings],
+    warnings: [...summary.warnings, ...moves.flatMap(({ file }) => file.warnings), ...schemaWarnings(comparison.schemaChange), ...comparison.warnings],
     source: {
       api_url: `${settings.apiBaseUrl}${LIST_PATH}`,
       ...filterFields(settings.filters),
@@ -141,6 +148,8 @@ export function manifestOf(
     invocations: checkpoint.invocations,
     shrink: comparison.shrink,
     changes: comparison.changes,
+    schema: checkpoint.schema ?? {},
+    schema_change: comparison.schemaChange ?? null,
     tool: TOOL,
   };
 }
