@@ -3,7 +3,8 @@
  * Standard workflow whose Lambda tasks all invoke the one export function, each with the step
  * it is to run (lambda/steps.ts):
  *
- *   Begin ─► Export ─► Finished? ─yes─► Publish ─► Announce ─► Published
+ *   Check? ─{"check": true}─► Check ─► Passed? ─yes─► Checked   (no ─► Check failed)
+ *     └─otherwise─► Begin ─► Export ─► Finished? ─yes─► Publish ─► Announce ─► Published
  *              ▲          │no                         │ retries spent
  *              └──────────┘                           └─► Announce, last try ─► Published
  *   Export or Publish fails ─► Clean up ─► Committed? ─yes─► Announce
@@ -84,7 +85,20 @@ export class ExportStateMachine extends Construct {
     begin.addCatch(failed, { resultPath: '$.error' });
 
     const finished = new sfn.Choice(this, 'Finished?').when(sfn.Condition.booleanEquals('$.done', true), publish.next(announceNow)).otherwise(exportTask);
-    const definition = begin.next(exportTask).next(finished);
+    begin.next(exportTask).next(finished);
+
+    // {"check": true} (with any export settings): the function's check (core/run/check.ts), no export.
+    const check = new tasks.LambdaInvoke(this, 'Check', {
+      lambdaFunction: props.function,
+      payloadResponseOnly: true,
+      comment: 'The credentials, the API, the bucket, the lock, the newest snapshot and the bus, a line each.',
+    });
+    const passed = new sfn.Choice(this, 'Passed?')
+      .when(sfn.Condition.booleanEquals('$.ok', true), new sfn.Succeed(this, 'Checked'))
+      .otherwise(new sfn.Fail(this, 'Check failed', { error: 'CheckFailed', cause: "A line of the check failed: the execution's output before this state lists every line and what to do." }));
+    const definition = new sfn.Choice(this, 'Check?')
+      .when(sfn.Condition.and(sfn.Condition.isPresent('$.check'), sfn.Condition.booleanEquals('$.check', true)), check.next(passed))
+      .otherwise(begin);
 
     const logGroup = (this.logGroup = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: props.logRetentionDays as logs.RetentionDays,

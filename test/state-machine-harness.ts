@@ -24,7 +24,7 @@ import { objectFile, type S3Server, startS3, storedObjects } from './s3-server';
 export const BUCKET = 'esim-exports';
 const SECRET_ID = 'esim-export/betatel';
 export const FUNCTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:esim-export';
-const TASKS = ['Begin', 'Export', 'Publish', 'Announce', 'Announce, last try', 'Clean up'] as const;
+const TASKS = ['Check', 'Begin', 'Export', 'Publish', 'Announce', 'Announce, last try', 'Clean up'] as const;
 export const secrets = mockClient(SecretsManagerClient);
 export const events = mockClient(EventBridgeClient);
 

@@ -121,3 +121,22 @@ describe('the export state machine', () => {
     expect(dayFiles.sort()).toEqual(manifest.files.map((file) => file.key).sort());
   });
 });
+
+describe('the state machine given {"check": true}', () => {
+  it('runs the check and no export: succeeds when every line passes, fails naming the failure when one does not', async () => {
+    const before = await objects();
+    const calls: Call[] = [];
+    const result = (await execute({ check: true }, 'check', calls)) as { ok: boolean; lines: Array<{ ok: boolean; what: string }> };
+    expect(result.ok).toBe(true);
+    expect(result.lines.map((line) => line.what)).toEqual(['credentials', 'the API', expect.stringMatching(/^the destination s3:/), 'the lock', 'the newest snapshot', 'the event bus default']);
+    expect(calls.map((call) => call.step)).toEqual([undefined]);
+    expect(await objects()).toEqual(before);
+
+    clearCaches();
+    secrets.reset();
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ apiKey: 'REPLACE_WITH_BETATEL_API_KEY', userId: 'REPLACE_WITH_BETATEL_USER_ID' }) });
+    await expect(execute({ check: true }, 'check-failing', calls)).rejects.toMatchObject({ name: 'ExecutionError' });
+    expect(await objects()).toEqual(before);
+  });
+});
+
