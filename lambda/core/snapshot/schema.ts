@@ -34,6 +34,8 @@ const typeOf = (value: unknown): JsonType =>
 /** Counts the shape of records as they pass, on top of what an earlier invocation counted. */
 export class ShapeCounter {
   private readonly fields = new Map<string, Map<JsonType, { count: number; example: string }>>();
+  /** `group` + `id` → `group.id`, made once: a new string per field and record made the count 1.7 rather than 1.1 µs an eSIM (about 3% of the export). */
+  private readonly names = { '.': new Map<string, Map<string, string>>(), '[].': new Map<string, Map<string, string>>() };
 
   constructor(from: Shape = {}) {
     for (const [field, types] of Object.entries(from)) {
@@ -45,14 +47,22 @@ export class ShapeCounter {
     for (const key of Object.keys(record)) {
       const value = record[key];
       const type = this.count(key, value, record.iccid);
-      if (type === 'object') for (const inner of Object.keys(value as object)) this.count(`${key}.${inner}`, (value as Record<string, unknown>)[inner], record.iccid);
-      if (type === 'array') {
+      if (type === 'object') for (const inner of Object.keys(value as object)) this.count(this.name(key, '.', inner), (value as Record<string, unknown>)[inner], record.iccid);
+      if (type === 'array' && (value as unknown[]).length > 0) {
         // An item's fields once an eSIM, however many items it has.
         const inner = new Map<string, unknown>();
-        for (const item of value as unknown[]) if (item !== null && typeof item === 'object' && !Array.isArray(item)) for (const [name, field] of Object.entries(item)) if (!inner.has(name)) inner.set(name, field);
-        for (const [name, field] of inner) this.count(`${key}[].${name}`, field, record.iccid);
+        for (const item of value as unknown[]) if (item !== null && typeof item === 'object' && !Array.isArray(item)) for (const name of Object.keys(item)) if (!inner.has(name)) inner.set(name, (item as Record<string, unknown>)[name]);
+        for (const [name, field] of inner) this.count(this.name(key, '[].', name), field, record.iccid);
       }
     }
+  }
+
+  private name(outer: string, join: '.' | '[].', inner: string): string {
+    let names = this.names[join].get(outer);
+    if (!names) this.names[join].set(outer, (names = new Map()));
+    let name = names.get(inner);
+    if (name === undefined) names.set(inner, (name = `${outer}${join}${inner}`));
+    return name;
   }
 
   private count(field: string, value: unknown, iccid: string): JsonType {
