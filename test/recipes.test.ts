@@ -13,7 +13,7 @@ import path from 'node:path';
 import { FolderDestination } from '../lambda/core/destinations';
 import { runExport } from '../lambda/core/run/lifecycle';
 import { type Sandbox, startSandbox } from '../sandbox/server';
-import { literal, query } from './duckdb';
+import { query } from './duckdb';
 import { docBlock, FAST_TUNING, removeDir, SANDBOX_CREDENTIALS, settingsFor, tempDir } from './helpers';
 
 const ROOT = path.join(__dirname, '..');
@@ -54,13 +54,19 @@ afterAll(async () => {
   await removeDir(base);
 });
 
-/** SQL statements as printed, run in DuckDB with relative paths read from `folder`, as the DuckDB CLI started there would. */
+/**
+ * SQL statements as printed, run in DuckDB with their relative paths (`'exports/…`) read from
+ * `folder`, as the DuckDB CLI started there would. The paths are made absolute rather than put
+ * on DuckDB's file_search_path, which it tries only after the working directory: an `exports/`
+ * folder where the tests run (`npm start` makes one) was read instead.
+ */
 async function runSql(folder: string, statements: string, prelude = ''): Promise<Array<Awaited<ReturnType<typeof query>>>> {
+  const absolute = (sql: string): string => sql.replaceAll("'exports/", `'${folder}/exports/`);
   const each = statements
     .split(/;\s*\n/)
-    .map((statement) => statement.trim())
+    .map((statement) => absolute(statement.trim()))
     .filter(Boolean);
-  const setup = `SET file_search_path = ${literal(folder)}; ${prelude}`;
+  const setup = absolute(prelude);
   const results = [];
   // One session: a SET VARIABLE holds for the statements after it.
   for (let i = 0; i < each.length; i++) results.push(await query(`${setup}${each.slice(0, i).filter((s) => /^SET /i.test(s)).join(';\n')}${i > 0 ? ';\n' : ''}${each[i]}`));
