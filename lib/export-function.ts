@@ -98,8 +98,9 @@ export class ExportFunction extends Construct {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize,
-      // /tmp for the change set's comparison: both days' ICCIDs and line hashes spread into
-      // bucket files, about 45 bytes an eSIM a side (900 MB at 10,000,000); 512 MB is Lambda's default.
+      // /tmp for the change set's comparison: both days' entries (a key of the ICCID, a line
+      // hash, an ordinal) in bucket files, 20 bytes an eSIM a side, and the earlier lines of the
+      // changed eSIMs (about 480 MB at 10,000,000, 2% changed); 512 MB is Lambda's default.
       ephemeralStorageSize: Size.mebibytes(2048),
       timeout: Duration.minutes(15),
       role,

@@ -8,14 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { runCli } from '../cli/run-cli';
 import { type Destination, FolderDestination, S3Destination } from '../lambda/core/destinations';
 import type { ExportSettings } from '../lambda/core/settings';
 import type { Manifest } from '../lambda/core/snapshot/manifest';
 import { runStep, type StepResult } from '../lambda/steps';
 import { type Sandbox, startSandbox } from '../sandbox/server';
-import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, sandboxExport, settingsFor, tempDir } from './helpers';
+import { FAST_TUNING, fingerprint, removeDir, runCliCollecting, SANDBOX_CREDENTIALS, sandboxExport, settingsFor, tempDir } from './helpers';
 import { s3ForSuite, storedObjects } from './s3-server';
 
 const BUCKET = 'change-faults';
@@ -47,18 +45,8 @@ const tuning = () => ({ ...FAST_TUNING, comparison: { bucketRecords: 500, workDi
 const exportTo = (destination: Destination, api: Sandbox, snapshotDate: string, overrides: Partial<ExportSettings> = {}, signal?: AbortSignal): Promise<Manifest> =>
   sandboxExport(api.apiBaseUrl, destination, { snapshotDate, ...overrides }, { tuning: tuning(), signal });
 
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) => new Writable({ write: (chunk, _encoding, done) => (append(String(chunk)), done()) });
-  const status = await runCli(args, {
-    env: { BETATEL_API_KEY: SANDBOX_CREDENTIALS.apiKey, BETATEL_USER_ID: SANDBOX_CREDENTIALS.userId, AWS_ENDPOINT_URL_S3: s3.server().endpoint, ...process.env },
-    stdout: sink((text) => (stdout += text)),
-    stderr: sink((text) => (stderr += text)),
-    tuning: tuning(),
-  });
-  return { status, stdout, stderr };
-}
+const cli = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> =>
+  runCliCollecting(args, { BETATEL_API_KEY: SANDBOX_CREDENTIALS.apiKey, BETATEL_USER_ID: SANDBOX_CREDENTIALS.userId, AWS_ENDPOINT_URL_S3: s3.server().endpoint, ...process.env }, tuning());
 
 describe('a download of the previous snapshot cut mid-body', () => {
   for (const compression of ['gzip', 'none'] as const) {

@@ -6,10 +6,8 @@
  */
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { runCli } from '../cli/run-cli';
 import { type Sandbox, startSandbox } from '../sandbox/server';
-import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
+import { fingerprint, removeDir, runCliCollecting, SANDBOX_CREDENTIALS, tempDir } from './helpers';
 import { s3ForSuite, storedObjects } from './s3-server';
 
 const BUCKET = 'check-bucket';
@@ -34,18 +32,8 @@ afterEach(async () => {
 
 const SANDBOX_ENV = { BETATEL_API_KEY: SANDBOX_CREDENTIALS.apiKey, BETATEL_USER_ID: SANDBOX_CREDENTIALS.userId };
 
-async function check(args: string[], env: NodeJS.ProcessEnv = SANDBOX_ENV): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) => new Writable({ write: (chunk, _encoding, done) => (append(String(chunk)), done()) });
-  const status = await runCli(['check', ...args], {
-    env: { ...process.env, ...env, AWS_ENDPOINT_URL_S3: s3.server().endpoint },
-    stdout: sink((text) => (stdout += text)),
-    stderr: sink((text) => (stderr += text)),
-    tuning: FAST_TUNING,
-  });
-  return { status, stdout, stderr };
-}
+const check = (args: string[], env: NodeJS.ProcessEnv = SANDBOX_ENV): Promise<{ status: number; stdout: string; stderr: string }> =>
+  runCliCollecting(['check', ...args], { ...process.env, ...env, AWS_ENDPOINT_URL_S3: s3.server().endpoint });
 
 /** The ✓/✗ and subject of each line. */
 const verdicts = (stdout: string): string[] => stdout.trim().split('\n').map((line) => line.slice(0, line.indexOf(':')));

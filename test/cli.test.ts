@@ -6,12 +6,10 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { runCli } from '../cli/run-cli';
 import { openDestination } from '../lambda/core/destinations';
 import { type Manifest, TOOL } from '../lambda/core/snapshot/manifest';
 import { type Sandbox, startSandbox } from '../sandbox/server';
-import { FAST_TUNING, fingerprint, removeDir, SANDBOX_CREDENTIALS, tempDir } from './helpers';
+import { FAST_TUNING, fingerprint, removeDir, runCliCollecting, SANDBOX_CREDENTIALS, tempDir } from './helpers';
 
 const ROOT = path.resolve(__dirname, '..');
 const CREDENTIAL_ENV = { BETATEL_API_KEY: SANDBOX_CREDENTIALS.apiKey, BETATEL_USER_ID: SANDBOX_CREDENTIALS.userId };
@@ -32,24 +30,7 @@ afterEach(async () => {
   await removeDir(out);
 });
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = CREDENTIAL_ENV): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const collect = (append: (text: string) => void): Writable =>
-    new Writable({
-      write(chunk, _encoding, callback) {
-        append(chunk.toString());
-        callback();
-      },
-    });
-  const status = await runCli(args, {
-    env,
-    stdout: collect((text) => (stdout += text)),
-    stderr: collect((text) => (stderr += text)),
-    tuning: FAST_TUNING,
-  });
-  return { status, stdout, stderr };
-}
+const cli = (args: string[], env: NodeJS.ProcessEnv = CREDENTIAL_ENV): Promise<{ status: number; stdout: string; stderr: string }> => runCliCollecting(args, env);
 
 /** Runs the built CLI (`npx esim-export`; test/global-setup.ts builds it) in its own process. */
 function spawnCli(args: string[], env: NodeJS.ProcessEnv, script = 'dist/esim-export.js'): Promise<{ status: number | null; stdout: string; stderr: string }> {

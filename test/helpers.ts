@@ -3,8 +3,10 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { runCli } from '../cli/run-cli';
 import type { Credentials } from '../lambda/core/api/betatel-client';
 import type { Destination } from '../lambda/core/destinations';
 import type { Tuning } from '../lambda/core/export';
@@ -47,6 +49,15 @@ export function sandboxExport(
     signal: extra.signal,
     announce: extra.announce,
   });
+}
+
+/** The CLI run in this process (runCli), its stdout and stderr collected, with fast retries unless `tuning` says otherwise. */
+export async function runCliCollecting(args: string[], env: NodeJS.ProcessEnv, tuning: Partial<Tuning> = FAST_TUNING): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (text: string) => void): Writable => new Writable({ write: (chunk, _encoding, done) => (append(String(chunk)), done()) });
+  const status = await runCli(args, { env, stdout: sink((text) => (stdout += text)), stderr: sink((text) => (stderr += text)), tuning });
+  return { status, stdout, stderr };
 }
 
 export async function tempDir(): Promise<string> {
