@@ -306,6 +306,17 @@ describe('{"check": true}', () => {
     expect(await objects()).toEqual(before);
   });
 
+  it('says the secret has no value, and writes nothing', async () => {
+    const before = await objects();
+    secrets.reset();
+    secrets.on(GetSecretValueCommand, { SecretId: SECRET_ID }).resolves({});
+    const result = (await lambdaHandler({ check: true }, context())) as unknown as { ok: boolean; lines: Array<{ ok: boolean; what: string; says: string }> };
+    expect(result.ok).toBe(false);
+    expect(result.lines[0]).toMatchObject({ ok: false, what: 'credentials' });
+    expect(result.lines[0]!.says).toContain(SECRET_ID);
+    expect(await objects()).toEqual(before);
+  });
+
   it('says what is wrong: a placeholder secret, a bus that does not exist', async () => {
     useSecret(JSON.stringify({ apiKey: 'REPLACE_WITH_BETATEL_API_KEY', userId: 'REPLACE_WITH_BETATEL_USER_ID' }));
     events.reset();

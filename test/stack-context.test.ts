@@ -35,6 +35,13 @@ describe('EsimExportStack with context values', () => {
     });
   });
 
+  it('alarms on a schema change only when schemaChangeAlarm is on', () => {
+    const schemaAlarms = (template: ReturnType<typeof synth>['template']) =>
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((alarm) => (alarm as { Properties: { MetricName?: string } }).Properties.MetricName === 'SchemaChanges');
+    expect(schemaAlarms(synth({}).template)).toHaveLength(0);
+    expect(schemaAlarms(synth({ schemaChangeAlarm: 'true' }).template)).toHaveLength(1);
+  });
+
   it.each([
     // The same messages as the CLI's and the function's (one settings parser), naming the key.
     [{ companyId: 'acme' }, 'CDK context "companyId" must be a whole number ≥ 1, got "acme"'],
