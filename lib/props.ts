@@ -137,5 +137,6 @@ export interface EsimExportProps extends FilterProps {
  * own prop, StackProps.)
  */
 type WithoutProp = Exclude<ContextSettingName, keyof EsimExportProps | 'stackName'>;
-export const EVERY_SETTING_IS_A_PROP: [WithoutProp] extends [never] ? true : { missing: WithoutProp } = true;
+const everySettingIsAProp: [WithoutProp] extends [never] ? true : { missing: WithoutProp } = true;
+void everySettingIsAProp;
 

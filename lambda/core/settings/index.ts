@@ -46,6 +46,16 @@ export interface ExportSettings {
 
 export type SettingKey = keyof typeof SETTINGS;
 
+/**
+ * Every setting a run's event may give (a row with an `event` name) is a field of
+ * ExportSettings: a row added without one fails the build, naming it. (The filters are
+ * ExportSettings' `filters`.)
+ */
+type EventSettingKey = { [K in SettingKey]: (typeof SETTINGS)[K]['names'] extends { readonly event: string } ? K : never }[SettingKey];
+type WithoutField = Exclude<EventSettingKey, keyof ExportSettings>;
+const everyEventSettingIsARunSetting: [WithoutField] extends [never] ? true : { missing: WithoutField } = true;
+void everyEventSettingIsARunSetting;
+
 /** What a user can set, as given (validated); any of it may be absent. */
 export type GivenSettings = { -readonly [K in SettingKey]?: ReturnType<(typeof SETTINGS)[K]['parse']> };
 
