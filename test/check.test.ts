@@ -48,9 +48,14 @@ describe('esim-export check', () => {
     expect(await fingerprint(out)).toEqual(before);
   });
 
-  it('passes against S3 with the bucket owner named, and removes its probe', async () => {
+  it('passes against S3 with the key and the bucket owner named, writing its probe with both, and removes it', async () => {
     const prefix = 'checked';
-    const result = await check(['--api-url', api.apiBaseUrl, '--out', `s3://${BUCKET}/${prefix}`, '--bucket-owner', '123456789012', '--json']);
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    s3.server().clearRequests();
+    const result = await check(['--api-url', api.apiBaseUrl, '--out', `s3://${BUCKET}/${prefix}`, '--kms-key', key, '--bucket-owner', '123456789012', '--json']);
+    const probes = s3.server().requests().filter((request) => request.method === 'PUT' && request.key.includes('/_runs/check-'));
+    expect(probes).toHaveLength(1);
+    expect(probes[0]!.headers).toMatchObject({ 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': key });
     const report = JSON.parse(result.stdout) as { ok: boolean; lines: Array<{ ok: boolean; what: string }> };
     expect(report.lines.map((line) => line.ok)).toEqual([true, true, true, true, true]);
     expect(result.status).toBe(0);
