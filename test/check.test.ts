@@ -1,33 +1,29 @@
 /**
- * `esim-export check`: against the sandbox and a folder, and s3rver with the owner setting,
+ * `esim-export check`: against the sandbox and a folder, and s3rver with the key and owner settings,
  * every line ✓ and exit 0; then each failure made real (a wrong key, the API down, a bucket that
  * refuses writes, S3 answering 403 for a missing key, a lock held, no credentials): the ✗ line
  * and its advice, exit 1 (2 for missing credentials flags), and nothing left behind.
  */
 import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { type Sandbox, startSandbox } from '../sandbox/server';
-import { fingerprint, removeDir, runCliCollecting, SANDBOX_CREDENTIALS, tempDir } from './helpers';
+import type { Sandbox } from '../sandbox/server';
+import { exportHarness } from './export-harness';
+import { fingerprint, runCliCollecting, SANDBOX_CREDENTIALS } from './helpers';
 import { s3ForSuite, storedObjects } from './s3-server';
 
 const BUCKET = 'check-bucket';
 const s3 = s3ForSuite([BUCKET]);
+const harness = exportHarness();
 let api: Sandbox;
-let out: string;
+let out = '';
 
-beforeAll(async () => {
-  api = await startSandbox({ size: 250 });
-});
-afterAll(async () => {
-  await api.close();
-});
 beforeEach(async () => {
-  out = await tempDir();
+  out = harness.out();
+  api = await harness.sandbox({ size: 250 });
 });
-afterEach(async () => {
+afterEach(() => {
   s3.server().inject();
   s3.server().denyWrites(undefined);
-  await removeDir(out);
 });
 
 const SANDBOX_ENV = { BETATEL_API_KEY: SANDBOX_CREDENTIALS.apiKey, BETATEL_USER_ID: SANDBOX_CREDENTIALS.userId };
@@ -69,7 +65,7 @@ describe('esim-export check', () => {
     expect(wrongKey.stdout).toMatch(/^✗ the API: the API rejected the credentials \(HTTP 401.*Put a valid key and user id there\.$/m);
     expect(wrongKey.stdout).not.toContain('wrong-key');
 
-    const closed = await startSandbox({ size: 1 });
+    const closed = await harness.sandbox({ size: 1 });
     const down = closed.apiBaseUrl;
     await closed.close();
     const unreachable = await check(['--api-url', down, '--out', out]);
