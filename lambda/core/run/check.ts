@@ -57,7 +57,7 @@ export async function runCheck(input: CheckInput): Promise<CheckLine[]> {
   const destinationOk = await checkDestination(input.destination);
   lines.push(destinationOk);
   if (destinationOk.ok) lines.push(...(await checkRuns(input)));
-  for (const more of input.more ?? []) lines.push(await more().catch((error: unknown) => failed('more', error)));
+  for (const more of input.more ?? []) lines.push(await more().catch((error: unknown) => failed('a further check', error)));
   return lines;
 }
 
