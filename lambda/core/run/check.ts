@@ -11,13 +11,13 @@
  *   the newest    the scope's last published snapshot and its age
  */
 import { randomUUID } from 'node:crypto';
-import { BetatelClient, type Credentials } from '../api/betatel-client';
-import { Pacer } from '../api/pacer';
+import type { Credentials } from '../api/betatel-client';
 import type { Destination } from '../destinations';
 import { DEFAULT_TUNING, type Tuning } from '../export';
 import type { ExportSettings } from '../settings';
 import { scopeInWords, snapshotLayout } from '../snapshot/layout';
 import { readManifest } from '../snapshot/manifest';
+import { apiClient } from './invocation';
 
 /** One line of a check. */
 export interface CheckLine {
@@ -63,17 +63,8 @@ export async function runCheck(input: CheckInput): Promise<CheckLine[]> {
 
 async function checkApi(input: CheckInput, credentials: Credentials, credentialsSource: string): Promise<CheckLine> {
   const tuning = { ...DEFAULT_TUNING, ...input.tuning };
-  const client = new BetatelClient({
-    apiBaseUrl: input.settings.apiBaseUrl,
-    credentials,
-    credentialsSource,
-    filters: input.settings.filters,
-    pacer: new Pacer({ maxConcurrency: 1 }),
-    // A check answers in seconds: two tries, not the export's minutes of patience.
-    retryPolicy: { ...tuning.retryPolicy, maxAttempts: 2 },
-    requestTimeoutMs: tuning.requestTimeoutMs,
-    maxConnections: 1,
-  });
+  // One request, and an answer in seconds: two tries, not the export's minutes of patience.
+  const client = apiClient({ credentials, credentialsSource }, { ...input.settings, concurrency: 1 }, { ...tuning, retryPolicy: { ...tuning.retryPolicy, maxAttempts: 2 } });
   try {
     const page = await client.fetchPage({ offset: 0, count: 1 }, input.signal ?? new AbortController().signal);
     const first = page.records[0];

@@ -91,7 +91,8 @@ export async function exportInvocation(context: ExportContext, store: RunStore, 
   }
 }
 
-function apiClient(context: ExportContext, settings: ExportSettings, tuning: Tuning): BetatelClient {
+/** The API client a run's settings and tuning call for (an export's invocation, and `check`'s one request). */
+export function apiClient(context: Pick<ExportContext, 'credentials' | 'credentialsSource' | 'observer'>, settings: ExportSettings, tuning: Tuning): BetatelClient {
   return new BetatelClient({
     apiBaseUrl: settings.apiBaseUrl,
     credentials: context.credentials,
